@@ -1,0 +1,183 @@
+"""What a check works with: the endpoint, the journal, a raw client, and its evidence.
+
+A check gets one :class:`CheckContext`. Every connection it opens through the context and
+every request id it uses are remembered, so that whatever verdict the check reaches, the record
+carries the exact bytes sent and received, what the probe app journalled for those requests,
+and a one-line reproducer (DESIGN.md decision 7).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from conformance.proxy import UPSTREAM_HTTP_VERSION
+from conformance.verdicts import (
+    HarnessError,
+    Informational,
+    ShouldViolation,
+    Unsupported,
+    Violation,
+)
+from conformance.wire import Connection, Response, escape_bytes, printf_reproducer, request_bytes
+
+if TYPE_CHECKING:
+    from conformance.catalogue import Check
+    from conformance.harness import Harness
+    from conformance.probes.journal import Journal
+    from conformance.servers import ServerUnderTest
+    from conformance.targets import Target
+
+JOURNAL_TIMEOUT = 5.0  # seconds the probe app has to journal a request it was sent
+EVIDENCE_BYTES = 16384  # per direction per connection kept in the results
+
+
+@dataclass
+class Exchange:
+    """One request sent on a fresh connection, and the response that came back."""
+
+    rid: str
+    sent: bytes
+    response: Response
+    connection: Connection
+
+
+class CheckContext:
+    def __init__(self, check: Check, target: Target, via: str, harness: Harness) -> None:
+        self.check = check
+        self.target = target
+        self.via = via
+        self.harness = harness
+        self.connections: list[Connection] = []
+        self.rids: list[str] = []
+        self.own_servers: list[ServerUnderTest] = []
+        self.details: dict[str, Any] = {}
+
+    # -- the endpoint ------------------------------------------------------------------
+    @property
+    def server(self) -> ServerUnderTest:
+        return self.harness.server_for(self.target)
+
+    @property
+    def host(self) -> str:
+        return self.harness.nginx_for(self.target).host if self.via == "nginx" else self.server.host
+
+    @property
+    def port(self) -> int:
+        return self.harness.nginx_for(self.target).port if self.via == "nginx" else self.server.port
+
+    @property
+    def journal(self) -> Journal:
+        return self.server.journal
+
+    def upstream_version(self, client_version: str) -> str:
+        """The HTTP version of the request the server itself received."""
+        return UPSTREAM_HTTP_VERSION if self.via == "nginx" else client_version
+
+    # -- requests ----------------------------------------------------------------------
+    def new_rid(self) -> str:
+        rid = uuid.uuid4().hex[:16]
+        self.rids.append(rid)
+        return rid
+
+    def connect(self, *, host: str | None = None, port: int | None = None,
+                timeout: float = 5.0) -> Connection:
+        conn = Connection(host or self.host, port or self.port, timeout=timeout)
+        self.connections.append(conn)
+        return conn
+
+    def base_headers(self, rid: str) -> list[tuple[str | bytes, str | bytes]]:
+        return [("Host", f"{self.host}:{self.port}"), ("X-Probe-Id", rid)]
+
+    def request(
+        self,
+        method: str = "GET",
+        target: str | bytes = "/",
+        *,
+        headers: list[tuple[str | bytes, str | bytes]] | None = None,
+        body: bytes = b"",
+        version: str = "HTTP/1.1",
+        rid: str | None = None,
+        timeout: float = 5.0,
+    ) -> Exchange:
+        """Send one request on a new connection (Host and X-Probe-Id first, then ``headers``)."""
+        rid = rid or self.new_rid()
+        all_headers = self.base_headers(rid) + list(headers or [])
+        if body and not any(str(n).lower() in ("content-length", "b'content-length'")
+                            for n, _ in all_headers):
+            all_headers.append(("Content-Length", str(len(body))))
+        data = request_bytes(method, target, all_headers, body, version)
+        conn = self.connect(timeout=timeout)
+        conn.send(data)
+        response = conn.read_response(method=method, timeout=timeout)
+        return Exchange(rid=rid, sent=data, response=response, connection=conn)
+
+    def observed(self, rid: str, event: str = "request", *,
+                 timeout: float = JOURNAL_TIMEOUT) -> dict[str, Any]:
+        """The journal entry the probe app wrote for ``rid``; a harness error if none came."""
+        entry = self.journal.wait_event(rid, event, timeout=timeout)
+        if entry is None:
+            raise HarnessError(
+                f"the probe app journalled no {event!r} event for request {rid} within "
+                f"{timeout:.0f}s: the request never reached the app"
+            )
+        return entry
+
+    # -- verdicts ----------------------------------------------------------------------
+    def fail(self, message: str, **details: Any) -> NoReturn:
+        """The server broke this check's requirement (fail for MUST, warn for SHOULD)."""
+        raise Violation(message, **details)
+
+    def expect(self, condition: bool, message: str, **details: Any) -> None:
+        if not condition:
+            self.fail(message, **details)
+
+    def warn(self, message: str, **details: Any) -> NoReturn:
+        """A SHOULD broken inside a check whose main requirement is a MUST."""
+        raise ShouldViolation(message, **details)
+
+    def unsupported(self, message: str) -> NoReturn:
+        raise Unsupported(message)
+
+    def info(self, message: str, **details: Any) -> NoReturn:
+        raise Informational(message, **details)
+
+    # -- own servers (checks that need a differently configured server) -----------------
+    def start_server(self, *, env: dict[str, str] | None = None, label: str = "own",
+                     wait_ready: bool = True) -> ServerUnderTest:
+        server = self.harness.new_server(self.target, env=env, label=label)
+        self.own_servers.append(server)
+        server.start()
+        if wait_ready:
+            server.wait_ready()
+        return server
+
+    # -- evidence ----------------------------------------------------------------------
+    def evidence(self) -> dict[str, Any]:
+        exchanges = [
+            {
+                "to": f"{c.host}:{c.port}",
+                "sent": escape_bytes(bytes(c.sent[:EVIDENCE_BYTES])),
+                "received": escape_bytes(bytes(c.received[:EVIDENCE_BYTES])),
+                "truncated": len(c.sent) > EVIDENCE_BYTES or len(c.received) > EVIDENCE_BYTES,
+                "server_closed": c.eof,
+            }
+            for c in self.connections
+        ]
+        observed: list[dict[str, Any]] = []
+        journals = [s.journal for s in self.own_servers]
+        if self.harness.has_server(self.target):
+            journals.append(self.journal)
+        for journal in journals:
+            for rid in self.rids:
+                observed += journal.for_rid(rid)
+        first = next((c for c in self.connections if c.sent), None)
+        reproducer = printf_reproducer(bytes(first.sent), first.host, first.port) if first else ""
+        return {"exchanges": exchanges, "observed": observed[:60], "reproducer": reproducer}
+
+    def cleanup(self) -> None:
+        for conn in self.connections:
+            conn.close()
+        for server in self.own_servers:
+            server.stop()

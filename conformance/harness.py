@@ -1,0 +1,190 @@
+"""Runs checks: owns the servers and nginx instances of a run and turns outcomes into records.
+
+Plain functions and objects the plugin's hooks call (the pytest-xdist / pytest-timeout style):
+nothing here knows about pytest. One server and one nginx per target are started lazily, shared
+by that target's checks, and released when the run moves on to the next target.
+"""
+
+from __future__ import annotations
+
+import platform
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from conformance import __version__
+from conformance.catalogue import Check
+from conformance.context import CheckContext
+from conformance.proxy import INSTALL_HINT, Nginx, nginx_binary, nginx_version
+from conformance.report.results import jsonable
+from conformance.servers import ServerStartError, ServerUnderTest
+from conformance.targets import Target
+from conformance.verdicts import (
+    CheckOutcome,
+    EnvironmentMissing,
+    Verdict,
+    Violation,
+    verdict_for_violation,
+)
+
+
+class Harness:
+    def __init__(self, workdir: Path | None = None) -> None:
+        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="conformance-"))
+        self._servers: dict[str, ServerUnderTest] = {}
+        self._nginx: dict[str, Nginx] = {}
+        self._start_errors: dict[str, str] = {}
+        self._versions: dict[str, str] = {}
+        self._counter = 0
+        self.examples = 60  # Hypothesis examples per generated-request check
+        self.nginx_version = nginx_version()
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def new_server(self, target: Target, *, env: dict[str, str] | None = None,
+                   label: str = "server") -> ServerUnderTest:
+        self._counter += 1
+        return ServerUnderTest(target, self.workdir / target.name, env=env,
+                               label=f"{label}-{self._counter}")
+
+    def has_server(self, target: Target) -> bool:
+        return target.name in self._servers
+
+    def server_for(self, target: Target) -> ServerUnderTest:
+        """The shared server of a target, started on first use; restarted if it died."""
+        if target.name in self._start_errors:
+            raise ServerStartError(self._start_errors[target.name])
+        server = self._servers.get(target.name)
+        if server is not None and server.alive():
+            return server
+        if server is not None:
+            # It died under an earlier check: that check's record has the log; start afresh.
+            self.release(target)
+        server = self.new_server(target)
+        try:
+            server.start()
+            server.wait_ready()
+        except ServerStartError as exc:
+            server.stop()
+            self._start_errors[target.name] = str(exc)
+            raise
+        self._servers[target.name] = server
+        return server
+
+    def nginx_for(self, target: Target) -> Nginx:
+        nginx = self._nginx.get(target.name)
+        if nginx is not None and nginx.process.alive():
+            return nginx
+        if nginx_binary() is None:
+            raise EnvironmentMissing(INSTALL_HINT)
+        server = self.server_for(target)
+        self._counter += 1
+        nginx = Nginx(self.workdir / target.name / f"nginx-{self._counter}", server.port)
+        nginx.wait_ready()
+        self._nginx[target.name] = nginx
+        return nginx
+
+    def release(self, target: Target) -> None:
+        nginx = self._nginx.pop(target.name, None)
+        if nginx:
+            nginx.stop()
+        server = self._servers.pop(target.name, None)
+        if server:
+            server.stop()
+
+    def release_all(self) -> None:
+        for nginx in list(self._nginx.values()):
+            nginx.stop()
+        for server in list(self._servers.values()):
+            server.stop()
+        self._nginx.clear()
+        self._servers.clear()
+
+    def server_version(self, target: Target) -> str:
+        if target.name not in self._versions:
+            self._versions[target.name] = target.version()
+        return self._versions[target.name]
+
+    # -- running one check ---------------------------------------------------------------
+    def prepare(self, check: Check, target: Target, via: str) -> None:
+        """Bring up what the check needs; raises ServerStartError or EnvironmentMissing."""
+        if via == "nginx":
+            if nginx_binary() is None:
+                raise EnvironmentMissing(INSTALL_HINT)
+            self.nginx_for(target)
+        elif not check.own_server:
+            self.server_for(target)
+
+    def run(self, check: Check, target: Target, via: str) -> dict[str, Any]:
+        """Run one check to a verdict and return its record. Never raises."""
+        started = time.monotonic()
+        ctx = CheckContext(check, target, via, self)
+        verdict, message, details = Verdict.PASS, "", {}
+        try:
+            self.prepare(check, target, via)
+            check.function(ctx)
+        except Violation as exc:
+            verdict, message, details = verdict_for_violation(check.level), exc.message, exc.details
+        except CheckOutcome as exc:
+            verdict, message, details = exc.verdict, exc.message, exc.details
+        except ServerStartError as exc:
+            verdict, message = Verdict.ERROR, f"the server could not be started: {exc}"
+        except Exception as exc:  # a harness bug must give an error verdict, not a dead run
+            verdict = Verdict.ERROR
+            message = f"harness error: {exc!r}"
+            details = {"traceback": traceback.format_exc(limit=8)}
+        evidence: dict[str, Any] = {}
+        try:
+            if verdict not in (Verdict.PASS, Verdict.SKIPPED):
+                evidence = ctx.evidence()
+                if verdict is Verdict.ERROR or not self._server_alive(target, check):
+                    evidence["log_tail"] = self._log_tail(ctx, target)
+        except Exception as exc:  # evidence is best effort; the verdict stands
+            evidence = {"evidence_error": repr(exc)}
+        finally:
+            ctx.cleanup()
+        return self.record(check, target, via, verdict, message, time.monotonic() - started,
+                           details=details, evidence=evidence)
+
+    def _server_alive(self, target: Target, check: Check) -> bool:
+        server = self._servers.get(target.name)
+        return check.own_server or server is None or server.alive()
+
+    def _log_tail(self, ctx: CheckContext, target: Target) -> str:
+        parts = [s.log_tail() for s in ctx.own_servers]
+        server = self._servers.get(target.name)
+        if server is not None:
+            parts.append(server.log_tail())
+        if target.name in self._start_errors:
+            parts.append(self._start_errors[target.name])
+        return "\n".join(p for p in parts if p)
+
+    def record(self, check: Check, target: Target, via: str, verdict: Verdict, message: str,
+               duration: float, *, details: dict[str, Any] | None = None,
+               evidence: dict[str, Any] | None = None) -> dict[str, Any]:
+        server = self._servers.get(target.name)
+        return {
+            "check": check.id,
+            "title": check.title,
+            "area": check.area,
+            "requirements": list(check.requirements),
+            "level": check.level.value,
+            "section": check.section,
+            "target": target.name,
+            "interface": target.interface,
+            "via": via,
+            "verdict": verdict.value,
+            "message": message,
+            "server": {
+                "name": target.name,
+                "version": self.server_version(target),
+                "command": server.command_line if server else " ".join(target.command),
+            },
+            "nginx_version": self.nginx_version if via == "nginx" else None,
+            "python_version": platform.python_version(),
+            "suite_version": __version__,
+            "duration": round(duration, 4),
+            "details": jsonable(details or {}),
+            "evidence": jsonable(evidence or {}),
+        }

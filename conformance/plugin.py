@@ -1,0 +1,242 @@
+"""The pytest plugin: options, collection of (check x target x via) items, verdict mapping.
+
+Only hooks live here; they call plain functions in harness, targets and report. Without
+``--target`` the plugin does nothing and pytest collects the project's own tests as usual.
+With it, collection is replaced: one item per applicable (target, check, via), grouped by
+target so that one server per target runs at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import json
+import signal
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.catalogue import Check, all_checks
+from conformance.harness import Harness
+from conformance.report.results import write_results
+from conformance.servers import stop_all
+from conformance.targets import Target, TargetError, resolve_targets
+from conformance.verdicts import Verdict
+
+RUN = pytest.StashKey["ConformanceRun"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance", "gateway-conformance: check a WSGI/ASGI server")
+    group.addoption("--target", default=None,
+                    help="server(s) to check: a bundled name, a family prefix (uvicorn), a comma "
+                         "list, 'all', or the path of your own target TOML")
+    group.addoption("--via", default="both", choices=("direct", "nginx", "both"),
+                    help="send requests straight to the server, through nginx, or both")
+    group.addoption("--results", default=None, metavar="PATH",
+                    help="write the results JSON here (default: reports/results/<target>.json)")
+    group.addoption("--checks", default=None, metavar="PREFIXES",
+                    help="only checks whose id starts with one of these comma-separated prefixes")
+    group.addoption("--examples", type=int, default=None, metavar="N",
+                    help="Hypothesis examples per generated-request check (default 60; CI 25)")
+
+
+def _selected_checks(config: pytest.Config) -> list[Check]:
+    checks = all_checks()
+    prefixes = config.getoption("checks")
+    if prefixes:
+        wanted = [p.strip() for p in prefixes.split(",") if p.strip()]
+        checks = [c for c in checks if any(c.id.startswith(p) for p in wanted)]
+    return checks
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    spec = config.getoption("target", None)
+    if not spec:
+        return
+    try:
+        targets = resolve_targets(spec)
+    except TargetError as exc:
+        raise pytest.UsageError(f"gateway-conformance: {exc}") from None
+    run = ConformanceRun(config, targets)
+    config.stash[RUN] = run
+    config.pluginmanager.register(run, "conformance-run")
+    config.addinivalue_line("markers", "conformance: a conformance check item")
+    with contextlib.suppress(ValueError):  # not in the main thread (embedded pytest)
+        signal.signal(signal.SIGTERM, _terminate)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    stop_all()
+    raise KeyboardInterrupt
+
+
+class TargetNode(pytest.Collector):
+    """The checks of one target; its items are built in pytest_collection."""
+
+    def collect(self) -> list[pytest.Item]:  # pragma: no cover - items are set directly
+        return []
+
+
+class CheckItem(pytest.Item):
+    def __init__(self, *, check: Check, target: Target, via: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.check = check
+        self.target = target
+        self.via = via
+        self.record: dict[str, Any] | None = None
+        self.add_marker("conformance")
+        for req in check.requirements:
+            self.user_properties.append(("requirement", req))
+        self.user_properties.append(("check", check.id))
+
+    def runtest(self) -> None:
+        self.record = self.config.stash[RUN].harness.run(self.check, self.target, self.via)
+        self.user_properties.append(("verdict", self.record["verdict"]))
+        verdict = Verdict(self.record["verdict"])
+        message = self.record["message"]
+        if verdict in (Verdict.UNSUPPORTED, Verdict.SKIPPED):
+            pytest.skip(f"{verdict.value}: {message}")
+        if verdict is Verdict.FAIL or verdict is Verdict.ERROR or (
+            verdict is Verdict.WARN and self.config.getoption("strict")
+        ):
+            raise CheckFailed(self.record)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, CheckFailed):
+            return describe(excinfo.value.record)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"{self.check.id} [{self.target.name}, {self.via}]"
+
+
+class CheckFailed(Exception):
+    def __init__(self, record: dict[str, Any]) -> None:
+        super().__init__(record["message"])
+        self.record = record
+
+
+def describe(record: dict[str, Any]) -> str:
+    """The failure text pytest prints: verdict, requirement, section, message, bytes."""
+    lines = [
+        f"{record['verdict'].upper()}: {record['check']} ({', '.join(record['requirements'])}, "
+        f"{record['level']}) on {record['target']} via {record['via']}",
+        f"spec: {record['section']}",
+        f"why: {record['message']}",
+    ]
+    evidence = record.get("evidence", {})
+    for number, exchange in enumerate(evidence.get("exchanges", [])[:4], 1):
+        lines.append(f"connection {number} to {exchange['to']}:")
+        lines.append(f"  sent:     {exchange['sent'][:600]}")
+        lines.append(f"  received: {exchange['received'][:600]}")
+    if evidence.get("reproducer"):
+        lines.append(f"reproduce (server: {record['server']['command']}):")
+        lines.append(f"  {evidence['reproducer'][:800]}")
+    if evidence.get("log_tail"):
+        lines.append("server log tail:")
+        lines += ["  " + line for line in evidence["log_tail"].splitlines()[-15:]]
+    return "\n".join(lines)
+
+
+class ConformanceRun:
+    """The hooks of a run with --target, registered as a plugin object holding its state."""
+
+    def __init__(self, config: pytest.Config, targets: list[Target]) -> None:
+        self.config = config
+        self.targets = targets
+        self.harness = Harness()
+        self.harness.examples = config.getoption("examples") or (
+            25 if os.environ.get("CI") else 60)
+        self.records: list[dict[str, Any]] = []
+
+    @property
+    def is_xdist_controller(self) -> bool:
+        return (not hasattr(self.config, "workerinput")
+                and self.config.getoption("dist", "no") not in ("no", None))
+
+    def pytest_collection(self, session: pytest.Session) -> bool | None:
+        if self.is_xdist_controller:
+            return None  # the workers collect; xdist's own hook stops the controller
+        via = self.config.getoption("via")
+        vias = ("direct", "nginx") if via == "both" else (via,)
+        checks = _selected_checks(self.config)
+        items: list[pytest.Item] = []
+        for target in self.targets:
+            node = TargetNode.from_parent(session, name=target.name)
+            for check in checks:
+                for one_via in vias:
+                    if check.applies_to(target.interface, one_via):
+                        items.append(CheckItem.from_parent(
+                            node, name=f"{check.id}[{one_via}]", check=check, target=target,
+                            via=one_via))
+        session.items = items
+        session.testscollected = len(items)
+        hook = self.config.hook
+        hook.pytest_collection_modifyitems(session=session, config=self.config, items=items)
+        hook.pytest_collection_finish(session=session)
+        return True
+
+    def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> None:
+        """Release a target's server and nginx once the run moves past its checks."""
+        if isinstance(item, CheckItem) and (
+            nextitem is None or getattr(nextitem, "target", None) != item.target
+        ):
+            self.harness.release(item.target)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        outcome = yield
+        report = outcome.get_result()
+        if isinstance(item, CheckItem) and call.when == "call" and item.record is not None:
+            # An attribute on the report travels to the xdist controller with it.
+            report.conformance_record = json.dumps(item.record)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        payload = getattr(report, "conformance_record", None)
+        if payload:
+            self.records.append(json.loads(payload))
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if hasattr(self.config, "workerinput") or not self.records:
+            return
+        explicit = self.config.getoption("results")
+        if explicit:
+            write_results(Path(explicit), self.records)
+            return
+        base = Path(self.config.invocation_params.dir) / "reports" / "results"
+        by_target: dict[str, list[dict[str, Any]]] = {}
+        for record in self.records:
+            by_target.setdefault(record["target"], []).append(record)
+        for name, target_records in by_target.items():
+            write_results(base / f"{name}.json", target_records)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.records:
+            return
+        terminalreporter.section("gateway-conformance verdicts")
+        counts: dict[tuple[str, str], Counter[str]] = {}
+        for record in self.records:
+            counts.setdefault((record["target"], record["via"]), Counter())[record["verdict"]] += 1
+        order = [v.value for v in Verdict]
+        for (target, via), counter in sorted(counts.items()):
+            summary = ", ".join(f"{counter[v]} {v}" for v in order if counter[v])
+            terminalreporter.write_line(f"{target:28} {via:7} {summary}")
+        for record in self.records:
+            if record["verdict"] == Verdict.WARN:
+                terminalreporter.write_line(f"WARN {record['check']} [{record['target']}, "
+                                            f"{record['via']}]: {record['message']}")
+
+    def pytest_report_header(self) -> list[str]:
+        names = ", ".join(f"{t.name} ({t.interface}, {self.harness.server_version(t)})"
+                          for t in self.targets)
+        return [f"conformance targets: {names}",
+                f"nginx: {self.harness.nginx_version or 'not installed'}; "
+                f"python {sys.version.split()[0]}"]
+
+    def pytest_unconfigure(self) -> None:
+        self.harness.release_all()
+        stop_all()

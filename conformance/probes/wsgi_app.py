@@ -1,0 +1,178 @@
+"""The WSGI probe application (PEP 3333), loaded by the server under test.
+
+One app, behaviours chosen by the request path (DESIGN.md decision 3):
+
+    /probe/ready            200, journals nothing (readiness polls)
+    /probe/taint            like echo, then adds a key to environ (WSGI-ENV-01)
+    /probe/stream           gated stream: block i+1 is produced only once the client has
+                            opened gate i, or after ``wait`` seconds (journalled as a timeout)
+    /probe/raise-in-iter    yields one block, then raises from the iterable
+    /probe/endless          yields blocks until the client goes away (or 20 s)
+    anything else           echo: journal the environ and the body read by CONTENT_LENGTH
+
+Every response iterable journals ``close`` each time the server calls close().
+Query parameters of /probe/ paths tune a behaviour (``blocks``, ``wait``).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+from urllib.parse import parse_qs
+
+from conformance.probes import journal
+
+StartResponse = Callable[..., Any]
+
+_STREAM_OBJECTS = ("wsgi.input", "wsgi.errors", "wsgi.file_wrapper")
+
+
+def snapshot_environ(environ: dict[str, Any]) -> dict[str, Any]:
+    """What the app saw, JSON-safe, with the types the spec constrains."""
+    values: dict[str, Any] = {}
+    for key, value in environ.items():
+        if key in _STREAM_OBJECTS:
+            values[key] = {"__object__": type(value).__name__}
+        else:
+            values[key] = value
+    return {
+        "environ": values,
+        "environ_type": f"{type(environ).__module__}.{type(environ).__qualname__}",
+        "environ_is_dict": type(environ) is dict,
+        "value_types": {k: type(v).__name__ for k, v in environ.items()},
+        "errors_api": {
+            name: callable(getattr(environ.get("wsgi.errors"), name, None))
+            for name in ("write", "writelines", "flush")
+        },
+    }
+
+
+class JournalledIterable:
+    """A response iterable that journals every close() call (WSGI-RESP-06)."""
+
+    def __init__(self, rid: str | None, blocks: Iterable[bytes]) -> None:
+        self.rid = rid
+        self._blocks = iter(blocks)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._blocks)
+
+    def close(self) -> None:
+        journal.record("close", self.rid)
+
+
+def _param(environ: dict[str, Any], name: str, default: float) -> float:
+    values = parse_qs(environ.get("QUERY_STRING", "")).get(name)
+    try:
+        return float(values[0]) if values else default
+    except ValueError:
+        return default
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    return environ["wsgi.input"].read(length) if length > 0 else b""
+
+
+def _echo(environ: dict[str, Any], start_response: StartResponse, rid: str | None) -> Iterable[bytes]:
+    journal.record("request", rid, **snapshot_environ(environ))
+    body = _read_body(environ)
+    journal.record("body", rid, body=body)
+    payload = b"echo\n"
+    start_response("200 OK", [("Content-Type", "text/plain"),
+                              ("Content-Length", str(len(payload)))])
+    return JournalledIterable(rid, [payload])
+
+
+def _stream(environ: dict[str, Any], start_response: StartResponse, rid: str | None) -> Iterable[bytes]:
+    blocks = int(_param(environ, "blocks", 3))
+    wait = _param(environ, "wait", 5.0)
+    journal.record("request", rid, **snapshot_environ(environ))
+
+    def produce() -> Iterator[bytes]:
+        for number in range(1, blocks + 1):
+            if number > 1:
+                started = time.monotonic()
+                while not journal.gate_is_open(rid or "", number - 1):
+                    if time.monotonic() - started > wait:
+                        journal.record("gate-timeout", rid, block=number - 1, waited=wait)
+                        break
+                    time.sleep(0.005)
+                else:
+                    journal.record("gate-open", rid, block=number - 1)
+            journal.record("produce", rid, block=number)
+            yield f"block-{number}\n".encode() + b"." * 64 + b"\n"
+
+    start_response("200 OK", [("Content-Type", "text/plain"), ("X-Accel-Buffering", "no")])
+    return JournalledIterable(rid, produce())
+
+
+def _raise_in_iter(environ: dict[str, Any], start_response: StartResponse,
+                   rid: str | None) -> Iterable[bytes]:
+    journal.record("request", rid)
+
+    def produce() -> Iterator[bytes]:
+        yield b"first block\n"
+        journal.record("raise", rid)
+        raise RuntimeError("probe: deliberate error during iteration")
+
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return JournalledIterable(rid, produce())
+
+
+def _endless(environ: dict[str, Any], start_response: StartResponse, rid: str | None) -> Iterable[bytes]:
+    journal.record("request", rid)
+    limit = _param(environ, "seconds", 20.0)
+
+    def produce() -> Iterator[bytes]:
+        started = time.monotonic()
+        count = 0
+        while time.monotonic() - started < limit:
+            count += 1
+            if count == 1:
+                yield b"started\n" + b"x" * 8192
+            else:
+                time.sleep(0.01)
+                yield b"x" * 8192
+        journal.record("endless-finished", rid, blocks=count)
+
+    start_response("200 OK", [("Content-Type", "application/octet-stream")])
+    return JournalledIterable(rid, produce())
+
+
+def _taint(environ: dict[str, Any], start_response: StartResponse, rid: str | None) -> Iterable[bytes]:
+    result = _echo(environ, start_response, rid)
+    environ["conformance.taint"] = "set by a previous request"
+    environ["HTTP_X_CONFORMANCE_TAINT"] = "set by a previous request"
+    return result
+
+
+BEHAVIOURS: dict[str, Callable[[dict[str, Any], StartResponse, str | None], Iterable[bytes]]] = {
+    "/probe/taint": _taint,
+    "/probe/stream": _stream,
+    "/probe/raise-in-iter": _raise_in_iter,
+    "/probe/endless": _endless,
+}
+
+
+def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    path = environ.get("PATH_INFO", "")
+    if path == "/probe/ready":
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "6")])
+        return [b"ready\n"]
+    rid = environ.get("HTTP_X_PROBE_ID")
+    behaviour = BEHAVIOURS.get(path, _echo)
+    try:
+        return behaviour(environ, start_response, rid)
+    except Exception as exc:  # journal it, then let the server handle it as the spec says
+        journal.record("app-exception", rid, error=repr(exc))
+        print(f"probe app error: {exc!r}", file=sys.stderr)
+        raise

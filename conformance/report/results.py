@@ -1,0 +1,54 @@
+"""Results records and files (the schema is documented in reports/SCHEMA.md).
+
+One record per (check, target, via). A results file is a JSON object
+``{"schema_version": 1, "records": [...]}``; files from several runs merge by concatenating
+their record lists (DESIGN.md decision 10).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+def jsonable(value: Any) -> Any:
+    """Bytes become readable escaped text; tuples become lists; anything else is kept."""
+    from conformance.wire import escape_bytes
+
+    if isinstance(value, bytes | bytearray):
+        return escape_bytes(bytes(value))
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return repr(value)
+
+
+def write_results(path: Path, records: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"schema_version": SCHEMA_VERSION, "records": records}
+    path.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+class ResultsError(Exception):
+    pass
+
+
+def read_results(paths: list[Path]) -> list[dict[str, Any]]:
+    """All records of the given files; a later record for the same cell replaces an earlier."""
+    cells: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for path in paths:
+        try:
+            payload = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ResultsError(f"{path}: not a readable results file: {exc}") from None
+        if not isinstance(payload, dict) or payload.get("schema_version") != SCHEMA_VERSION:
+            raise ResultsError(f"{path}: expected schema_version {SCHEMA_VERSION}")
+        for record in payload.get("records", []):
+            cells[(record["check"], record["target"], record["via"])] = record
+    return list(cells.values())

@@ -1,0 +1,189 @@
+"""The server under test as a real process (DESIGN.md decision 4).
+
+Started with the server's own CLI from the target's command template, on 127.0.0.1 and a free
+port, in its own process group (so worker processes go with it), with stdout and stderr kept in
+a log file. Readiness is a poll: a probe request until any HTTP response arrives, with the
+target's deadline. Stopping is SIGTERM to the group, then SIGKILL after the stop deadline.
+
+Every started process is registered here so that nothing outlives the run, whatever ends it
+(:func:`stop_all` runs from the plugin's unconfigure hook, atexit and SIGTERM).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conformance.probes.journal import GATES_ENV, JOURNAL_ENV, Journal
+from conformance.targets import Target
+from conformance.wire import Connection, WireTimeout, request_bytes
+
+HOST = "127.0.0.1"
+_LIVE: set[ManagedProcess] = set()
+
+
+class ServerStartError(Exception):
+    """The server did not become ready; the message carries the log tail."""
+
+
+def free_port() -> int:
+    """A port the kernel just handed out and released; good enough on loopback."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def http_answers(host: str, port: int, path: str = "/probe/ready", timeout: float = 2.0) -> bool:
+    """True when something on host:port answers an HTTP request with a status line."""
+    try:
+        with Connection(host, port, timeout=timeout) as conn:
+            conn.send(request_bytes("GET", path, [("Host", f"{host}:{port}"),
+                                                  ("Connection", "close")]))
+            return conn.read_response(timeout=timeout).status > 0
+    except (OSError, WireTimeout):
+        return False
+
+
+class ManagedProcess:
+    """A child process in its own process group, with its output in a log file."""
+
+    def __init__(self, argv: list[str], *, log_path: Path, env: dict[str, str],
+                 cwd: Path | None = None, stop_timeout: float = 10.0) -> None:
+        self.argv = argv
+        self.log_path = log_path
+        self.stop_timeout = stop_timeout
+        self.returncode: int | None = None
+        self._log = log_path.open("ab")
+        try:
+            self.proc = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
+                env=env, cwd=cwd, start_new_session=True,
+            )
+        except OSError as exc:
+            self._log.close()
+            raise ServerStartError(f"cannot run {argv[0]!r}: {exc}") from None
+        _LIVE.add(self)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def wait_exit(self, timeout: float) -> int | None:
+        """Wait (a poll with a deadline) for the process to exit on its own."""
+        try:
+            self.returncode = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        return self.returncode
+
+    def signal_group(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, sig)
+
+    def stop(self) -> int | None:
+        """SIGTERM to the group, SIGKILL after the deadline; returns the exit code."""
+        if self.alive():
+            self.signal_group(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                self.signal_group(signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        # Workers that outlived their master still belong to the group.
+        self.signal_group(signal.SIGKILL)
+        self.returncode = self.proc.returncode
+        self._log.close()
+        _LIVE.discard(self)
+        return self.returncode
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log_path.read_bytes().decode("utf-8", "replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+class ServerUnderTest:
+    """One running instance of a target with a probe app, its journal and gates."""
+
+    def __init__(self, target: Target, workdir: Path, *, app: str | None = None,
+                 env: dict[str, str] | None = None, label: str = "server") -> None:
+        self.target = target
+        self.host = HOST
+        self.port = free_port()
+        self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.journal = Journal(workdir / f"{label}.journal", workdir / f"{label}.gates")
+        self.argv = target.argv(host=self.host, port=self.port, app=app,
+                                uds=str(workdir / f"{label}.sock"))
+        bin_dir = str(Path(sys.executable).parent)
+        self.env = {
+            **os.environ,
+            "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
+            "PYTHONUNBUFFERED": "1",
+            JOURNAL_ENV: str(self.journal.path),
+            GATES_ENV: str(self.journal.gates),
+            **target.env,
+            **(env or {}),
+        }
+        self.log_path = workdir / f"{label}.log"
+        self.process: ManagedProcess | None = None
+
+    @property
+    def command_line(self) -> str:
+        return " ".join(self.argv)
+
+    def start(self) -> None:
+        self.process = ManagedProcess(self.argv, log_path=self.log_path, env=self.env,
+                                      cwd=self.workdir, stop_timeout=self.target.stop_timeout)
+
+    def wait_ready(self) -> None:
+        """Poll with a probe request until the server answers, it dies, or the deadline."""
+        assert self.process is not None
+        deadline = time.monotonic() + self.target.startup_timeout
+        while time.monotonic() < deadline:
+            if not self.process.alive():
+                raise ServerStartError(
+                    f"{self.target.name} exited with status {self.process.proc.returncode} "
+                    f"before serving.\ncommand: {self.command_line}\nlog tail:\n"
+                    f"{self.process.log_tail()}"
+                )
+            if http_answers(self.host, self.port, timeout=1.0):
+                return
+            time.sleep(0.05)
+        log = self.process.log_tail()
+        self.stop()
+        raise ServerStartError(
+            f"{self.target.name} did not answer on {self.host}:{self.port} within "
+            f"{self.target.startup_timeout:.0f}s.\ncommand: {self.command_line}\nlog tail:\n{log}"
+        )
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.alive()
+
+    def stop(self) -> int | None:
+        return self.process.stop() if self.process else None
+
+    def log_tail(self, lines: int = 40) -> str:
+        return self.process.log_tail(lines) if self.process else ""
+
+
+def stop_all() -> None:
+    """Stop every process this run started (servers and nginx)."""
+    for process in list(_LIVE):
+        with contextlib.suppress(Exception):
+            process.stop()
+
+
+atexit.register(stop_all)

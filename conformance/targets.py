@@ -1,0 +1,235 @@
+"""Targets: one TOML file per server configuration (DESIGN.md decision 9).
+
+A target says how to start a server with a probe application, using the server's own CLI. The
+bundled targets live in conformance/targets/; a server author passes the path of their own TOML
+to ``--target`` and needs no change to the suite. The schema (README.md "Writing a target"):
+
+    interface = "asgi"                      # "wsgi" or "asgi"
+    description = "uvicorn, h11 parser"     # optional
+    command = ["{bin}/uvicorn", "--host", "{host}", "--port", "{port}", "{app}"]
+    startup_timeout = 20                    # seconds, optional
+    app = "module:attr"                     # optional: load this instead of the probe app
+    env = { NAME = "value" }                # optional, added to the server's environment
+    [version]                               # how to read the server's version (optional)
+    distribution = "uvicorn"                # importlib.metadata name, or:
+    command = ["{bin}/uvicorn", "--version"]
+    [features]                              # optional features the server claims
+    lifespan = true
+    [wsgi]                                  # what wsgi.multithread/multiprocess/run_once must be
+    multithread = false
+
+Placeholders in command: {app} {host} {port} {uds} {python} (this interpreter) {bin} (its
+directory, where a virtualenv's server scripts are).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import string
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+BUNDLED_DIR = Path(__file__).parent / "targets"
+PLACEHOLDERS = frozenset({"app", "host", "port", "uds", "python", "bin"})
+PROBE_APPS = {
+    "wsgi": "conformance.probes.wsgi_app:app",
+    "asgi": "conformance.probes.asgi_app:app",
+}
+_KNOWN_KEYS = frozenset(
+    {"name", "interface", "description", "command", "startup_timeout", "app", "env", "version",
+     "features", "wsgi", "stop_timeout"}
+)
+
+
+class TargetError(Exception):
+    """A target that cannot be used; the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    path: Path
+    interface: str
+    command: tuple[str, ...]
+    description: str = ""
+    startup_timeout: float = 20.0
+    stop_timeout: float = 10.0
+    app: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    version_distribution: str | None = None
+    version_command: tuple[str, ...] = ()
+    features: dict[str, Any] = field(default_factory=dict)
+    wsgi_flags: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def probe_app(self) -> str:
+        return self.app or PROBE_APPS[self.interface]
+
+    def argv(self, *, host: str, port: int | None = None, uds: str | None = None,
+             app: str | None = None) -> list[str]:
+        values = {
+            "app": app or self.probe_app,
+            "host": host,
+            "port": "" if port is None else str(port),
+            "uds": uds or "",
+            "python": sys.executable,
+            "bin": str(Path(sys.executable).parent),
+        }
+        return [part.format_map(values) for part in self.command]
+
+    def feature(self, name: str, default: Any = None) -> Any:
+        return self.features.get(name, default)
+
+    def version(self) -> str:
+        """The server's version as its own metadata or CLI reports it; "unknown" otherwise."""
+        if self.version_distribution:
+            try:
+                return metadata.version(self.version_distribution)
+            except metadata.PackageNotFoundError:
+                return "not installed"
+        if self.version_command:
+            argv = [p.format_map({"python": sys.executable,
+                                  "bin": str(Path(sys.executable).parent)})
+                    for p in self.version_command]
+            try:
+                out = subprocess.run(argv, capture_output=True, text=True, timeout=20)
+            except (OSError, subprocess.TimeoutExpired):
+                return "unknown"
+            match = re.search(r"\d+(\.\d+)+\S*", out.stdout + out.stderr)
+            return match.group(0) if match else "unknown"
+        return "unknown"
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+def _command(raw: Any, where: str) -> tuple[str, ...]:
+    if isinstance(raw, str):
+        parts = shlex.split(raw)
+    elif isinstance(raw, list) and all(isinstance(p, str) for p in raw):
+        parts = list(raw)
+    else:
+        raise TargetError(f"{where}: 'command' must be a list of strings or a string")
+    if not parts:
+        raise TargetError(f"{where}: 'command' is empty")
+    for part in parts:
+        try:
+            unknown = _placeholders(part) - PLACEHOLDERS
+        except ValueError as exc:
+            raise TargetError(f"{where}: bad placeholder in command part {part!r}: {exc}") from None
+        if unknown:
+            raise TargetError(
+                f"{where}: unknown placeholder(s) {sorted(unknown)} in command; "
+                f"known: {sorted(PLACEHOLDERS)}"
+            )
+    return tuple(parts)
+
+
+def load_target(path: Path) -> Target:
+    """Read and validate one target TOML file."""
+    where = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TargetError(f"target file {where} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise TargetError(f"{where} is not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TargetError(f"{where} cannot be read: {exc}") from None
+
+    unknown = set(data) - _KNOWN_KEYS
+    if unknown:
+        raise TargetError(f"{where}: unknown key(s) {sorted(unknown)}; known: {sorted(_KNOWN_KEYS)}")
+    interface = data.get("interface")
+    if interface not in PROBE_APPS:
+        raise TargetError(f"{where}: 'interface' must be \"wsgi\" or \"asgi\", got {interface!r}")
+    if "command" not in data:
+        raise TargetError(f"{where}: 'command' is missing (the server's CLI, with {{app}} etc.)")
+    command = _command(data["command"], where)
+    if not any("{app}" in p for p in command):
+        raise TargetError(f"{where}: 'command' must contain {{app}}, where the probe app goes")
+
+    version = data.get("version", {})
+    if not isinstance(version, dict):
+        raise TargetError(f"{where}: [version] must be a table (distribution = ... or command = ...)")
+    env = data.get("env", {})
+    if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
+        raise TargetError(f"{where}: 'env' must be a table of strings")
+    features = data.get("features", {})
+    if not isinstance(features, dict):
+        raise TargetError(f"{where}: [features] must be a table")
+    wsgi_flags = data.get("wsgi", {})
+    if not isinstance(wsgi_flags, dict) or not all(isinstance(v, bool) for v in wsgi_flags.values()):
+        raise TargetError(f"{where}: [wsgi] must be a table of booleans")
+    for key in ("startup_timeout", "stop_timeout"):
+        if key in data and not isinstance(data[key], int | float):
+            raise TargetError(f"{where}: '{key}' must be a number of seconds")
+    app = data.get("app")
+    if app is not None and (not isinstance(app, str) or ":" not in app):
+        raise TargetError(f"{where}: 'app' must be \"module:attribute\"")
+
+    return Target(
+        name=str(data.get("name", path.stem)),
+        path=path,
+        interface=interface,
+        command=command,
+        description=str(data.get("description", "")),
+        startup_timeout=float(data.get("startup_timeout", 20.0)),
+        stop_timeout=float(data.get("stop_timeout", 10.0)),
+        app=app,
+        env=dict(env),
+        version_distribution=version.get("distribution"),
+        version_command=_command(version["command"], where) if "command" in version else (),
+        features=dict(features),
+        wsgi_flags=dict(wsgi_flags),
+    )
+
+
+def bundled_targets() -> dict[str, Path]:
+    return {p.stem: p for p in sorted(BUNDLED_DIR.glob("*.toml"))}
+
+
+def _looks_like_path(item: str) -> bool:
+    return item.endswith(".toml") or os.sep in item
+
+
+def resolve_targets(spec: str) -> list[Target]:
+    """Turn the --target value into targets.
+
+    Accepts a bundled name ("uvicorn-h11"), a family prefix ("uvicorn" = every bundled
+    "uvicorn-*"), "all", a path to a TOML file, or a comma list of these.
+    """
+    bundled = bundled_targets()
+    chosen: dict[str, Target] = {}
+    for item in (s.strip() for s in spec.split(",")):
+        if not item:
+            continue
+        if _looks_like_path(item):
+            target = load_target(Path(item))
+            chosen[target.name] = target
+        elif item == "all":
+            for path in bundled.values():
+                target = load_target(path)
+                chosen[target.name] = target
+        elif item in bundled:
+            chosen[item] = load_target(bundled[item])
+        else:
+            family = [name for name in bundled if name.startswith(item + "-")]
+            if not family:
+                raise TargetError(
+                    f"unknown target {item!r}. Bundled targets: {', '.join(bundled)}; "
+                    "or give the path of your own target TOML file (see README.md)."
+                )
+            for name in family:
+                chosen[name] = load_target(bundled[name])
+    if not chosen:
+        raise TargetError("--target is empty; name a bundled target, 'all', or a TOML path")
+    return list(chosen.values())

@@ -1,0 +1,96 @@
+"""The verdict model (DESIGN.md decision 6).
+
+A check ends in exactly one verdict. Checks signal anything but a pass by raising one of the
+exceptions below; the plugin maps the verdict onto a pytest outcome:
+
+=============  ==========================================  ===================================
+verdict        meaning                                     pytest outcome
+=============  ==========================================  ===================================
+pass           the server did what the spec demands         passed
+fail           a MUST was broken                            failed
+warn           a SHOULD was broken                          passed (failed under --strict)
+unsupported    an optional feature is absent                skipped
+info           behaviour the specs leave open, reported     passed
+error          the harness could not complete the check     error (setup) or failed
+=============  ==========================================  ===================================
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+
+class Verdict(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    WARN = "warn"
+    UNSUPPORTED = "unsupported"
+    INFO = "info"
+    ERROR = "error"
+    # Not a verdict on the server: the environment lacks something (nginx). Kept apart so the
+    # matrix never shows an environment problem as a server property.
+    SKIPPED = "skipped"
+
+
+class Level(StrEnum):
+    MUST = "MUST"
+    SHOULD = "SHOULD"
+    OPTIONAL = "OPTIONAL"
+    INFO = "INFO"
+
+
+class CheckOutcome(Exception):
+    """Base for every non-pass outcome a check raises."""
+
+    verdict: Verdict = Verdict.ERROR
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class Violation(CheckOutcome):
+    """The server broke the requirement. The check's level decides fail (MUST) or warn (SHOULD)."""
+
+    verdict = Verdict.FAIL
+
+
+class ShouldViolation(CheckOutcome):
+    """A SHOULD inside a check of a stricter level was broken: always a warn."""
+
+    verdict = Verdict.WARN
+
+
+class Unsupported(CheckOutcome):
+    """An optional feature is not offered by the server."""
+
+    verdict = Verdict.UNSUPPORTED
+
+
+class Informational(CheckOutcome):
+    """Observed behaviour where the specs leave the choice to the server."""
+
+    verdict = Verdict.INFO
+
+
+class HarnessError(CheckOutcome):
+    """The harness could not complete the check (server did not start, died, hung, ...)."""
+
+    verdict = Verdict.ERROR
+
+
+class EnvironmentMissing(CheckOutcome):
+    """Something the check needs is not installed here (nginx); the reason names the fix."""
+
+    verdict = Verdict.SKIPPED
+
+
+def verdict_for_violation(level: Level) -> Verdict:
+    """A broken MUST fails; a broken SHOULD warns; an INFO check never fails."""
+    if level is Level.MUST or level is Level.OPTIONAL:
+        return Verdict.FAIL
+    if level is Level.SHOULD:
+        return Verdict.WARN
+    return Verdict.INFO
