@@ -81,6 +81,10 @@ class CheckContext:
         self.rids.append(rid)
         return rid
 
+    def untracked_rid(self) -> str:
+        """A request id whose journal entries stay out of the evidence (generated examples)."""
+        return uuid.uuid4().hex[:16]
+
     def connect(self, *, host: str | None = None, port: int | None = None,
                 timeout: float = 5.0) -> Connection:
         conn = Connection(host or self.host, port or self.port, timeout=timeout)

@@ -101,7 +101,7 @@ class CheckItem(pytest.Item):
         if verdict in (Verdict.UNSUPPORTED, Verdict.SKIPPED):
             pytest.skip(f"{verdict.value}: {message}")
         if verdict is Verdict.FAIL or verdict is Verdict.ERROR or (
-            verdict is Verdict.WARN and self.config.getoption("strict")
+            verdict is Verdict.WARN and strict_mode(self.config)
         ):
             raise CheckFailed(self.record)
 
@@ -112,6 +112,16 @@ class CheckItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, f"{self.check.id} [{self.target.name}, {self.via}]"
+
+
+def strict_mode(config: pytest.Config) -> bool:
+    """pytest's own --strict (an ini override since pytest 9) also makes warn verdicts fail."""
+    try:
+        if config.getini("strict"):
+            return True
+    except ValueError:
+        pass
+    return bool(getattr(config.option, "strict", False))
 
 
 class CheckFailed(Exception):

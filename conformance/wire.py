@@ -60,6 +60,13 @@ class Response:
     problems: list[str] = field(default_factory=list)
     trailers: list[tuple[bytes, bytes]] = field(default_factory=list)
 
+    def keeps_alive(self) -> bool:
+        """RFC 9112 9.3: does the server keep the connection open after this response?"""
+        tokens = {t.strip().lower() for v in self.header_all("connection") for t in v.split(b",")}
+        if self.version == "HTTP/1.1":
+            return b"close" not in tokens and self.framing != "close"
+        return b"keep-alive" in tokens and self.framing != "close"
+
     def header(self, name: str) -> bytes | None:
         values = self.header_all(name)
         return values[0] if values else None

@@ -1,0 +1,96 @@
+"""WSGI response side (PEP 3333 "Specification Details", "Buffering and Streaming")."""
+
+from __future__ import annotations
+
+from conformance.catalogue import check
+from conformance.checks.streaming import check_blocks_stream
+from conformance.context import CheckContext
+from conformance.verdicts import Level
+from conformance.wire import request_bytes
+
+WSGI = ("wsgi",)
+CLOSE_BOUND = 10.0  # seconds for close() after the response ended or the client vanished
+SECOND_CLOSE_WINDOW = 0.5  # how long a second close() call is looked for after the first
+
+
+def _expect_one_close(ctx: CheckContext, rid: str, situation: str) -> None:
+    events = ctx.journal.wait_for(lambda evs: any(e["event"] == "close" for e in evs), rid=rid,
+                                  timeout=CLOSE_BOUND)
+    ctx.expect(events is not None,
+               f"{situation}: the iterable's close() was not called within {CLOSE_BOUND:g}s")
+    again = ctx.journal.wait_for(lambda evs: sum(e["event"] == "close" for e in evs) > 1,
+                                 rid=rid, timeout=SECOND_CLOSE_WINDOW)
+    ctx.expect(again is None, f"{situation}: close() was called more than once")
+
+
+@check(
+    id="wsgi-response.close-after-response",
+    title="the iterable's close() is called exactly once after a normal response",
+    requirements=["WSGI-RESP-06"],
+    level=Level.MUST,
+    interfaces=WSGI,
+    section="PEP 3333 'Specification Details' (close() of the returned iterable)",
+)
+def close_after_response(ctx: CheckContext) -> None:
+    """PEP 3333, Specification Details: "If the iterable returned by the application has a
+    close() method, the server or gateway must call that method upon completion of the current
+    request, whether the request was completed normally, or terminated early due to an
+    application error during iteration or an early disconnect of the browser"."""
+    exchange = ctx.request("GET", "/close/normal")
+    ctx.expect(exchange.response.status == 200,
+               f"expected a 200 response, got {exchange.response.status}")
+    _expect_one_close(ctx, exchange.rid, "after a normal response")
+
+
+@check(
+    id="wsgi-response.close-after-error",
+    title="the iterable's close() is called once when iteration raises",
+    requirements=["WSGI-RESP-06"],
+    level=Level.MUST,
+    interfaces=WSGI,
+    section="PEP 3333 'Specification Details' (close() ... application error during iteration)",
+)
+def close_after_error(ctx: CheckContext) -> None:
+    """PEP 3333, Specification Details: close() must be called "whether the request was
+    completed normally, or terminated early due to an application error during iteration"."""
+    exchange = ctx.request("GET", "/probe/raise-in-iter")
+    ctx.observed(exchange.rid, "raise")
+    _expect_one_close(ctx, exchange.rid, "after an exception raised during iteration")
+
+
+@check(
+    id="wsgi-response.close-after-disconnect",
+    title="the iterable's close() is called once when the client goes away mid-stream",
+    requirements=["WSGI-RESP-06"],
+    level=Level.MUST,
+    interfaces=WSGI,
+    section="PEP 3333 'Specification Details' (close() ... early disconnect of the browser)",
+)
+def close_after_disconnect(ctx: CheckContext) -> None:
+    """PEP 3333, Specification Details: close() must be called when the request is
+    "terminated early due to ... an early disconnect of the browser". The client resets the
+    connection after the first block of an endless stream; the server notices on its next
+    write and must call close() (bound: 10 s, as the app writes every 10 ms)."""
+    rid = ctx.new_rid()
+    conn = ctx.connect()
+    conn.send(request_bytes("GET", "/probe/endless?seconds=15", ctx.base_headers(rid)))
+    ctx.expect(conn.read_until(b"started", timeout=5.0), "the stream never started")
+    conn.abort()
+    _expect_one_close(ctx, rid, "after the client reset the connection mid-stream")
+
+
+@check(
+    id="wsgi-response.streaming",
+    title="each yielded block reaches the client before the next is requested",
+    requirements=["WSGI-RESP-07", "PROXY-02"],
+    level=Level.MUST,
+    interfaces=WSGI,
+    section="PEP 3333 'Buffering and Streaming'",
+)
+def streaming(ctx: CheckContext) -> None:
+    """PEP 3333, Buffering and Streaming: "WSGI servers, gateways, and middleware must not
+    delay the transmission of any block; they must either fully transmit the block to the
+    client, or guarantee that they will continue transmission even while the application is
+    producing its next block." Through nginx (proxy_buffering off, X-Accel-Buffering: no) the
+    same must hold end to end (PROXY-02)."""
+    check_blocks_stream(ctx)

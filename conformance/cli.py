@@ -1,0 +1,145 @@
+"""The ``conformance`` command: the check catalogue, and the matrix from results files.
+
+Running the checks is pytest's job (``pytest --target ...``); this command only reads what
+the checks declare and what a run wrote. Bad input ends in one line on stderr and exit
+status 2, never a traceback: the command runs in CI, where a traceback hides the cause.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from conformance.report.results import ResultsError, read_results
+
+RESULTS_DIR = Path("reports") / "results"
+DEFAULT_OUT = Path("reports") / "README.md"
+USAGE_ERROR = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``conformance`` console script; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "catalogue":
+        return catalogue(as_json=args.json)
+    if args.command == "report":
+        return report([Path(p) for p in args.results], Path(args.out))
+    parser.print_help(sys.stderr)
+    return USAGE_ERROR
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="conformance",
+        description="gateway-conformance: list the checks, or render the compatibility matrix "
+                    "from results files. Run the checks with: pytest --target NAME",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    cat = commands.add_parser("catalogue", help="list every check and the requirements it covers")
+    cat.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    rep = commands.add_parser("report", help="render the Markdown matrix from results JSON")
+    rep.add_argument("results", nargs="*", metavar="RESULTS",
+                     help=f"results files (default: every {RESULTS_DIR}/*.json)")
+    rep.add_argument("--out", default=str(DEFAULT_OUT), metavar="PATH",
+                     help=f"where to write the Markdown (default: {DEFAULT_OUT})")
+    return parser
+
+
+# -- catalogue ----------------------------------------------------------------------------
+CATALOGUE_COLUMNS = ("id", "level", "requirements", "interfaces", "via", "title")
+
+
+def catalogue(*, as_json: bool) -> int:
+    """Print every check, as a fixed-width table or as JSON (``Check.as_json``)."""
+    from conformance.catalogue import all_checks
+
+    entries = [check.as_json() for check in all_checks()]
+    if as_json:
+        print(json.dumps(entries, indent=2))
+        return 0
+    for line in catalogue_table(entries):
+        print(line)
+    return 0
+
+
+def catalogue_table(entries: list[dict[str, Any]]) -> list[str]:
+    """Fixed-width lines: a header, a rule, one line per check, and a coverage line."""
+    rows = [[_field(entry[name]) for name in CATALOGUE_COLUMNS] for entry in entries]
+    header = [name.upper() for name in CATALOGUE_COLUMNS]
+    # The title is last and left ragged, so a long title never widens the other columns.
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+
+    def line(cells: list[str]) -> str:
+        padded = [cell.ljust(width) for cell, width in zip(cells, widths, strict=False)]
+        return "  ".join([*padded, cells[-1]]).rstrip()
+
+    requirements = {req for entry in entries for req in entry["requirements"]}
+    return [
+        line(header),
+        line(["-" * w for w in widths] + ["-" * len(header[-1])]),
+        *(line(row) for row in rows),
+        f"{len(entries)} checks covering {len(requirements)} requirement ids",
+    ]
+
+
+def _field(value: object) -> str:
+    return ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+# -- report -------------------------------------------------------------------------------
+def report(paths: list[Path], out: Path) -> int:
+    """Render ``paths`` (default: reports/results/*.json) into the Markdown matrix at ``out``."""
+    from conformance.report.markdown import render_markdown
+
+    if not paths:
+        paths = sorted(RESULTS_DIR.glob("*.json"))
+        if not paths:
+            return _error(f"no results files given and none in {RESULTS_DIR}/ "
+                          "(run pytest --target NAME first, or name the files)")
+    # One file at a time first, so that a bad file is named in the error.
+    for path in paths:
+        problem = _check_results_file(path)
+        if problem:
+            return _error(problem)
+    records = read_results(paths)
+    if not records:
+        return _error(f"no records in {', '.join(str(p) for p in paths)}: nothing to report")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(render_markdown(records), encoding="utf-8")
+    except OSError as exc:
+        return _error(f"{out}: cannot write the report: {exc}")
+    columns = {(r["target"], r["via"]) for r in records}
+    print(f"wrote {out}: {len(records)} results for {len(columns)} target/via columns "
+          f"from {len(paths)} file(s)")
+    return 0
+
+
+def _check_results_file(path: Path) -> str | None:
+    """Why ``path`` is not a usable results file, or None if it is."""
+    try:
+        records = read_results([path])
+    except ResultsError as exc:
+        return str(exc)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        # Undecodable text, or a record without check/target/via.
+        return f"{path}: not a valid results file: {type(exc).__name__}: {exc}"
+    for number, record in enumerate(records, 1):
+        if not isinstance(record, dict) or not all(
+            isinstance(record.get(key), str) for key in ("check", "target", "via", "verdict")
+        ):
+            return f"{path}: record {number} lacks one of check, target, via, verdict"
+    return None
+
+
+def _error(message: str) -> int:
+    print("conformance report: " + " ".join(message.split()), file=sys.stderr)
+    return USAGE_ERROR
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,145 @@
+"""The model: what the environ or scope must be for a given request, by the spec's rules.
+
+Given a :class:`GeneratedRequest` (the bytes the client sends), :func:`expected_environ` and
+:func:`expected_scope` derive what PEP 3333 and asgi-www.rst demand the app sees, and
+:func:`environ_differences` / :func:`scope_differences` compare that with what the probe app
+journalled, returning one readable line per difference. Where a spec allows more than one
+answer (repeated headers joined with "," or ", "; SCRIPT_NAME absent or ""), the oracle
+accepts each allowed answer and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+HOP_BY_HOP_AND_FRAMING = frozenset({
+    b"host", b"content-length", b"transfer-encoding", b"connection", b"keep-alive", b"te",
+    b"trailer", b"upgrade", b"expect", b"proxy-connection",
+})
+
+
+@dataclass(frozen=True)
+class GeneratedRequest:
+    """A valid HTTP/1.x request. ``headers`` excludes Host, X-Probe-Id and Content-Length,
+    which :meth:`to_bytes` adds (in that order, Content-Length only when there is a body or
+    the method carries one)."""
+
+    method: str
+    path: bytes
+    query: bytes | None
+    headers: tuple[tuple[bytes, bytes], ...]
+    body: bytes = b""
+    version: str = "HTTP/1.1"
+
+    @property
+    def target(self) -> bytes:
+        return self.path if self.query is None else self.path + b"?" + self.query
+
+    @property
+    def sends_content_length(self) -> bool:
+        return bool(self.body) or self.method in ("POST", "PUT", "PATCH")
+
+    def all_headers(self, host: str, rid: str) -> list[tuple[bytes, bytes]]:
+        headers = [(b"Host", host.encode()), (b"X-Probe-Id", rid.encode())]
+        headers += list(self.headers)
+        if self.sends_content_length:
+            headers.append((b"Content-Length", str(len(self.body)).encode()))
+        return headers
+
+    def to_bytes(self, host: str, rid: str) -> bytes:
+        lines = [b" ".join([self.method.encode(), self.target, self.version.encode()])]
+        lines += [name + b": " + value for name, value in self.all_headers(host, rid)]
+        return b"\r\n".join(lines) + b"\r\n\r\n" + self.body
+
+
+def _cgi_name(name: bytes) -> str:
+    return "HTTP_" + name.decode("latin-1").upper().replace("-", "_")
+
+
+def expected_environ(req: GeneratedRequest, *, host: str, rid: str) -> dict[str, Any]:
+    """PEP 3333 environ Variables: the CGI keys for ``req``.
+
+    A value is a str, or a tuple of allowed strs (repeated headers), or None for "absent or
+    empty string".
+    """
+    expected: dict[str, Any] = {
+        "REQUEST_METHOD": req.method,
+        "SCRIPT_NAME": None,
+        "PATH_INFO": unquote_to_bytes(req.path).decode("latin-1"),
+        "QUERY_STRING": req.query.decode("latin-1") if req.query else None,
+        "SERVER_PROTOCOL": req.version,
+        "CONTENT_TYPE": None,
+        "CONTENT_LENGTH": str(len(req.body)) if req.sends_content_length else None,
+    }
+    grouped: dict[str, list[str]] = {}
+    for name, value in req.all_headers(host, rid):
+        lower = name.lower()
+        if lower == b"content-length":
+            continue
+        text = value.decode("latin-1")
+        if lower == b"content-type":
+            expected["CONTENT_TYPE"] = text
+            continue
+        grouped.setdefault(_cgi_name(name), []).append(text)
+    for key, values in grouped.items():
+        # RFC 9110 5.3: combined "separated by a comma ... and optional whitespace".
+        expected[key] = (",".join(values), ", ".join(values)) if len(values) > 1 else values[0]
+    return expected
+
+
+def environ_differences(expected: dict[str, Any], environ: dict[str, Any]) -> list[str]:
+    diffs = []
+    for key, want in expected.items():
+        got = environ.get(key)
+        if want is None:
+            if got not in (None, ""):
+                diffs.append(f"{key}: expected absent or '', got {got!r}")
+        elif isinstance(want, tuple):
+            if got not in want:
+                diffs.append(f"{key}: expected {want[0]!r} (or {want[1]!r}), got {got!r}")
+        elif got != want:
+            diffs.append(f"{key}: expected {want!r}, got {got!r}")
+    extra = sorted(k for k in environ if k.startswith("HTTP_") and k not in expected)
+    if extra:
+        diffs.append(f"HTTP_* keys for headers that were not sent: {extra}")
+    return diffs
+
+
+def expected_scope(req: GeneratedRequest, *, host: str, rid: str, server_port: int,
+                   client_port: int) -> dict[str, Any]:
+    """asgi-www.rst HTTP Connection Scope: the scope keys for ``req`` on a direct connection."""
+    return {
+        "type": "http",
+        "http_version": req.version.removeprefix("HTTP/"),
+        "method": req.method,
+        "scheme": "http",
+        "path": unquote_to_bytes(req.path).decode("utf-8"),
+        "raw_path": req.path,
+        "query_string": req.query or b"",
+        "root_path": "",
+        "headers": [(n.lower(), v) for n, v in req.all_headers(host, rid)],
+        "client": ["127.0.0.1", client_port],
+        "server": ["127.0.0.1", server_port],
+    }
+
+
+_OPTIONAL_SCOPE_KEYS = {"scheme", "raw_path", "root_path", "client", "server"}
+
+
+def scope_differences(expected: dict[str, Any], scope: dict[str, Any]) -> list[str]:
+    diffs = []
+    for key, want in expected.items():
+        if key not in scope:
+            if key not in _OPTIONAL_SCOPE_KEYS:
+                diffs.append(f"{key}: missing from the scope")
+            continue
+        got = scope[key]
+        if key == "headers":
+            got = [(bytes(n).lower(), bytes(v)) for n, v in got]
+        elif key in ("client", "server") and got is not None:
+            got = list(got)
+        if got != want and not (key in ("client", "server") and got is None):
+            diffs.append(f"{key}: expected {want!r}, got {got!r}")
+    return diffs
