@@ -115,6 +115,8 @@ class CheckContext:
         conn = self.connect(timeout=timeout)
         conn.send(data)
         response = conn.read_response(method=method, timeout=timeout)
+        # Close at once: some servers (gunicorn's sync worker) wait for an idle client to go.
+        conn.close()
         return Exchange(rid=rid, sent=data, response=response, connection=conn)
 
     def observed(self, rid: str, event: str = "request", *,
@@ -170,12 +172,13 @@ class CheckContext:
             for c in self.connections
         ]
         observed: list[dict[str, Any]] = []
-        journals = [s.journal for s in self.own_servers]
-        if self.harness.has_server(self.target):
-            journals.append(self.journal)
-        for journal in journals:
+        for server in self.own_servers:  # lifespan events carry no request id
+            observed += [e for e in server.journal.for_rid(None)]
             for rid in self.rids:
-                observed += journal.for_rid(rid)
+                observed += server.journal.for_rid(rid)
+        if self.harness.has_server(self.target):
+            for rid in self.rids:
+                observed += self.journal.for_rid(rid)
         first = next((c for c in self.connections if c.sent), None)
         reproducer = printf_reproducer(bytes(first.sent), first.host, first.port) if first else ""
         return {"exchanges": exchanges, "observed": observed[:60], "reproducer": reproducer}

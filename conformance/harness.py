@@ -138,7 +138,8 @@ class Harness:
         try:
             if verdict not in (Verdict.PASS, Verdict.SKIPPED):
                 evidence = ctx.evidence()
-                if verdict is Verdict.ERROR or not self._server_alive(target, check):
+                if (verdict is Verdict.ERROR or check.own_server
+                        or not self._server_alive(target, check)):
                     evidence["log_tail"] = self._log_tail(ctx, target)
         except Exception as exc:  # evidence is best effort; the verdict stands
             evidence = {"evidence_error": repr(exc)}

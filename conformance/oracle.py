@@ -125,6 +125,13 @@ def expected_scope(req: GeneratedRequest, *, host: str, rid: str, server_port: i
     }
 
 
+def _values_by_name(headers: list[tuple[bytes, bytes]]) -> dict[bytes, list[bytes]]:
+    grouped: dict[bytes, list[bytes]] = {}
+    for name, value in headers:
+        grouped.setdefault(name.lower(), []).append(value)
+    return dict(sorted(grouped.items()))
+
+
 _OPTIONAL_SCOPE_KEYS = {"scheme", "raw_path", "root_path", "client", "server"}
 
 
@@ -137,7 +144,10 @@ def scope_differences(expected: dict[str, Any], scope: dict[str, Any]) -> list[s
             continue
         got = scope[key]
         if key == "headers":
-            got = [(bytes(n).lower(), bytes(v)) for n, v in got]
+            # "Order of header values must be preserved ...; order of header names is not
+            # important": compare each name's values in order, not the interleaving.
+            got = _values_by_name([(bytes(n), bytes(v)) for n, v in got])
+            want = _values_by_name(want)
         elif key in ("client", "server") and got is not None:
             got = list(got)
         if got != want and not (key in ("client", "server") and got is None):

@@ -91,9 +91,12 @@ class ManagedProcess:
             os.killpg(self.proc.pid, sig)
 
     def stop(self) -> int | None:
-        """SIGTERM to the group, SIGKILL after the deadline; returns the exit code."""
+        """SIGTERM to the process, SIGKILL to its group after the deadline; the exit code."""
         if self.alive():
-            self.signal_group(signal.SIGTERM)
+            # The main process first: masters (gunicorn, hypercorn) shut their workers down
+            # gracefully themselves; the group gets SIGKILL only after the deadline.
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=self.stop_timeout)
             except subprocess.TimeoutExpired:

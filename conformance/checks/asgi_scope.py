@@ -132,10 +132,21 @@ def headers(ctx: CheckContext) -> None:
     Duplicates are possible and must be preserved in the message as received. Header names
     should be lowercased, but it is not required"; HTTP/1 servers "should" lower-case them and
     pseudo headers must not appear. A name that is not lower case is therefore a warn, not a
-    fail."""
+    fail. Values are byte strings: obs-text bytes 0x80-0xFF pass unchanged (a server that
+    rejects them breaks RFC 9110 5.5's SHOULD: warn)."""
     sent = [("X-Dup", "first"), ("Accept", "text/plain"), ("x-dup", "second"),
             ("X-Mixed-Case", "Value With Case"), ("X-Dup", "third")]
     scope = observed_scope(ctx, ctx.request("GET", "/scope/headers", headers=sent))
+    opaque = b"caf\xe9 \xff\x80 end"
+    exchange = ctx.request("GET", "/scope/obs-text", headers=[("X-Latin", opaque)])
+    if exchange.response.status >= 400:
+        ctx.warn(f"the server rejected a header value with obs-text bytes 0x80-0xFF "
+                 f"(answered {exchange.response.status}); RFC 9110 5.5: a recipient SHOULD "
+                 "treat obs-text as opaque data")
+    latin = [bytes(v) for n, v in observed_scope(ctx, exchange)["headers"]
+             if bytes(n).lower() == b"x-latin"]
+    ctx.expect(latin == [opaque], f"header value {opaque!r} reached the app as {latin!r}; "
+                                  "header values are byte strings, passed on unchanged")
     pairs = scope.get("headers")
     ctx.expect(isinstance(pairs, list | tuple), f"scope['headers'] is {type(pairs).__name__}")
     for pair in pairs:

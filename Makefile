@@ -1,0 +1,41 @@
+# gateway-conformance: the two commands in README.md.
+#   make test    the suite's own tests (unit tests, broken servers, real wsgiref/uvicorn runs)
+#   make matrix  run every bundled target, direct and through nginx; render reports/README.md
+# Both do all set-up: a .venv with the project and the bundled servers, and nginx.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PYTEST := $(PY) -m pytest -p no:cacheprovider
+
+.PHONY: test matrix setup nginx lint bench clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[servers,dev]'
+	touch $@
+
+nginx:
+	@bash scripts/install-nginx.sh
+
+setup: $(VENV)/.installed nginx
+
+test: setup
+	$(PYTEST) tests
+
+# A check that finds a server broken fails pytest; that is the matrix's content, not an error
+# of `make matrix`, so the run's exit status is not allowed to stop the rendering.
+matrix: setup
+	rm -f reports/results/*.json
+	-$(PYTEST) --target=all --via=both -q -rN
+	$(PY) -m conformance.cli report --out reports/README.md
+
+lint: setup
+	$(VENV)/bin/ruff check conformance tests scripts
+
+bench: setup
+	$(PY) scripts/bench.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

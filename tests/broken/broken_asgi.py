@@ -1,0 +1,114 @@
+"""Deliberately broken ASGI stacks: server wrappers around the probe app that reproduce one
+server bug each. Loaded by a real uvicorn through a target TOML written by
+tests/test_broken_servers.py."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+import anyio
+
+from conformance.probes.asgi_app import app as probe
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+App = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def _rewrite(change: Callable[[Scope], None]) -> App:
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("path") != "/probe/ready":
+            scope = dict(scope)
+            change(scope)
+        await probe(scope, receive, send)
+
+    return wrapped
+
+
+def _set(key: str, value: Any) -> Callable[[Scope], None]:
+    return lambda scope: scope.update({key: value})
+
+
+asgi_version_2 = _rewrite(lambda s: s.update(asgi={**s["asgi"], "version": "2.0"}))
+http_version_always_11 = _rewrite(_set("http_version", "1.1"))
+path_not_decoded = _rewrite(lambda s: s.update(path=s.get("raw_path", b"").decode("latin-1")))
+query_decoded = _rewrite(lambda s: s.update(query_string=unquote_to_bytes(s["query_string"])))
+upper_header_names = _rewrite(
+    lambda s: s.update(headers=[(n.upper(), v) for n, v in s["headers"]]))
+duplicates_merged = _rewrite(lambda s: s.update(headers=_merge(s["headers"])))
+client_port_zero = _rewrite(lambda s: s.update(client=[s["client"][0], 0]))
+
+
+def _merge(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    merged: dict[bytes, bytes] = {}
+    for name, value in headers:
+        merged[name] = merged[name] + b"," + value if name in merged else value
+    return list(merged.items())
+
+
+async def buffered(scope: Scope, receive: Receive, send: Send) -> None:
+    """A server that holds response bodies until the last one (more_body False)."""
+    held: list[dict[str, Any]] = []
+
+    async def holding_send(message: dict[str, Any]) -> None:
+        held.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            for item in held:
+                await send(item)
+            held.clear()
+        elif message["type"] != "http.response.body" and message["type"] != "http.response.start":
+            await send(message)
+
+    await probe(scope, receive, holding_send if scope["type"] == "http" else send)
+
+
+async def no_disconnect(scope: Scope, receive: Receive, send: Send) -> None:
+    """A server that never delivers http.disconnect: receive() hangs instead."""
+
+    async def hiding_receive() -> dict[str, Any]:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            await anyio.sleep_forever()
+        return message
+
+    await probe(scope, hiding_receive if scope["type"] == "http" else receive, send)
+
+
+async def early_startup_complete(scope: Scope, receive: Receive, send: Send) -> None:
+    """A server that reports startup complete (and serves) before the app finished startup."""
+    if scope["type"] != "lifespan":
+        await probe(scope, receive, send)
+        return
+    first = await receive()
+    await send({"type": "lifespan.startup.complete"})
+    delivered = False
+
+    async def replay_receive() -> dict[str, Any]:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return first
+        return await receive()
+
+    async def swallow_startup(message: dict[str, Any]) -> None:
+        if message["type"] != "lifespan.startup.complete":
+            await send(message)
+
+    await probe(scope, replay_receive, swallow_startup)
+
+
+async def ignores_startup_failed(scope: Scope, receive: Receive, send: Send) -> None:
+    """A server that treats lifespan.startup.failed as success and serves anyway."""
+    if scope["type"] != "lifespan":
+        await probe(scope, receive, send)
+        return
+
+    async def hide_failure(message: dict[str, Any]) -> None:
+        if message["type"] == "lifespan.startup.failed":
+            message = {"type": "lifespan.startup.complete"}
+        await send(message)
+
+    await probe(scope, receive, hide_failure)

@@ -1,0 +1,96 @@
+"""Every check catches the bug it is about: each runs against a real server with one
+deliberate defect and must give the stated verdict (and passes on correct servers: see
+test_real_targets.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance.catalogue import all_checks
+from tests.conftest import BROKEN, broken_target, run_suite
+
+# (variant name, interface, app "module:attr" or None for the probe, command or None,
+#  {check id: expected verdict})
+BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
+    ("shared-environ", "wsgi", "broken_wsgi:shared_environ", None,
+     {"wsgi-environ.fresh-dict": "fail"}),
+    ("server-port-int", "wsgi", "broken_wsgi:server_port_int", None,
+     {"wsgi-environ.required-keys": "fail"}),
+    ("protocol-always-11", "wsgi", "broken_wsgi:protocol_always_11", None,
+     {"wsgi-environ.server-protocol": "fail"}),
+    ("drop-query-string", "wsgi", "broken_wsgi:drop_query_string", None,
+     {"wsgi-environ.optional-cgi-keys": "fail", "wsgi-environ.generated-requests": "fail"}),
+    ("wsgiref-drops-query", "wsgi", "conformance.probes.wsgi_app:app",
+     f'["{{python}}", "{BROKEN}/broken_wsgiref.py", "--host", "{{host}}", "--port", "{{port}}", '
+     '"{app}"]',
+     {"wsgi-environ.optional-cgi-keys": "fail"}),
+    ("utf8-decoded", "wsgi", "broken_wsgi:utf8_decoded", None,
+     {"wsgi-environ.latin1-strings": "fail"}),
+    ("content-type-as-http", "wsgi", "broken_wsgi:content_type_as_http", None,
+     {"wsgi-environ.http-headers": "fail"}),
+    ("wsgi-version-list", "wsgi", "broken_wsgi:wsgi_version_list", None,
+     {"wsgi-environ.wsgi-keys": "fail"}),
+    ("no-close", "wsgi", "broken_wsgi:no_close", None,
+     {"wsgi-response.close-after-response": "fail", "wsgi-response.close-after-error": "fail",
+      "wsgi-response.close-after-disconnect": "fail"}),
+    ("wsgi-buffered", "wsgi", "broken_wsgi:buffered", None,
+     {"wsgi-response.streaming": "fail"}),
+    ("asgi-version-2", "asgi", "broken_asgi:asgi_version_2", None,
+     {"asgi-scope.type-and-version": "fail"}),
+    ("http-version-11", "asgi", "broken_asgi:http_version_always_11", None,
+     {"asgi-scope.http-version-method-scheme": "fail"}),
+    ("path-not-decoded", "asgi", "broken_asgi:path_not_decoded", None,
+     {"asgi-scope.path-and-raw-path": "fail", "asgi-scope.generated-requests": "fail"}),
+    ("query-decoded", "asgi", "broken_asgi:query_decoded", None,
+     {"asgi-scope.query-string": "fail"}),
+    ("upper-header-names", "asgi", "broken_asgi:upper_header_names", None,
+     {"asgi-scope.headers": "warn"}),
+    ("duplicates-merged", "asgi", "broken_asgi:duplicates_merged", None,
+     {"asgi-scope.headers": "fail"}),
+    ("client-port-zero", "asgi", "broken_asgi:client_port_zero", None,
+     {"asgi-scope.client-and-server": "fail"}),
+    ("asgi-buffered", "asgi", "broken_asgi:buffered", None,
+     {"asgi-http.streaming": "fail"}),
+    ("no-disconnect", "asgi", "broken_asgi:no_disconnect", None,
+     {"asgi-http.disconnect-mid-request": "fail", "asgi-http.disconnect-mid-response": "fail"}),
+    ("early-startup-complete", "asgi", "broken_asgi:early_startup_complete", None,
+     {"asgi-lifespan.startup-before-serving": "fail"}),
+    ("ignores-startup-failed", "asgi", "broken_asgi:ignores_startup_failed", None,
+     {"asgi-lifespan.startup-failed-exits": "warn"}),
+]
+
+
+@pytest.mark.parametrize("name,interface,app,command,expected",
+                         BROKEN_STACKS, ids=[row[0] for row in BROKEN_STACKS])
+def test_check_catches_broken_server(tmp_path: Path, name: str, interface: str, app: str,
+                                     command: str | None, expected: dict[str, str]) -> None:
+    target = broken_target(tmp_path, name, interface, app, command)
+    run = run_suite(tmp_path, f"--target={target}", "--via=direct",
+                    f"--checks={','.join(expected)}", "--examples=40")
+    for check_id, verdict in expected.items():
+        got = run.verdict(check_id, name)
+        assert got == verdict, f"{check_id} on {name}: {got}\n{run.output[-3000:]}"
+        record = next(r for r in run.records if r["check"] == check_id)
+        # A verdict other than pass must carry its justification: message, section, bytes.
+        assert record["message"] and record["section"]
+        assert record["evidence"].get("exchanges") or record["evidence"].get("log_tail")
+    assert run.returncode == (1 if "fail" in expected.values() else 0), run.output[-2000:]
+
+
+def test_every_check_has_a_broken_server() -> None:
+    """A check that no broken stack makes fail (or warn) is a check that cannot fail."""
+    caught = {check for *_, expected in BROKEN_STACKS for check in expected}
+    missing = [c.id for c in all_checks() if c.id not in caught]
+    assert not missing, f"checks never shown failing: {missing}"
+
+
+def test_strict_turns_warn_into_failure(tmp_path: Path) -> None:
+    target = broken_target(tmp_path, "upper", "asgi", "broken_asgi:upper_header_names")
+    args = (f"--target={target}", "--via=direct", "--checks=asgi-scope.headers")
+    relaxed = run_suite(tmp_path, *args)
+    strict = run_suite(tmp_path, *args, "--strict")
+    assert relaxed.verdict("asgi-scope.headers", "upper") == "warn"
+    assert relaxed.returncode == 0, relaxed.output[-2000:]
+    assert strict.returncode == 1, strict.output[-2000:]
