@@ -1,0 +1,69 @@
+"""What a user sees when something is wrong: one clear message, no traceback, no hang, no
+leftover process, and the rest of the run goes on."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import run_suite, write_target
+
+
+def _pytest(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+
+
+def test_unknown_target_is_a_usage_error(tmp_path: Path) -> None:
+    proc = _pytest(tmp_path, "--target=nosuch")
+    assert proc.returncode == 4  # pytest's usage-error status
+    assert "unknown target 'nosuch'" in proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_malformed_toml_is_a_usage_error(tmp_path: Path) -> None:
+    path = write_target(tmp_path, "broken", 'interface = "asgi"\ncommand = [')
+    proc = _pytest(tmp_path, f"--target={path}")
+    assert proc.returncode == 4
+    assert f"{path} is not valid TOML" in proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_server_that_exits_at_once_gives_errors_and_the_run_continues(tmp_path: Path) -> None:
+    dead = write_target(tmp_path, "dead", """
+interface = "wsgi"
+command = ["{python}", "-c", "import sys; print('boom: no such option'); sys.exit(3)", "{app}"]
+""")
+    run = run_suite(tmp_path, f"--target={dead},wsgiref", "--via=direct",
+                    "--checks=wsgi-environ.required-keys,wsgi-environ.server-protocol")
+    verdicts = run.verdicts()
+    assert verdicts[("wsgi-environ.required-keys", "dead", "direct")] == "error"
+    assert verdicts[("wsgi-environ.server-protocol", "dead", "direct")] == "error"
+    assert verdicts[("wsgi-environ.required-keys", "wsgiref", "direct")] == "pass"
+    error = next(r for r in run.records if r["target"] == "dead")
+    assert "exited with status 3" in error["message"]
+    assert "boom: no such option" in error["message"]
+    assert run.returncode == 1
+    assert "Traceback" not in run.output
+
+
+def test_server_that_never_answers_is_stopped(tmp_path: Path) -> None:
+    silent = write_target(tmp_path, "silent", """
+interface = "wsgi"
+startup_timeout = 2
+command = ["{python}", "-c", "import time; time.sleep(60)", "{app}"]
+""")
+    run = run_suite(tmp_path, f"--target={silent}", "--via=direct",
+                    "--checks=wsgi-environ.required-keys")
+    assert run.verdict("wsgi-environ.required-keys", "silent") == "error"
+    assert "did not answer" in run.records[0]["message"]
+    leftover = subprocess.run(["pgrep", "-f", "time.sleep\\(60\\)"], capture_output=True)
+    assert leftover.returncode == 1, "the silent server outlived the run"
+
+
+def test_catalogue_command_lists_the_checks() -> None:
+    proc = subprocess.run([sys.executable, "-m", "conformance.cli", "catalogue", "--json"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0
+    assert '"requirements"' in proc.stdout
