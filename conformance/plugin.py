@@ -9,8 +9,8 @@ target so that one server per target runs at a time.
 from __future__ import annotations
 
 import contextlib
-import os
 import json
+import os
 import signal
 import sys
 from collections import Counter

@@ -3,7 +3,8 @@
 Small strategies named after what they generate, built from each other. Everything generated
 is valid, so any server must accept it and show the app exactly what the oracle derives.
 Deliberately left out (each is its own check family, where the specs leave room or a server
-may legitimately refuse): dot segments, %2F and %00 in paths, empty header values, obs-text in header values, header names
+may legitimately refuse): dot segments, %2F and %00 in paths, empty header values, obs-text
+in header values, header names
 with "_", hop-by-hop and framing headers, X-Forwarded-* (servers may trust them from loopback),
 repeated Cookie / Content-Type headers, methods beyond the common registered ones.
 """

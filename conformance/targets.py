@@ -147,7 +147,8 @@ def load_target(path: Path) -> Target:
 
     unknown = set(data) - _KNOWN_KEYS
     if unknown:
-        raise TargetError(f"{where}: unknown key(s) {sorted(unknown)}; known: {sorted(_KNOWN_KEYS)}")
+        raise TargetError(
+            f"{where}: unknown key(s) {sorted(unknown)}; known: {sorted(_KNOWN_KEYS)}")
     interface = data.get("interface")
     if interface not in PROBE_APPS:
         raise TargetError(f"{where}: 'interface' must be \"wsgi\" or \"asgi\", got {interface!r}")
@@ -159,7 +160,8 @@ def load_target(path: Path) -> Target:
 
     version = data.get("version", {})
     if not isinstance(version, dict):
-        raise TargetError(f"{where}: [version] must be a table (distribution = ... or command = ...)")
+        raise TargetError(
+            f"{where}: [version] must be a table (distribution = ... or command = ...)")
     env = data.get("env", {})
     if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
         raise TargetError(f"{where}: 'env' must be a table of strings")
@@ -167,7 +169,9 @@ def load_target(path: Path) -> Target:
     if not isinstance(features, dict):
         raise TargetError(f"{where}: [features] must be a table")
     wsgi_flags = data.get("wsgi", {})
-    if not isinstance(wsgi_flags, dict) or not all(isinstance(v, bool) for v in wsgi_flags.values()):
+    flags_ok = isinstance(wsgi_flags, dict) and all(
+        isinstance(v, bool) for v in wsgi_flags.values())
+    if not flags_ok:
         raise TargetError(f"{where}: [wsgi] must be a table of booleans")
     for key in ("startup_timeout", "stop_timeout"):
         if key in data and not isinstance(data[key], int | float):

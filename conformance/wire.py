@@ -14,6 +14,7 @@ Message framing follows RFC 9112 section 6.3 ("Message Body Length"):
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import struct
@@ -137,7 +138,8 @@ def parse_response(
     head = _split_head(buf)
     if head is None:
         if eof and buf:
-            return Response(raw=buf, problems=[f"incomplete response head: {buf[:200]!r}"]), len(buf)
+            problem = f"incomplete response head: {buf[:200]!r}"
+            return Response(raw=buf, problems=[problem]), len(buf)
         return None, 0
     head_bytes, body_start = head
     problems: list[str] = []
@@ -296,7 +298,8 @@ class Connection:
             if left <= 0:
                 pending = bytes(self.received[self._read_pos :])
                 partial = resp or Response(raw=pending)
-                partial.problems.append(f"no complete response within the deadline; got {len(pending)} bytes")
+                partial.problems.append(
+                    f"no complete response within the deadline; got {len(pending)} bytes")
                 return partial
             try:
                 self.recv_some(left)
@@ -320,10 +323,8 @@ class Connection:
         """Close with a TCP reset (SO_LINGER 0), as a client that vanished would."""
         if self.closed:
             return
-        try:
+        with contextlib.suppress(OSError):
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            pass
         self.close()
 
     def close(self) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 from conformance.catalogue import check
 from conformance.context import CheckContext
 from conformance.probes.asgi_app import LIFESPAN_ENV, STARTUP_FAILED_MESSAGE
-from conformance.verdicts import Level
 from conformance.servers import ServerUnderTest, http_answers
+from conformance.verdicts import Level
 from conformance.wire import Response, WireTimeout, request_bytes
 
 ASGI = ("asgi",)
@@ -39,7 +39,8 @@ def startup_before_serving(ctx: CheckContext) -> None:
     server is starting up. Applications should use this to perform setup ... Servers should
     not start accepting connections until the application has sent
     lifespan.startup.complete"; and the lifespan scope "exists for the duration of the event
-    loop", started before requests: no request may reach the app before startup completed. The app's startup takes 1.5 s; the client keeps trying to send
+    loop", started before requests: no request may reach the app before startup completed.
+    The app's startup takes 1.5 s; the client keeps trying to send
     a request from the moment the server process starts. A server that sends no lifespan
     scope at all does not support the protocol: unsupported."""
     server = ctx.start_server(env={LIFESPAN_ENV: "slow"}, label="lifespan-slow", wait_ready=False)

@@ -82,7 +82,9 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     return environ["wsgi.input"].read(length) if length > 0 else b""
 
 
-def _echo(environ: dict[str, Any], start_response: StartResponse, rid: str | None) -> Iterable[bytes]:
+def _echo(
+    environ: dict[str, Any], start_response: StartResponse, rid: str | None
+) -> Iterable[bytes]:
     journal.record("request", rid, **snapshot_environ(environ))
     body = _read_body(environ)
     journal.record("body", rid, body=body)
@@ -92,7 +94,9 @@ def _echo(environ: dict[str, Any], start_response: StartResponse, rid: str | Non
     return JournalledIterable(rid, [payload])
 
 
-def _stream(environ: dict[str, Any], start_response: StartResponse, rid: str | None) -> Iterable[bytes]:
+def _stream(
+    environ: dict[str, Any], start_response: StartResponse, rid: str | None
+) -> Iterable[bytes]:
     blocks = int(_param(environ, "blocks", 3))
     wait = _param(environ, "wait", 5.0)
     journal.record("request", rid, **snapshot_environ(environ))
@@ -115,8 +119,9 @@ def _stream(environ: dict[str, Any], start_response: StartResponse, rid: str | N
     return JournalledIterable(rid, produce())
 
 
-def _raise_in_iter(environ: dict[str, Any], start_response: StartResponse,
-                   rid: str | None) -> Iterable[bytes]:
+def _raise_in_iter(
+    environ: dict[str, Any], start_response: StartResponse, rid: str | None
+) -> Iterable[bytes]:
     journal.record("request", rid)
 
     def produce() -> Iterator[bytes]:
@@ -128,7 +133,9 @@ def _raise_in_iter(environ: dict[str, Any], start_response: StartResponse,
     return JournalledIterable(rid, produce())
 
 
-def _endless(environ: dict[str, Any], start_response: StartResponse, rid: str | None) -> Iterable[bytes]:
+def _endless(
+    environ: dict[str, Any], start_response: StartResponse, rid: str | None
+) -> Iterable[bytes]:
     journal.record("request", rid)
     limit = _param(environ, "seconds", 20.0)
 
@@ -148,7 +155,9 @@ def _endless(environ: dict[str, Any], start_response: StartResponse, rid: str | 
     return JournalledIterable(rid, produce())
 
 
-def _taint(environ: dict[str, Any], start_response: StartResponse, rid: str | None) -> Iterable[bytes]:
+def _taint(
+    environ: dict[str, Any], start_response: StartResponse, rid: str | None
+) -> Iterable[bytes]:
     result = _echo(environ, start_response, rid)
     environ["conformance.taint"] = "set by a previous request"
     environ["HTTP_X_CONFORMANCE_TAINT"] = "set by a previous request"
