@@ -56,6 +56,7 @@ class Check:
             "via": "both" if set(self.via) == set(VIAS) else self.via[0],
             "section": self.section,
             "area": self.area,
+            "doc": " ".join(self.doc.split()),
         }
 
 

@@ -172,6 +172,7 @@ class Harness:
             "requirements": list(check.requirements),
             "level": check.level.value,
             "section": check.section,
+            "spec_text": check.doc,
             "target": target.name,
             "interface": target.interface,
             "via": via,

@@ -185,7 +185,8 @@ def test_catalogue_json_lists_every_check_with_its_metadata(
     assert isinstance(entries, list) and entries
     keys = {"id", "title", "requirements", "level", "interfaces", "via", "section"}
     for entry in entries:
-        assert keys <= entry.keys() <= keys | {"area"}
+        assert keys <= entry.keys() <= keys | {"area", "doc"}
+        assert entry["doc"], f"{entry['id']} has no spec text"
     assert len({e["id"] for e in entries}) == len(entries)
 
 
