@@ -78,14 +78,16 @@ class Response:
 
 
 def _split_head(buf: bytes) -> tuple[bytes, int] | None:
-    """Find the end of the header section; tolerate bare LF line ends (reported)."""
-    crlf = buf.find(b"\r\n\r\n")
-    lf = buf.find(b"\n\n")
-    ends = [(i, 4) for i in [crlf] if i >= 0] + [(i, 2) for i in [lf] if i >= 0]
-    if not ends:
-        return None
-    index, width = min(ends)
-    return buf[:index], index + width
+    """Find the end of the header section: the first empty line, whether its line ends are
+    CRLF or bare LF (tolerated here, reported by the caller). Returns (head, body start)."""
+    start = 0
+    while True:
+        end = buf.find(b"\n", start)
+        if end < 0:
+            return None
+        if start > 0 and buf[start:end] in (b"", b"\r"):
+            return buf[:start], end + 1
+        start = end + 1
 
 
 def _parse_chunked(buf: bytes, start: int, problems: list[str]) -> tuple[bytes, int, bool, list]:
@@ -143,9 +145,10 @@ def parse_response(
         return None, 0
     head_bytes, body_start = head
     problems: list[str] = []
-    if b"\r\n" not in head_bytes and b"\n" in head_bytes:
+    raw_lines = head_bytes.split(b"\n")[:-1]
+    if any(not line.endswith(b"\r") for line in raw_lines):
         problems.append("header lines end with bare LF")
-    lines = head_bytes.replace(b"\r\n", b"\n").split(b"\n")
+    lines = [line.removesuffix(b"\r") for line in raw_lines]
     match = _STATUS_LINE.match(lines[0])
     resp = Response()
     if not match:

@@ -392,9 +392,6 @@ def decodes_to_dot_segment(path: bytes) -> bool:
     return any(seg in (b".", b"..") for seg in unquote_to_bytes(path).split(b"/"))
 
 
-@pytest.mark.xfail(strict=True, reason="strategies.py bug: a segment of percent-encoded dots "
-                                       "(e.g. b'/%2E') passes the literal-dot filter, yet RFC "
-                                       "3986 2.3/6.2.2.2 makes it the dot segment '/.'")
 def test_no_percent_encoded_dot_segments() -> None:
     """Dot segments are left out of generated paths, encoded ones too (%2E is "."): a
     deterministic search over both path strategies finds none."""

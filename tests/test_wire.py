@@ -213,8 +213,6 @@ def test_bare_lf_header_lines_are_reported() -> None:
     assert "header lines end with bare LF" in resp.problems
 
 
-@pytest.mark.xfail(strict=True, reason="wire.py bug: a single bare-LF line among CRLF lines "
-                                       "is not reported (the check only fires when no CRLF)")
 def test_one_bare_lf_header_line_among_crlf_lines_is_reported() -> None:
     """RFC 9112 2.2: one bare LF line is as much a deviation as all of them."""
     resp, _ = parse_ok(b"HTTP/1.1 200 OK\r\nX-A: 1\nContent-Length: 2\r\n\r\nok")
@@ -627,3 +625,11 @@ def test_abort_resets_the_connection() -> None:
     assert conn.closed is True
     assert conn.sock.fileno() == -1
     conn.abort()  # a second abort is harmless
+
+
+def test_head_ending_in_bare_lf_then_crlf_is_found() -> None:
+    """A header section whose last line ends in LF and whose empty line is CRLF still ends
+    there (and the bare LF is reported), instead of waiting for a deadline."""
+    resp, used = parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 2\n\r\nok")
+    assert resp is not None and resp.status == 200 and resp.body == b"ok" and used == 39
+    assert any("bare LF" in p for p in resp.problems)
