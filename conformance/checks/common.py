@@ -20,3 +20,18 @@ def observed_scope(ctx: CheckContext, exchange: Exchange) -> dict[str, Any]:
 def observed_environ(ctx: CheckContext, exchange: Exchange) -> dict[str, Any]:
     """The WSGI environ the probe app saw for this exchange (stream objects as type names)."""
     return observed_entry(ctx, exchange)["environ"]
+
+
+# A field value with obs-text (RFC 9110 5.5): valid, and to be carried as opaque bytes.
+OBS_TEXT_VALUE = b"caf\xe9 \xff\x80 end"
+
+
+def request_with_obs_text(ctx: CheckContext, target: str) -> tuple[Exchange, str | None]:
+    """Send ``X-Latin: OBS_TEXT_VALUE``; returns the exchange and, when the server rejected
+    the request, the SHOULD that broke (the caller decides when to report it)."""
+    exchange = ctx.request("GET", target, headers=[("X-Latin", OBS_TEXT_VALUE)])
+    if exchange.response.status < 400:
+        return exchange, None
+    return exchange, (f"the server rejected a header value with obs-text bytes 0x80-0xFF "
+                      f"(answered {exchange.response.status}); RFC 9110 5.5: a recipient "
+                      "SHOULD treat obs-text as opaque data")
