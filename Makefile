@@ -1,6 +1,7 @@
 # gateway-conformance: the two commands in README.md.
 #   make test    the suite's own tests (unit tests, broken servers, real wsgiref/uvicorn runs)
-#   make matrix  run every bundled target, direct and through nginx; render reports/README.md
+#   make matrix  run every bundled target, direct and through nginx; render reports/README.md,
+#                reports/index.html and its screenshot
 # Both do all set-up: a .venv with the project and the bundled servers, and nginx.
 
 PYTHON ?= python3
@@ -8,7 +9,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PYTEST := $(PY) -m pytest -p no:cacheprovider
 
-.PHONY: test matrix setup nginx lint bench clean
+.PHONY: test matrix setup nginx chromium lint bench clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +20,10 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 nginx:
 	@bash scripts/install-nginx.sh
 
-setup: $(VENV)/.installed nginx
+chromium:
+	@bash scripts/install-chromium.sh
+
+setup: $(VENV)/.installed nginx chromium
 
 test: setup
 	$(PYTEST) tests
@@ -29,7 +33,8 @@ test: setup
 matrix: setup
 	rm -f reports/results/*.json
 	-$(PYTEST) --target=all --via=both -q -rN
-	$(PY) -m conformance.cli report --out reports/README.md
+	$(PY) -m conformance.cli report --out reports/README.md --html reports/index.html \
+		--screenshot reports/screenshot.png
 
 lint: setup
 	$(VENV)/bin/ruff check conformance tests scripts

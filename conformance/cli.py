@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "catalogue":
         return catalogue(as_json=args.json)
     if args.command == "report":
-        return report([Path(p) for p in args.results], Path(args.out))
+        out = Path(args.out)
+        html = Path(args.html) if args.html else out.with_name("index.html")
+        status = report([Path(p) for p in args.results], out, html)
+        if status == 0 and args.screenshot:
+            return take_screenshot(html, Path(args.screenshot))
+        return status
+    if args.command == "baseline":
+        return baseline([Path(p) for p in args.results], Path(args.out))
     parser.print_help(sys.stderr)
     return USAGE_ERROR
 
@@ -46,6 +54,14 @@ def _parser() -> argparse.ArgumentParser:
                      help=f"results files (default: every {RESULTS_DIR}/*.json)")
     rep.add_argument("--out", default=str(DEFAULT_OUT), metavar="PATH",
                      help=f"where to write the Markdown (default: {DEFAULT_OUT})")
+    rep.add_argument("--html", default=None, metavar="PATH",
+                     help="where to write the HTML page (default: index.html beside --out)")
+    rep.add_argument("--screenshot", default=None, metavar="PNG",
+                     help="also take a headless-Chromium screenshot of the HTML page")
+    base = commands.add_parser("baseline", help="write a baseline of known failures from "
+                                                "results JSON, for pytest --baseline")
+    base.add_argument("results", nargs="+", metavar="RESULTS", help="results files")
+    base.add_argument("--out", required=True, metavar="PATH", help="the baseline file to write")
     return parser
 
 
@@ -91,8 +107,10 @@ def _field(value: object) -> str:
 
 
 # -- report -------------------------------------------------------------------------------
-def report(paths: list[Path], out: Path) -> int:
-    """Render ``paths`` (default: reports/results/*.json) into the Markdown matrix at ``out``."""
+def report(paths: list[Path], out: Path, html: Path | None = None) -> int:
+    """Render ``paths`` (default: reports/results/*.json) into the Markdown matrix at ``out``
+    and the HTML page at ``html``."""
+    from conformance.report.html import render_html
     from conformance.report.markdown import render_markdown
 
     if not paths:
@@ -111,11 +129,43 @@ def report(paths: list[Path], out: Path) -> int:
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(render_markdown(records), encoding="utf-8")
+        if html is not None:
+            html.parent.mkdir(parents=True, exist_ok=True)
+            html.write_text(render_html(records), encoding="utf-8")
     except OSError as exc:
-        return _error(f"{out}: cannot write the report: {exc}")
+        return _error(f"cannot write the report: {exc}")
     columns = {(r["target"], r["via"]) for r in records}
-    print(f"wrote {out}: {len(records)} results for {len(columns)} target/via columns "
+    written = f"{out} and {html}" if html is not None else str(out)
+    print(f"wrote {written}: {len(records)} results for {len(columns)} target/via columns "
           f"from {len(paths)} file(s)")
+    return 0
+
+
+def take_screenshot(page: Path, png: Path) -> int:
+    from conformance.report.browser import screenshot
+
+    try:
+        screenshot(page, png)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return _error(f"no screenshot of {page}: {exc}")
+    print(f"wrote {png}")
+    return 0
+
+
+def baseline(paths: list[Path], out: Path) -> int:
+    """Write the non-passing cells of ``paths`` as a baseline: known failures that
+    ``pytest --baseline`` expects instead of failing on."""
+    from conformance.report.baseline import write_baseline
+
+    for path in paths:
+        problem = _check_results_file(path)
+        if problem:
+            return _error(problem)
+    try:
+        count = write_baseline(read_results(paths), out)
+    except OSError as exc:
+        return _error(f"{out}: cannot write the baseline: {exc}")
+    print(f"wrote {out}: {count} known failures")
     return 0
 
 

@@ -21,6 +21,7 @@ import pytest
 
 from conformance.catalogue import Check, all_checks
 from conformance.harness import Harness
+from conformance.report.baseline import BaselineError, read_baseline
 from conformance.report.results import write_results
 from conformance.servers import stop_all
 from conformance.targets import Target, TargetError, resolve_targets
@@ -38,6 +39,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="send requests straight to the server, through nginx, or both")
     group.addoption("--results", default=None, metavar="PATH",
                     help="write the results JSON here (default: reports/results/<target>.json)")
+    group.addoption("--baseline", default=None, metavar="FILE",
+                    help="known failures (from `conformance baseline`): expected, not failing; "
+                         "a new failure still fails, a known one that passes is reported fixed")
     group.addoption("--checks", default=None, metavar="PREFIXES",
                     help="only checks whose id starts with one of these comma-separated prefixes")
     group.addoption("--examples", type=int, default=None, metavar="N",
@@ -61,7 +65,13 @@ def pytest_configure(config: pytest.Config) -> None:
         targets = resolve_targets(spec)
     except TargetError as exc:
         raise pytest.UsageError(f"gateway-conformance: {exc}") from None
+    baseline_path = config.getoption("baseline", None)
+    try:
+        known = read_baseline(Path(baseline_path)) if baseline_path else {}
+    except BaselineError as exc:
+        raise pytest.UsageError(f"gateway-conformance: {exc}") from None
     run = ConformanceRun(config, targets)
+    run.baseline = known
     config.stash[RUN] = run
     config.pluginmanager.register(run, "conformance-run")
     config.addinivalue_line("markers", "conformance: a conformance check item")
@@ -94,10 +104,20 @@ class CheckItem(pytest.Item):
         self.user_properties.append(("check", check.id))
 
     def runtest(self) -> None:
-        self.record = self.config.stash[RUN].harness.run(self.check, self.target, self.via)
+        run = self.config.stash[RUN]
+        self.record = run.harness.run(self.check, self.target, self.via)
         self.user_properties.append(("verdict", self.record["verdict"]))
         verdict = Verdict(self.record["verdict"])
         message = self.record["message"]
+        cell = (self.check.id, self.target.name, self.via)
+        known = run.baseline.get(cell)
+        if known is not None:
+            if verdict.value == known:
+                self.record["baseline"] = "known"
+                pytest.xfail(f"known {known} (baseline): {message}")
+            if verdict in (Verdict.PASS, Verdict.INFO, Verdict.UNSUPPORTED):
+                self.record["baseline"] = "fixed"
+                run.fixed.append(cell)
         if verdict in (Verdict.UNSUPPORTED, Verdict.SKIPPED):
             pytest.skip(f"{verdict.value}: {message}")
         if verdict is Verdict.FAIL or verdict is Verdict.ERROR or (
@@ -162,6 +182,8 @@ class ConformanceRun:
         self.harness.examples = config.getoption("examples") or (
             25 if os.environ.get("CI") else 60)
         self.records: list[dict[str, Any]] = []
+        self.baseline: dict[tuple[str, str, str], str] = {}
+        self.fixed: list[tuple[str, str, str]] = []
 
     @property
     def is_xdist_controller(self) -> bool:
@@ -235,6 +257,8 @@ class ConformanceRun:
         for (target, via), counter in sorted(counts.items()):
             summary = ", ".join(f"{counter[v]} {v}" for v in order if counter[v])
             terminalreporter.write_line(f"{target:28} {via:7} {summary}")
+        for check_id, target, via in self.fixed:
+            terminalreporter.write_line(f"FIXED (was in the baseline) {check_id} [{target}, {via}]")
         for record in self.records:
             if record["verdict"] == Verdict.WARN:
                 terminalreporter.write_line(f"WARN {record['check']} [{record['target']}, "
