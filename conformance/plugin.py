@@ -198,7 +198,8 @@ class ConformanceRun:
         checks = _selected_checks(self.config)
         items: list[pytest.Item] = []
         for target in self.targets:
-            node = TargetNode.from_parent(session, name=target.name)
+            node = TargetNode.from_parent(session, name=target.name,
+                                          nodeid=f"conformance::{target.name}")
             for check in checks:
                 for one_via in vias:
                     if check.applies_to(target.interface, one_via):
