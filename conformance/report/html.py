@@ -14,19 +14,17 @@ from collections import Counter
 from html import escape
 from typing import Any
 
-from conformance.report.markdown import (
-    BYTES_LIMIT,
-    EVENTS_SHOWN,
-    LOG_LINES,
+from conformance.report.grid import (
     Column,
     Record,
-    _anchors,
-    _area,
-    _cell,
-    _columns,
-    _record_key,
-    _truncate,
+    anchors_of,
+    area_of,
+    cell_of,
+    columns_of,
+    record_key,
+    truncate,
 )
+from conformance.report.markdown import BYTES_LIMIT, EVENTS_SHOWN, LOG_LINES
 from conformance.verdicts import Verdict
 
 COLOURS = {
@@ -70,12 +68,12 @@ window.addEventListener('DOMContentLoaded',function(){openDetail();
 
 def render_html(records: list[Record]) -> str:
     """The whole page for ``records`` (results records, see report/results.py)."""
-    records = sorted(records, key=_record_key)
-    anchors = _anchors(r for r in records if r.get("verdict") != Verdict.PASS)
-    columns = _columns(records)
+    records = sorted(records, key=record_key)
+    anchors = anchors_of(r for r in records if r.get("verdict") != Verdict.PASS)
+    columns = columns_of(records)
     body = ["<h1>Gateway conformance matrix</h1>", _legend(), _chart(records),
             _filters(records), _matrix(records, columns, anchors), "<h2>Details</h2>"]
-    body += [_detail(r, anchors[_cell(r)]) for r in records if _cell(r) in anchors]
+    body += [_detail(r, anchors[cell_of(r)]) for r in records if cell_of(r) in anchors]
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<title>Gateway conformance matrix</title>"
             f"<style>{_STYLE}</style><script>{_SCRIPT}</script></head><body>\n"
@@ -124,7 +122,7 @@ def _filters(records: list[Record]) -> str:
                 f"{options}</select></label>")
 
     return ('<div class="filters">'
-            + select("area", sorted({_area(r) for r in records}))
+            + select("area", sorted({area_of(r) for r in records}))
             + select("interface", sorted({r.get("interface", "") for r in records}))
             + select("level", sorted({r.get("level", "") for r in records}))
             + select("verdict", list(CHART_ORDER)) + "</div>")
@@ -132,7 +130,7 @@ def _filters(records: list[Record]) -> str:
 
 def _matrix(records: list[Record], columns: list[Column],
             anchors: dict[tuple[str, str, str], str]) -> str:
-    by_cell = {_cell(r): r for r in records}
+    by_cell = {cell_of(r): r for r in records}
     versions = {(r["target"]): r.get("server", {}).get("version", "") for r in records}
     head = ["<th>check</th><th>level</th><th>requirements</th>"]
     head += [f'<th class="col" data-interface="{i}">{escape(t)} {escape(versions[t])} · {v}</th>'
@@ -142,9 +140,9 @@ def _matrix(records: list[Record], columns: list[Column],
     for record in records:
         checks.setdefault(record["check"], record)
     current_area = None
-    for check_id, sample in sorted(checks.items(), key=lambda kv: (_area(kv[1]), kv[0])):
-        if _area(sample) != current_area:
-            current_area = _area(sample)
+    for check_id, sample in sorted(checks.items(), key=lambda kv: (area_of(kv[1]), kv[0])):
+        if area_of(sample) != current_area:
+            current_area = area_of(sample)
             rows.append(f'<tr class="area"><th colspan="{3 + len(columns)}">'
                         f"{escape(current_area)}</th></tr>")
         cells = [f'<td><code title="{escape(sample.get("title", ""))}">{escape(check_id)}'
@@ -153,7 +151,7 @@ def _matrix(records: list[Record], columns: list[Column],
         for interface, target, via in columns:
             record = by_cell.get((check_id, target, via))
             cells.append(_matrix_cell(record, interface, anchors))
-        rows.append(f'<tr class="check" data-area="{escape(_area(sample))}" '
+        rows.append(f'<tr class="check" data-area="{escape(area_of(sample))}" '
                     f'data-level="{escape(sample.get("level", ""))}">{"".join(cells)}</tr>')
     rows.append("</tbody></table>")
     return "\n".join(rows)
@@ -167,7 +165,7 @@ def _matrix_cell(record: Record | None, interface: str,
     colour = COLOURS.get(verdict, "#000")
     mark = {"pass": "✓", "fail": "✗", "warn": "!", "unsupported": "–", "info": "i",
             "error": "E", "skipped": "s"}.get(verdict, "?")
-    inner = (f'<a href="#{anchors[_cell(record)]}">{mark}</a>' if _cell(record) in anchors
+    inner = (f'<a href="#{anchors[cell_of(record)]}">{mark}</a>' if cell_of(record) in anchors
              else mark)
     return (f'<td class="cell v" data-interface="{interface}" data-verdict="{verdict}" '
             f'style="background:{colour};color:#fff" title="{escape(record["check"])} on '
@@ -200,9 +198,9 @@ def _detail(record: Record, anchor: str) -> str:
         parts += ["<h4>Reproducer</h4>", _pre(evidence["reproducer"])]
     for number, exchange in enumerate(evidence.get("exchanges", []), 1):
         parts += [f"<h4>Connection {number} to {escape(exchange.get('to', '?'))}</h4>",
-                  "<p>Sent:</p>", _pre(_truncate(exchange.get("sent", ""), BYTES_LIMIT)),
+                  "<p>Sent:</p>", _pre(truncate(exchange.get("sent", ""), BYTES_LIMIT)),
                   "<p>Received:</p>",
-                  _pre(_truncate(exchange.get("received", ""), BYTES_LIMIT) or "(nothing)")]
+                  _pre(truncate(exchange.get("received", ""), BYTES_LIMIT) or "(nothing)")]
     observed = evidence.get("observed") or []
     if observed:
         parts += [f"<h4>What the app observed (first {min(len(observed), EVENTS_SHOWN)} of "

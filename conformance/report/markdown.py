@@ -15,10 +15,17 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from conformance.report.grid import (
+    Record,
+    anchors_of,
+    area_of,
+    cell_of,
+    column_of,
+    columns_of,
+    record_key,
+    truncate,
+)
 from conformance.verdicts import Verdict
-
-Record = dict[str, Any]
-Column = tuple[str, str, str]  # (interface, target, via)
 
 SYMBOLS: dict[str, str] = {
     Verdict.PASS: "✅",
@@ -51,8 +58,8 @@ LEGEND = (
 
 def render_markdown(records: list[Record]) -> str:
     """The whole matrix page for ``records`` (results records, see report/results.py)."""
-    records = sorted(records, key=_record_key)
-    anchors = _anchors(r for r in records if r.get("verdict") != Verdict.PASS)
+    records = sorted(records, key=record_key)
+    anchors = anchors_of(r for r in records if r.get("verdict") != Verdict.PASS)
     parts = ["# Gateway conformance matrix", "", LEGEND, ""]
     parts += _provenance(records)
     parts += ["## Summary", ""] + _summary(records) + [""]
@@ -61,7 +68,7 @@ def render_markdown(records: list[Record]) -> str:
     if anchors:
         for record in records:
             if record.get("verdict") != Verdict.PASS:
-                parts += _detail(record, anchors[_cell(record)])
+                parts += _detail(record, anchors[cell_of(record)])
     else:
         parts += ["Every check passed on every server.", ""]
     return "\n".join(parts).rstrip("\n") + "\n"
@@ -80,9 +87,9 @@ def _summary(records: list[Record]) -> list[str]:
     header = ["target", "interface", "via", "server version", "nginx"]
     header += [f"{SYMBOLS[v]} {v}" for v in verdicts] + ["total"]
     rows = [_row(header), _row(["---"] * len(header))]
-    for column in _columns(records):
+    for column in columns_of(records):
         interface, target, via = column
-        mine = [r for r in records if _column(r) == column]
+        mine = [r for r in records if column_of(r) == column]
         counts = Counter(r.get("verdict") for r in mine)
         versions = _distinct(r.get("server", {}).get("version") for r in mine)
         nginx = _distinct(r.get("nginx_version") for r in mine) if via == "nginx" else ""
@@ -95,12 +102,12 @@ def _summary(records: list[Record]) -> list[str]:
 def _matrix(records: list[Record], anchors: dict[tuple[str, str, str], str]) -> list[str]:
     """One table per area; its columns are the targets of the interfaces the area covers."""
     lines: list[str] = []
-    all_columns = _columns(records)
-    for area in sorted({_area(r) for r in records}):
-        mine = [r for r in records if _area(r) == area]
+    all_columns = columns_of(records)
+    for area in sorted({area_of(r) for r in records}):
+        mine = [r for r in records if area_of(r) == area]
         interfaces = {r.get("interface", "") for r in mine}
         columns = [c for c in all_columns if c[0] in interfaces]
-        by_cell = {_cell(r): r for r in mine}
+        by_cell = {cell_of(r): r for r in mine}
         lines += [f"### {_cell_text(area)}", ""]
         header = ["check", "level", "requirements"]
         header += [f"{_cell_text(target)}<br>{via}" for _, target, via in columns]
@@ -121,7 +128,7 @@ def _matrix_cell(record: Record | None, anchors: dict[tuple[str, str, str], str]
     if record is None:
         return NOT_APPLICABLE
     symbol = SYMBOLS.get(record.get("verdict", ""), UNKNOWN_SYMBOL)
-    anchor = anchors.get(_cell(record))
+    anchor = anchors.get(cell_of(record))
     return f"[{symbol}](#{anchor})" if anchor else symbol
 
 
@@ -183,42 +190,6 @@ def _detail(record: Record, anchor: str) -> list[str]:
 
 
 # -- keys, columns and anchors --------------------------------------------------------------
-def _area(record: Record) -> str:
-    return str(record.get("area") or record["check"].split(".", 1)[0])
-
-
-def _cell(record: Record) -> tuple[str, str, str]:
-    return (record["check"], record["target"], record["via"])
-
-
-def _column(record: Record) -> Column:
-    return (str(record.get("interface", "")), record["target"], record["via"])
-
-
-def _columns(records: list[Record]) -> list[Column]:
-    """Every (interface, target, via) seen, sorted by interface, then target, then via."""
-    return sorted({_column(r) for r in records})
-
-
-def _record_key(record: Record) -> tuple[str, ...]:
-    return (_area(record), record["check"], *_column(record))
-
-
-def _anchors(records: Iterable[Record]) -> dict[tuple[str, str, str], str]:
-    """A unique anchor of [a-z0-9-] per cell; a clash (a.b vs a-b) gets a numbered suffix."""
-    anchors: dict[tuple[str, str, str], str] = {}
-    taken: set[str] = set()
-    for record in records:
-        base = "d-" + re.sub(r"[^a-z0-9]+", "-", "-".join(_cell(record)).lower()).strip("-")
-        anchor, number = base, 1
-        while anchor in taken:
-            number += 1
-            anchor = f"{base}-{number}"
-        taken.add(anchor)
-        anchors[_cell(record)] = anchor
-    return anchors
-
-
 # -- text helpers ---------------------------------------------------------------------------
 def _distinct(values: Iterable[Any]) -> str:
     return ", ".join(sorted({str(v) for v in values if v}))
@@ -247,21 +218,15 @@ def _code_span(text: str) -> str:
     return f"{ticks} {text} {ticks}" if ticks != "`" else f"`{text}`"
 
 
-def _truncate(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}\n… ({len(text) - limit} more characters not shown)"
-
-
 def _bytes_text(escaped: str) -> str:
     """Escaped wire bytes (``\\r\\n`` literal) broken into lines after each escaped ``\\n``."""
-    text = _truncate(str(escaped), BYTES_LIMIT)
+    text = truncate(str(escaped), BYTES_LIMIT)
     # An escaped newline is \n preceded by an even number of backslashes (\\n is a backslash).
     return re.sub(r"(?<!\\)((?:\\\\)*\\n)(?!$)", "\\1\n", text)
 
 
 def _json_text(value: Any) -> str:
-    return _truncate(json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False),
+    return truncate(json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False),
                      JSON_LIMIT)
 
 
