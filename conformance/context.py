@@ -9,10 +9,11 @@ and a one-line reproducer (DESIGN.md decision 7).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from conformance.proxy import UPSTREAM_HTTP_VERSION
+from conformance.proxy import UPSTREAM_HTTP_VERSION, Nginx
 from conformance.verdicts import (
     HarnessError,
     Informational,
@@ -52,6 +53,7 @@ class CheckContext:
         self.connections: list[Connection] = []
         self.rids: list[str] = []
         self.own_servers: list[ServerUnderTest] = []
+        self.own_nginx: list[Nginx] = []
         self.details: dict[str, Any] = {}
 
     # -- the endpoint ------------------------------------------------------------------
@@ -151,13 +153,35 @@ class CheckContext:
 
     # -- own servers (checks that need a differently configured server) -----------------
     def start_server(self, *, env: dict[str, str] | None = None, label: str = "own",
-                     wait_ready: bool = True) -> ServerUnderTest:
-        server = self.harness.new_server(self.target, env=env, label=label)
+                     wait_ready: bool = True, extra_args: Sequence[str] = (),
+                     uds: bool = False) -> ServerUnderTest:
+        """A server of its own for this check: ``extra_args`` go before the app argument;
+        ``uds`` runs the target's uds_command on a Unix socket (server.uds)."""
+        server = self.harness.new_server(self.target, env=env, label=label,
+                                         extra_args=extra_args, uds=uds)
         self.own_servers.append(server)
         server.start()
         if wait_ready:
             server.wait_ready()
         return server
+
+    # -- nginx variants (proxy.VARIANTS) ---------------------------------------------------
+    def nginx(self, variant: str = "default") -> Nginx:
+        """An nginx of ``variant`` in front of the target's shared server (kept for the run)."""
+        return self.harness.nginx_variant(self.target, variant)
+
+    def nginx_in_front(self, upstream: ServerUnderTest | str, variant: str = "default") -> Nginx:
+        """An nginx of ``variant`` for this check only, in front of an own server (its Unix
+        socket if it has one) or of an address "host:port" (a relay); stopped at cleanup."""
+        if isinstance(upstream, str):
+            address = upstream
+        elif upstream.uds is not None:
+            address = f"unix:{upstream.uds}"
+        else:
+            address = f"{upstream.host}:{upstream.port}"
+        nginx = self.harness.new_nginx(self.target, variant=variant, upstream=address)
+        self.own_nginx.append(nginx)
+        return nginx
 
     # -- evidence ----------------------------------------------------------------------
     def evidence(self) -> dict[str, Any]:
@@ -188,3 +212,5 @@ class CheckContext:
             conn.close()
         for server in self.own_servers:
             server.stop()
+        for nginx in self.own_nginx:
+            nginx.stop()

@@ -11,6 +11,7 @@ import platform
 import tempfile
 import time
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ class Harness:
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="conformance-"))
         self._servers: dict[str, ServerUnderTest] = {}
         self._nginx: dict[str, Nginx] = {}
+        self._nginx_variants: dict[tuple[str, str], Nginx] = {}  # (target, variant) -> nginx
         self._start_errors: dict[str, str] = {}
         self._versions: dict[str, str] = {}
         self._counter = 0
@@ -43,10 +45,11 @@ class Harness:
 
     # -- lifecycle -----------------------------------------------------------------------
     def new_server(self, target: Target, *, env: dict[str, str] | None = None,
-                   label: str = "server") -> ServerUnderTest:
+                   label: str = "server", extra_args: Sequence[str] = (),
+                   uds: bool = False) -> ServerUnderTest:
         self._counter += 1
         return ServerUnderTest(target, self.workdir / target.name, env=env,
-                               label=f"{label}-{self._counter}")
+                               label=f"{label}-{self._counter}", extra_args=extra_args, uds=uds)
 
     def has_server(self, target: Target) -> bool:
         return target.name in self._servers
@@ -85,7 +88,35 @@ class Harness:
         self._nginx[target.name] = nginx
         return nginx
 
+    def nginx_variant(self, target: Target, variant: str) -> Nginx:
+        """An nginx of ``variant`` (proxy.VARIANTS) in front of the target's shared server,
+        started on first use and kept until the target is released."""
+        if variant == "default":
+            return self.nginx_for(target)
+        nginx = self._nginx_variants.get((target.name, variant))
+        if nginx is not None and nginx.process.alive():
+            return nginx
+        if nginx_binary() is None:
+            raise EnvironmentMissing(INSTALL_HINT)
+        server = self.server_for(target)
+        nginx = self.new_nginx(target, variant=variant, upstream=f"{server.host}:{server.port}")
+        self._nginx_variants[(target.name, variant)] = nginx
+        return nginx
+
+    def new_nginx(self, target: Target, *, variant: str, upstream: str) -> Nginx:
+        """A started nginx of ``variant`` in front of ``upstream`` ("host:port" or
+        "unix:/path"); the caller stops it."""
+        if nginx_binary() is None:
+            raise EnvironmentMissing(INSTALL_HINT)
+        self._counter += 1
+        nginx = Nginx(self.workdir / target.name / f"nginx-{variant}-{self._counter}",
+                      variant=variant, upstream=upstream)
+        nginx.wait_ready()
+        return nginx
+
     def release(self, target: Target) -> None:
+        for key in [k for k in self._nginx_variants if k[0] == target.name]:
+            self._nginx_variants.pop(key).stop()
         nginx = self._nginx.pop(target.name, None)
         if nginx:
             nginx.stop()
@@ -94,6 +125,9 @@ class Harness:
             server.stop()
 
     def release_all(self) -> None:
+        for variant in list(self._nginx_variants.values()):
+            variant.stop()
+        self._nginx_variants.clear()
         for nginx in list(self._nginx.values()):
             nginx.stop()
         for server in list(self._servers.values()):
@@ -134,6 +168,7 @@ class Harness:
             verdict = Verdict.ERROR
             message = f"harness error: {exc!r}"
             details = {"traceback": traceback.format_exc(limit=8)}
+        details = {**ctx.details, **details}
         evidence: dict[str, Any] = {}
         try:
             if verdict not in (Verdict.PASS, Verdict.SKIPPED):

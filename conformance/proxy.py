@@ -3,16 +3,26 @@
 The suite writes an nginx configuration into a temporary directory (pid file, temp paths and
 error log all inside it, ``daemon off``, an ephemeral port) and runs nginx in the foreground
 as a managed process. The default variant is the deployment most guides recommend for Python
-apps: HTTP/1.1 to a keep-alive upstream pool, buffering off so streams pass through.
+apps: HTTP/1.1 to a keep-alive upstream pool, buffering off so streams pass through. The other
+variants (:data:`VARIANTS`) are the deployments the proxy checks need: nginx's own default
+upstream protocol (HTTP/1.0, buffered), a one-connection keep-alive pool, a prefix mount, a
+Unix-socket upstream, request buffering off, a TLS-terminating proxy's forwarded headers.
+
+:class:`RecordingRelay` sits between nginx and the server when a check must see the bytes the
+server sends upstream (nginx re-frames them before the client sees them).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import socket
 import subprocess
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from conformance.servers import HOST, ManagedProcess, ServerStartError, free_port, http_answers
@@ -20,6 +30,44 @@ from conformance.servers import HOST, ManagedProcess, ServerStartError, free_por
 INSTALL_HINT = "nginx is not installed; install it with: apt-get install -y nginx-light"
 # The HTTP version nginx speaks to the upstream in the default variant (proxy_http_version).
 UPSTREAM_HTTP_VERSION = "HTTP/1.1"
+# What the "forwarded" variant claims about the client, as a TLS-terminating proxy in front of
+# a client at this address would (TEST-NET-3, RFC 5737: never a real peer here).
+FORWARDED_CLIENT = "203.0.113.7"
+FORWARDED_PROTO = "https"
+PREFIX = "/app/"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One nginx deployment shape. Every field maps onto one or two nginx directives."""
+
+    name: str
+    http_version: str = "1.1"  # "1.0" is nginx's default proxy_http_version
+    keepalive: int = 8  # upstream keep-alive pool size; 0 = a new connection per request
+    buffering: bool = False  # proxy_buffering
+    request_buffering: bool = True  # proxy_request_buffering
+    prefix: str = "/"  # location; the URI is passed upstream unchanged unless strip_prefix
+    strip_prefix: bool = False  # proxy_pass http://app_server/: the prefix is replaced by "/"
+    forwarded: bool = False  # fixed X-Forwarded-For / -Proto, as described above
+    max_body: str = ""  # client_max_body_size when nginx's 1m default is too small
+
+    @property
+    def upstream_version(self) -> str:
+        return f"HTTP/{self.http_version}"
+
+
+VARIANTS: dict[str, Variant] = {v.name: v for v in (
+    Variant("default"),
+    # nginx as installed: proxy_http_version 1.0, Connection: close, buffering on (PROXY-01).
+    Variant("http10", http_version="1.0", keepalive=0, buffering=True),
+    Variant("unbuffered", http_version="1.0", keepalive=0, buffering=False),
+    # One pooled connection: the next request certainly reuses the previous one's (PROXY-06).
+    Variant("pool", keepalive=1, max_body="64m"),
+    Variant("prefix", prefix=PREFIX),
+    Variant("prefix-strip", prefix=PREFIX, strip_prefix=True),
+    Variant("no-request-buffering", request_buffering=False, max_body="64m"),
+    Variant("forwarded", forwarded=True),
+)}
 
 _CONFIG = """\
 worker_processes 1;
@@ -37,21 +85,14 @@ http {{
     uwsgi_temp_path {dir}/uwsgi;
     scgi_temp_path {dir}/scgi;
     upstream app_server {{
-        server {upstream_host}:{upstream_port};
-        keepalive 8;
-    }}
+        server {upstream};
+{pool}    }}
     server {{
         listen {host}:{port};
         server_name localhost;
-        location / {{
-            proxy_pass http://app_server;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $http_host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_buffering off;
-            proxy_read_timeout 30s;
+        location {prefix} {{
+            proxy_pass http://app_server{strip};
+{location}            proxy_read_timeout 30s;
         }}
     }}
 }}
@@ -80,17 +121,45 @@ def nginx_version() -> str | None:
     return match.group(1) if match else "unknown"
 
 
-def render_config(*, workdir: Path, port: int, upstream_port: int) -> str:
+def _location(variant: Variant) -> str:
+    lines = []
+    if variant.http_version != "1.0":
+        # HTTP/1.1 upstream; an empty Connection lets the pooled connection stay open.
+        lines += ["proxy_http_version 1.1;", 'proxy_set_header Connection "";']
+    lines.append("proxy_set_header Host $http_host;")
+    if variant.forwarded:
+        lines += [f"proxy_set_header X-Forwarded-For {FORWARDED_CLIENT};",
+                  f"proxy_set_header X-Forwarded-Proto {FORWARDED_PROTO};"]
+    else:
+        lines += ["proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+                  "proxy_set_header X-Forwarded-Proto $scheme;"]
+    lines.append(f"proxy_buffering {'on' if variant.buffering else 'off'};")
+    if variant.max_body:
+        lines.append(f"client_max_body_size {variant.max_body};")
+    if not variant.request_buffering:
+        lines.append("proxy_request_buffering off;")
+    return "".join(f"            {line}\n" for line in lines)
+
+
+def render_config(*, workdir: Path, port: int, upstream_port: int | None = None,
+                  variant: str = "default", upstream: str | None = None) -> str:
+    """The nginx.conf of ``variant``; ``upstream`` ("unix:/path" or "host:port") overrides
+    the default upstream of 127.0.0.1:``upstream_port``."""
+    chosen = VARIANTS[variant]
     # As root, nginx workers would switch to "nobody" and lose access to our temp directory.
     user = "user root;" if os.geteuid() == 0 else ""
-    return _CONFIG.format(user=user, dir=workdir, host=HOST, port=port, upstream_host=HOST,
-                          upstream_port=upstream_port)
+    pool = f"        keepalive {chosen.keepalive};\n" if chosen.keepalive else ""
+    return _CONFIG.format(user=user, dir=workdir, host=HOST, port=port,
+                          upstream=upstream or f"{HOST}:{upstream_port}", pool=pool,
+                          prefix=chosen.prefix, location=_location(chosen),
+                          strip="/" if chosen.strip_prefix else "")
 
 
 class Nginx:
     """nginx proxying to one upstream server, started and stopped by the suite."""
 
-    def __init__(self, workdir: Path, upstream_port: int) -> None:
+    def __init__(self, workdir: Path, upstream_port: int | None = None, *,
+                 variant: str = "default", upstream: str | None = None) -> None:
         binary = nginx_binary()
         if binary is None:
             raise FileNotFoundError(INSTALL_HINT)
@@ -98,9 +167,11 @@ class Nginx:
         workdir.mkdir(parents=True, exist_ok=True)
         self.host = HOST
         self.port = free_port()
+        self.variant = VARIANTS[variant]
         self.config_path = workdir / "nginx.conf"
-        self.config_path.write_text(render_config(workdir=workdir, port=self.port,
-                                                  upstream_port=upstream_port))
+        self.config_path.write_text(render_config(
+            workdir=workdir, port=self.port, upstream_port=upstream_port, variant=variant,
+            upstream=upstream))
         argv = [binary, "-p", str(workdir), "-c", str(self.config_path), "-e",
                 str(workdir / "error.log")]
         self.process = ManagedProcess(argv, log_path=workdir / "nginx.out", env=dict(os.environ),
@@ -117,6 +188,10 @@ class Nginx:
         self.stop()
         raise ServerStartError(f"nginx did not answer within {timeout:.0f}s:\n{self.log_tail()}")
 
+    def error_log(self) -> str:
+        path = self.workdir / "error.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
     def log_tail(self, lines: int = 20) -> str:
         parts = []
         for name in ("nginx.out", "error.log"):
@@ -127,3 +202,69 @@ class Nginx:
 
     def stop(self) -> None:
         self.process.stop()
+
+
+class RecordingRelay:
+    """A TCP relay that records, per connection, the bytes the upstream server sends back.
+
+    nginx re-frames what it forwards, so the server's own framing towards nginx (PROXY-01:
+    no chunked coding in a response to an HTTP/1.0 request) is only visible here.
+    """
+
+    def __init__(self, upstream_host: str, upstream_port: int) -> None:
+        self.upstream = (upstream_host, upstream_port)
+        self.listener = socket.create_server((HOST, 0))
+        self.listener.settimeout(0.2)
+        self.host, self.port = HOST, self.listener.getsockname()[1]
+        self.received: list[bytearray] = []  # server -> nginx, one per connection
+        self._sockets: list[socket.socket] = []
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            try:
+                server = socket.create_connection(self.upstream, timeout=5.0)
+            except OSError:
+                client.close()
+                continue
+            record = bytearray()
+            with self._lock:
+                self.received.append(record)
+                self._sockets += [client, server]
+            threading.Thread(target=self._pump, args=(client, server, None), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, record),
+                             daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, record: bytearray | None) -> None:
+        src.settimeout(None)
+        try:
+            while data := src.recv(65536):
+                if record is not None:
+                    with self._lock:
+                        record += data
+                dst.sendall(data)
+            dst.shutdown(socket.SHUT_WR)  # pass the half-close on: close-delimited bodies
+        except OSError:
+            with contextlib.suppress(OSError):
+                dst.close()
+
+    def upstream_bytes(self) -> list[bytes]:
+        with self._lock:
+            return [bytes(r) for r in self.received]
+
+    def stop(self) -> None:
+        self._stopped.set()
+        with contextlib.suppress(OSError):
+            self.listener.close()
+        with self._lock:
+            for sock in self._sockets:
+                with contextlib.suppress(OSError):
+                    sock.close()

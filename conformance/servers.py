@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from conformance.probes.journal import GATES_ENV, JOURNAL_ENV, Journal
@@ -49,6 +50,29 @@ def http_answers(host: str, port: int, path: str = "/probe/ready", timeout: floa
             return conn.read_response(timeout=timeout).status > 0
     except (OSError, WireTimeout):
         return False
+
+
+def uds_answers(path: str, timeout: float = 1.0) -> bool:
+    """True when something on the Unix socket ``path`` answers an HTTP request."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(path)
+            sock.sendall(request_bytes("GET", "/probe/ready", [("Host", "localhost"),
+                                                               ("Connection", "close")]))
+            return sock.recv(16).startswith(b"HTTP/")
+    except OSError:
+        return False
+
+
+def insert_before_app(argv: list[str], app: str, extra: Sequence[str]) -> list[str]:
+    """``extra`` CLI options placed just before the app argument: some CLIs (waitress-serve's
+    getopt) stop reading options at the first positional argument. When the app is an
+    option's value ("--module", "{app}"), they go before that option."""
+    index = next((i for i, part in enumerate(argv) if app in part), len(argv))
+    if 0 < index < len(argv) and argv[index - 1].startswith("-") and "=" not in argv[index - 1]:
+        index -= 1
+    return argv[:index] + list(extra) + argv[index:]
 
 
 class ManagedProcess:
@@ -121,7 +145,8 @@ class ServerUnderTest:
     """One running instance of a target with a probe app, its journal and gates."""
 
     def __init__(self, target: Target, workdir: Path, *, app: str | None = None,
-                 env: dict[str, str] | None = None, label: str = "server") -> None:
+                 env: dict[str, str] | None = None, label: str = "server",
+                 extra_args: Sequence[str] = (), uds: bool = False) -> None:
         self.target = target
         self.host = HOST
         self.port = free_port()
@@ -130,6 +155,12 @@ class ServerUnderTest:
         self.journal = Journal(workdir / f"{label}.journal", workdir / f"{label}.gates")
         self.argv = target.argv(host=self.host, port=self.port, app=app,
                                 uds=str(workdir / f"{label}.sock"))
+        # A server on a Unix socket (PROXY-11): the target's uds_command, readiness over it.
+        self.uds: str | None = str(workdir / f"{label}.sock") if uds else None
+        if self.uds is not None:
+            self.argv = target.uds_argv(uds=self.uds, app=app)
+        if extra_args:
+            self.argv = insert_before_app(self.argv, app or target.probe_app, extra_args)
         bin_dir = str(Path(sys.executable).parent)
         self.env = {
             **os.environ,
@@ -162,7 +193,8 @@ class ServerUnderTest:
                     f"before serving.\ncommand: {self.command_line}\nlog tail:\n"
                     f"{self.process.log_tail()}"
                 )
-            if http_answers(self.host, self.port, timeout=1.0):
+            if (uds_answers(self.uds) if self.uds is not None
+                    else http_answers(self.host, self.port, timeout=1.0)):
                 return
             time.sleep(0.05)
         log = self.process.log_tail()

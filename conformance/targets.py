@@ -10,6 +10,7 @@ to ``--target`` and needs no change to the suite. The schema (README.md "Writing
     startup_timeout = 20                    # seconds, optional
     app = "module:attr"                     # optional: load this instead of the probe app
     env = { NAME = "value" }                # optional, added to the server's environment
+    uds_command = ["{bin}/uvicorn", "--uds", "{uds}", "{app}"]  # optional: on a Unix socket
     [version]                               # how to read the server's version (optional)
     distribution = "uvicorn"                # importlib.metadata name, or:
     command = ["{bin}/uvicorn", "--version"]
@@ -17,6 +18,8 @@ to ``--target`` and needs no change to the suite. The schema (README.md "Writing
     lifespan = true
     [wsgi]                                  # what wsgi.multithread/multiprocess/run_once must be
     multithread = false
+    [proxy]                                 # optional: trust_args, trust_covers, untrusted_args,
+    trust_args = ["--forwarded-allow-ips", "127.0.0.1"]   # prefix_args (see _PROXY_LIST_KEYS)
 
 Placeholders in command: {app} {host} {port} {uds} {python} (this interpreter) {bin} (its
 directory, where a virtualenv's server scripts are).
@@ -44,8 +47,14 @@ PROBE_APPS = {
 }
 _KNOWN_KEYS = frozenset(
     {"name", "interface", "description", "command", "startup_timeout", "app", "env", "version",
-     "features", "wsgi", "stop_timeout"}
+     "features", "wsgi", "stop_timeout", "uds_command", "proxy"}
 )
+# [proxy] keys (all optional, lists of CLI arguments inserted before the {app} argument):
+# trust_args make the server trust nginx's X-Forwarded-* from 127.0.0.1; trust_covers says
+# which of "for" (client address) and "proto" (scheme) that option covers; untrusted_args
+# narrow the server's trusted set to an address no client here has (for servers that trust
+# loopback by default); prefix_args tell the server it is mounted under /app.
+_PROXY_LIST_KEYS = ("trust_args", "trust_covers", "untrusted_args", "prefix_args")
 
 
 class TargetError(Exception):
@@ -67,6 +76,9 @@ class Target:
     version_command: tuple[str, ...] = ()
     features: dict[str, Any] = field(default_factory=dict)
     wsgi_flags: dict[str, bool] = field(default_factory=dict)
+    # The command listening on the Unix socket {uds} instead of {host}:{port} (optional).
+    uds_command: tuple[str, ...] = ()
+    proxy: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def probe_app(self) -> str:
@@ -83,6 +95,16 @@ class Target:
             "bin": str(Path(sys.executable).parent),
         }
         return [part.format_map(values) for part in self.command]
+
+    def uds_argv(self, *, uds: str, app: str | None = None) -> list[str]:
+        """The uds_command with its placeholders filled (empty when the target has none)."""
+        values = {"app": app or self.probe_app, "host": "", "port": "", "uds": uds,
+                  "python": sys.executable, "bin": str(Path(sys.executable).parent)}
+        return [part.format_map(values) for part in self.uds_command]
+
+    def proxy_args(self, key: str) -> tuple[str, ...]:
+        """A [proxy] list (trust_args, trust_covers, untrusted_args, prefix_args) or ()."""
+        return tuple(self.proxy.get(key, ()))
 
     def feature(self, name: str, default: Any = None) -> Any:
         return self.features.get(name, default)
@@ -176,6 +198,15 @@ def load_target(path: Path) -> Target:
     for key in ("startup_timeout", "stop_timeout"):
         if key in data and not isinstance(data[key], int | float):
             raise TargetError(f"{where}: '{key}' must be a number of seconds")
+    proxy = data.get("proxy", {})
+    proxy_ok = isinstance(proxy, dict) and set(proxy) <= set(_PROXY_LIST_KEYS) and all(
+        isinstance(v, list) and all(isinstance(p, str) for p in v) for v in proxy.values())
+    if not proxy_ok:
+        raise TargetError(f"{where}: [proxy] must be a table of string lists with keys among "
+                          f"{list(_PROXY_LIST_KEYS)}")
+    uds_command = _command(data["uds_command"], where) if "uds_command" in data else ()
+    if uds_command and not any("{uds}" in p for p in uds_command):
+        raise TargetError(f"{where}: 'uds_command' must contain {{uds}}, the socket's path")
     app = data.get("app")
     if app is not None and (not isinstance(app, str) or ":" not in app):
         raise TargetError(f"{where}: 'app' must be \"module:attribute\"")
@@ -194,6 +225,8 @@ def load_target(path: Path) -> Target:
         version_command=_command(version["command"], where) if "command" in version else (),
         features=dict(features),
         wsgi_flags=dict(wsgi_flags),
+        uds_command=uds_command,
+        proxy={k: tuple(v) for k, v in proxy.items()},
     )
 
 

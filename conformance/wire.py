@@ -297,6 +297,9 @@ class Connection:
                 if skip_interim and 100 <= resp.status < 200 and resp.status != 101:
                     continue
                 return resp
+            if resp is None and self.eof:
+                # Closed with nothing (more) sent: waiting out the deadline would learn nothing.
+                return Response(problems=["the server closed the connection without a response"])
             left = deadline - time.monotonic()
             if left <= 0:
                 pending = bytes(self.received[self._read_pos :])

@@ -26,6 +26,113 @@ KNOWN_DEVIATIONS = {
     ("wsgi-environ.optional-cgi-keys", "wsgiref", "direct"): "fail",
     ("wsgi-environ.optional-cgi-keys", "wsgiref", "nginx"): "fail",
     ("wsgi-environ.generated-requests", "wsgiref", "direct"): "fail",
+    # wsgiref's wsgi.input is the raw socket file (simple_server.py WSGIRequestHandler.handle
+    # passes self.rfile to ServerHandler; nothing limits it to CONTENT_LENGTH): a read past
+    # the body blocks (or, direct, returns the next pipelined request's bytes), and a chunked
+    # body reaches the app with its chunk framing. PEP 3333 note 1 SHOULDs; chunked: RFC 9112.
+    ("wsgi-input.read-methods", "wsgiref", "direct"): "warn",
+    ("wsgi-input.read-methods", "wsgiref", "nginx"): "warn",
+    ("wsgi-input.read-no-argument", "wsgiref", "direct"): "warn",
+    ("wsgi-input.read-no-argument", "wsgiref", "nginx"): "warn",
+    ("wsgi-input.past-content-length", "wsgiref", "direct"): "warn",
+    ("wsgi-input.past-content-length", "wsgiref", "nginx"): "warn",
+    ("wsgi-input.exhausted", "wsgiref", "direct"): "warn",
+    ("wsgi-input.exhausted", "wsgiref", "nginx"): "warn",
+    ("wsgi-input.chunked-body", "wsgiref", "direct"): "fail",
+    # wsgiref answers HTTP/1.0 (protocol_version) so http.server never sends 100 Continue:
+    # the PEP's Expect/Continue MUST is for HTTP/1.1 servers, hence info.
+    ("wsgi-input.expect-continue", "wsgiref", "direct"): "info",
+    # wsgiref/handlers.py BaseHandler.write sends the headers on the first write() even for
+    # b"" (PEP 3333: only after the first non-empty block), so exc_info can no longer
+    # replace the status; gunicorn/http/wsgi.py Response.write calls send_headers() first too.
+    ("wsgi-response.headers-held-until-body", "wsgiref", "direct"): "fail",
+    ("wsgi-response.headers-held-until-body", "wsgiref", "nginx"): "fail",
+    ("wsgi-response.headers-held-until-body", "gunicorn-sync", "direct"): "fail",
+    ("wsgi-response.headers-held-until-body", "gunicorn-sync", "nginx"): "fail",
+    # wsgiref: "XXX check Content-Length and truncate" (handlers.py write) - not enforced;
+    # header values are not checked for CR/LF (only their type); X-A_B is joined into
+    # HTTP_X_A_B (simple_server.py get_environ). SHOULDs.
+    ("wsgi-response.content-length-too-many", "wsgiref", "direct"): "warn",
+    ("wsgi-response.control-characters", "wsgiref", "direct"): "warn",
+    ("wsgi-environ.underscore-header-spoofing", "wsgiref", "direct"): "warn",
+    # gunicorn/http/wsgi.py process_headers silently drops the app's hop-by-hop headers
+    # (util.is_hoppish) instead of raising; the wire is clean. A SHOULD.
+    ("wsgi-response.hop-by-hop", "gunicorn-sync", "direct"): "warn",
+    # Neither speaks the uwsgi protocol (PROXY-12 applies to uWSGI only).
+    ("wsgi-environ.uwsgi-protocol", "wsgiref", "nginx"): "unsupported",
+    ("wsgi-environ.uwsgi-protocol", "gunicorn-sync", "nginx"): "unsupported",
+    # uvicorn's h11 protocol hands the app's header values to h11 unchecked, and h11 encodes
+    # a str value as ASCII (h11/_headers.py normalize_and_validate -> h11/_util.py bytesify:
+    # "if isinstance(s, str): s = s.encode('ascii')"), so a str header value is sent instead
+    # of send() raising as asgi.rst "Error Handling" says a server should.
+    ("asgi-http.invalid-events", "uvicorn-h11", "direct"): "warn",
+    ("asgi-http.invalid-events", "uvicorn-h11", "nginx"): "warn",
+    # asgi-scope.root-path-option is informational (ASGI-SCOPE-06 is an I requirement): it
+    # reports root_path and path under the server's --root-path option.
+    ("asgi-scope.root-path-option", "uvicorn-h11", "direct"): "info",
+    # uvicorn's HTTP/1.1 scope advertises no extensions (uvicorn/protocols/http/h11_impl.py
+    # builds the scope without an "extensions" key): these optional features are unsupported.
+    ("asgi-ext.early-hints", "uvicorn-h11", "direct"): "unsupported",
+    ("asgi-ext.pathsend", "uvicorn-h11", "direct"): "unsupported",
+    ("asgi-ext.pathsend", "uvicorn-h11", "nginx"): "unsupported",
+    ("asgi-ext.trailers", "uvicorn-h11", "direct"): "unsupported",
+    ("asgi-ext.zerocopysend", "uvicorn-h11", "direct"): "unsupported",
+    ("asgi-ext.zerocopysend", "uvicorn-h11", "nginx"): "unsupported",
+    # proxy.prefix-mount is informational (PROXY-05 is an I requirement): it always reports
+    # the SCRIPT_NAME/PATH_INFO or root_path/path it saw under nginx's location /app/.
+    ("proxy.prefix-mount", "wsgiref", "nginx"): "info",
+    ("proxy.prefix-mount", "gunicorn-sync", "nginx"): "info",
+    ("proxy.prefix-mount", "uvicorn-h11", "nginx"): "info",
+    # uvicorn (config.py: forwarded_allow_ips defaults to "127.0.0.1,::1", proxy_headers True)
+    # and gunicorn (config.py ForwardedAllowIPS, same default; scheme only) believe
+    # X-Forwarded-* from a loopback client by default: reported, not a fail (a documented
+    # trusted set; the spoofing check narrows it and passes).
+    ("proxy.forwarded-default-trust", "uvicorn-h11", "direct"): "info",
+    ("proxy.forwarded-default-trust", "gunicorn-sync", "direct"): "info",
+    # gunicorn's trust covers the scheme only: REMOTE_ADDR is always the peer
+    # (gunicorn/http/wsgi.py; no option takes it from X-Forwarded-For).
+    ("proxy.forwarded-trusted", "gunicorn-sync", "nginx"): "info",
+    # wsgiref has no proxy-trust option and no Unix-socket listener, and gives the app no
+    # way to read a chunked body (no CONTENT_LENGTH, no wsgi.input_terminated).
+    ("proxy.forwarded-trusted", "wsgiref", "nginx"): "unsupported",
+    ("proxy.unix-socket", "wsgiref", "nginx"): "unsupported",
+    ("proxy.chunked-body-unbuffered", "wsgiref", "nginx"): "unsupported",
+    # HTTP framing (issue 4), all checked against the bytes. wsgiref (http.server) validates
+    # almost nothing: headers go through http.client.parse_headers (email parser: "X-Bad : v"
+    # and a line without a colon are kept), no Host check, Content-Length and
+    # Transfer-Encoding are handed to the app unparsed (CONTENT_LENGTH "+5"; CL+TE: the app
+    # reads the raw chunked bytes by Content-Length; differing duplicates: the first wins and
+    # the marker is read as body), a short body at EOF reads short without error, and
+    # handlers.py finish_response writes the app's body for HEAD too. It closes after every
+    # response (HTTP/1.0), so bad chunk sizes are never parsed (SHOULD 400: warn).
+    ("http-connection.bodiless-responses", "wsgiref", "direct"): "fail",
+    ("http-connection.invalid-then-valid", "wsgiref", "direct"): "warn",
+    ("http-framing.chunk-size", "wsgiref", "direct"): "warn",
+    ("http-framing.cl-te", "wsgiref", "direct"): "fail",
+    ("http-framing.content-length", "wsgiref", "direct"): "fail",
+    ("http-framing.generated-invalid", "wsgiref", "direct"): "fail",
+    ("http-framing.transfer-encoding", "wsgiref", "direct"): "fail",
+    ("http-framing.truncated-body", "wsgiref", "direct"): "fail",
+    ("http-headers.field-syntax", "wsgiref", "direct"): "fail",
+    ("http-headers.host", "wsgiref", "direct"): "fail",
+    ("http-headers.host-value", "wsgiref", "direct"): "fail",
+    ("http-headers.request-target", "wsgiref", "direct"): "warn",
+    # gunicorn: "Transfer-Encoding: gzip, chunked" is decoded as chunked and served (RFC 9112
+    # 6.1 SHOULD 501); http/body.py LengthReader.read returns what the unreader got at EOF
+    # without raising, so the app answers 200 to a truncated body; http/message.py rejects
+    # duplicate Host (RFC9110_5_3_SINGLETON_FIELDS) but never a missing one, nor a value
+    # outside uri-host[:port] (no bundled server checks the Host value at all).
+    ("http-framing.transfer-encoding", "gunicorn-sync", "direct"): "warn",
+    ("http-framing.truncated-body", "gunicorn-sync", "direct"): "fail",
+    ("http-headers.host", "gunicorn-sync", "direct"): "fail",
+    ("http-headers.host-value", "gunicorn-sync", "direct"): "fail",
+    # h11: _connection.py _body_framing lets Transfer-Encoding beat Content-Length but keeps
+    # the connection alive, so the bytes after the terminating chunk are served as a request
+    # (RFC 9112 6.1: MUST close); _events.py Request counts Host fields but never checks the
+    # value ("Host: a b" served); "GET *" is accepted (RFC 9112 3.2.4, SHOULD 400: warn).
+    ("http-framing.cl-te", "uvicorn-h11", "direct"): "fail",
+    ("http-headers.host-value", "uvicorn-h11", "direct"): "fail",
+    ("http-headers.request-target", "uvicorn-h11", "direct"): "warn",
 }
 
 

@@ -8,18 +8,32 @@ Behaviours are chosen by the request path (DESIGN.md decision 3):
     /probe/wait-disconnect  sends the start and one block, then awaits receive() and journals
                             every event until http.disconnect
     /probe/receive-all      journals every receive() event (type, size, more_body) until the
-                            body is complete or the client is gone, then answers
+                            body is complete or the client is gone, then a body summary (size,
+                            sha256), then answers; with ?after=1 it then calls receive() once
+                            more (bounded) and journals what came back
+    /probe/send-after-disconnect  like wait-disconnect, then calls send() once more and
+                            journals whether it raised (and what)
+    /probe/respond?case=... response-side cases (see :data:`RESPONSE_CASES` in
+                            asgi_respond.py): app-sent Transfer-Encoding, sends after the final
+                            body, invalid events, exceptions, bodies on HEAD/204/304
+    /probe/ext?kind=...     uses one HTTP extension (pathsend, trailers, early-hint,
+                            zerocopysend)
+    /probe/state            journals scope["state"] as seen, then adds a top-level key to it
     anything else           echo: journal the scope and the request body events
 
 Lifespan behaviour is chosen per server process by $CONFORMANCE_LIFESPAN, because the lifespan
 scope comes before any request: ``normal`` (default), ``slow`` (startup takes 1.5 s),
-``fail`` (lifespan.startup.failed), ``raise`` (an exception on the lifespan scope).
+``fail`` (lifespan.startup.failed), ``raise`` (an exception on the lifespan scope),
+``slow-shutdown`` (shutdown takes 1 s before lifespan.shutdown.complete), ``shutdown-fail``
+(lifespan.shutdown.failed). Lifespan and request events carry the identity of the running
+event loop (``loop``: pid and loop object id) so checks can compare them.
 
 The app awaits only through anyio, so it runs on asyncio and trio servers alike.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -29,6 +43,8 @@ from urllib.parse import parse_qs
 import anyio
 
 from conformance.probes import journal
+from conformance.probes.asgi_respond import ext, loop_identity, respond
+from conformance.probes.proxy_probes import ASGI_BEHAVIOURS
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -37,6 +53,9 @@ Send = Callable[[Message], Awaitable[None]]
 
 LIFESPAN_ENV = "CONFORMANCE_LIFESPAN"
 STARTUP_FAILED_MESSAGE = "probe: startup failed on purpose"
+SHUTDOWN_FAILED_MESSAGE = "probe: shutdown failed on purpose"
+# How long the app waits for the extra receive() after a complete response (?after=1).
+AFTER_RESPONSE_WAIT = 5.0
 
 
 def snapshot_scope(scope: Scope) -> dict[str, Any]:
@@ -66,7 +85,7 @@ async def _lifespan(scope: Scope, receive: Receive, send: Send) -> None:
         raise RuntimeError("probe: this app raises on the lifespan scope on purpose")
     while True:
         message = await receive()
-        journal.record("lifespan-receive", None, message=message)
+        journal.record("lifespan-receive", None, message=message, loop=loop_identity())
         if message["type"] == "lifespan.startup":
             if mode == "slow":
                 await anyio.sleep(1.5)
@@ -75,11 +94,21 @@ async def _lifespan(scope: Scope, receive: Receive, send: Send) -> None:
                 await send({"type": "lifespan.startup.failed", "message": STARTUP_FAILED_MESSAGE})
                 return
             state = scope.get("state")
+            shared: dict[str, Any] = {}
             if isinstance(state, dict):
                 state["probe.startup"] = "set at startup"
-            journal.record("lifespan-send", None, type="lifespan.startup.complete")
+                state["probe.shared"] = shared
+            journal.record("lifespan-send", None, type="lifespan.startup.complete",
+                           shared_id=id(shared))
             await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown" and mode == "shutdown-fail":
+            journal.record("lifespan-send", None, type="lifespan.shutdown.failed")
+            await send({"type": "lifespan.shutdown.failed", "message": SHUTDOWN_FAILED_MESSAGE})
+            return
         elif message["type"] == "lifespan.shutdown":
+            if mode == "slow-shutdown":
+                # The app's own cleanup time: the server must wait for it (ASGI-LIFE-05).
+                await anyio.sleep(1.0)
             journal.record("lifespan-send", None, type="lifespan.shutdown.complete")
             await send({"type": "lifespan.shutdown.complete"})
             return
@@ -150,14 +179,75 @@ async def _wait_disconnect(scope: Scope, receive: Receive, send: Send, rid: str 
 async def _receive_all(scope: Scope, receive: Receive, send: Send, rid: str | None) -> None:
     journal.record("request", rid)
     body = await _read_body(receive, rid)
+    journal.record("body-summary", rid, size=len(body), sha256=hashlib.sha256(body).hexdigest())
     await _respond(send, 200, b"received %d bytes\n" % len(body))
+    if _param(scope, "after", 0):
+        with anyio.move_on_after(AFTER_RESPONSE_WAIT) as waited:
+            message = await receive()
+        if waited.cancel_called:
+            journal.record("after-response", rid, type=None, waited=AFTER_RESPONSE_WAIT)
+        else:
+            journal.record("after-response", rid, type=message.get("type"))
+
+
+async def _send_after_disconnect(scope: Scope, receive: Receive, send: Send,
+                                 rid: str | None) -> None:
+    await _wait_disconnect(scope, receive, send, rid)
+    try:
+        await send({"type": "http.response.body", "body": b"after-disconnect\n",
+                    "more_body": True})
+    except BaseException as exc:  # noqa: BLE001 - what the server raised is the observation
+        journal.record("send-after-disconnect", rid, raised=True, error=type(exc).__name__,
+                       is_oserror=isinstance(exc, OSError))
+        return
+    journal.record("send-after-disconnect", rid, raised=False, error=None, is_oserror=False)
+
+
+async def _state(scope: Scope, receive: Receive, send: Send, rid: str | None) -> None:
+    state = scope.get("state")
+    await _read_body(receive, rid)
+    if not isinstance(state, dict):
+        journal.record("state", rid, present=False, loop=loop_identity())
+    else:
+        journal.record("state", rid, present=True, keys=sorted(str(k) for k in state),
+                       startup=state.get("probe.startup"),
+                       shared_id=id(state.get("probe.shared")), loop=loop_identity())
+        # A top-level key that the next request must not see (ASGI-SCOPE-08).
+        state[f"probe.added.{rid}"] = True
+    await _respond(send, 200, b"state\n")
+
+
+async def _status(scope: Scope, receive: Receive, send: Send, rid: str | None) -> None:
+    """Answer ?code= (204/304 without body or framing) with ?cookies= Set-Cookie fields."""
+    journal.record("request", rid)
+    code = int(_param(scope, "code", 200))
+    headers = [(b"set-cookie", f"probe{n}=v{n}; Path=/".encode())
+               for n in range(int(_param(scope, "cookies", 0)))]
+    body = b"" if code in (204, 304) or code < 200 else b"ok\n"
+    if body:
+        headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": code, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _no_read(scope: Scope, receive: Receive, send: Send, rid: str | None) -> None:
+    """Answer at once without reading the request body (HTTP-12, HTTP-13)."""
+    journal.record("request", rid)
+    await _respond(send, 200, b"no-read\n")
 
 
 BEHAVIOURS: dict[str, Callable[[Scope, Receive, Send, str | None], Awaitable[None]]] = {
     "/probe/stream": _stream,
+    "/probe/framing-status": _status,
+    "/probe/no-read": _no_read,
     "/probe/wait-disconnect": _wait_disconnect,
     "/probe/receive-all": _receive_all,
+    "/probe/send-after-disconnect": _send_after_disconnect,
+    "/probe/state": _state,
+    "/probe/respond": respond,
+    "/probe/ext": ext,
 }
+BEHAVIOURS.update(ASGI_BEHAVIOURS)  # /probe/whoami, status, error, digest (PROXY-*)
 
 
 async def app(scope: Scope, receive: Receive, send: Send) -> None:

@@ -8,6 +8,8 @@ One app, behaviours chosen by the request path (DESIGN.md decision 3):
                             opened gate i, or after ``wait`` seconds (journalled as a timeout)
     /probe/raise-in-iter    yields one block, then raises from the iterable
     /probe/endless          yields blocks until the client goes away (or 20 s)
+    /probe/input            runs the wsgi.input operations named by ``ops`` (see wsgi_input.py)
+    /probe/respond          a response shaped by ``mode`` (see wsgi_respond.py)
     anything else           echo: journal the environ and the body read by CONTENT_LENGTH
 
 Every response iterable journals ``close`` each time the server calls close().
@@ -23,6 +25,9 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from conformance.probes import journal
+from conformance.probes.proxy_probes import WSGI_BEHAVIOURS
+from conformance.probes.wsgi_input import input_behaviour
+from conformance.probes.wsgi_respond import respond_behaviour
 
 StartResponse = Callable[..., Any]
 
@@ -164,12 +169,65 @@ def _taint(
     return result
 
 
+def _status(
+    environ: dict[str, Any], start_response: StartResponse, rid: str | None
+) -> Iterable[bytes]:
+    """Answer ?code= (204/304 without body or framing) with ?cookies= Set-Cookie fields."""
+    journal.record("request", rid)
+    code = int(_param(environ, "code", 200))
+    headers = [("Set-Cookie", f"probe{n}=v{n}; Path=/") for n in range(int(
+        _param(environ, "cookies", 0)))]
+    body = b"" if code in (204, 304) or code < 200 else b"ok\n"
+    if body:
+        headers.append(("Content-Length", str(len(body))))
+    start_response(f"{code} Probe", headers)
+    # One (empty) block rather than none: servers must send the headers either way
+    # (PEP 3333), but the framing checks test 204/304 framing, not that rule.
+    return JournalledIterable(rid, [body])
+
+
+def _no_read(
+    environ: dict[str, Any], start_response: StartResponse, rid: str | None
+) -> Iterable[bytes]:
+    """Answer at once without reading the request body (HTTP-12, HTTP-13)."""
+    journal.record("request", rid)
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "8")])
+    return JournalledIterable(rid, [b"no-read\n"])
+
+
+def _read_all(
+    environ: dict[str, Any], start_response: StartResponse, rid: str | None
+) -> Iterable[bytes]:
+    """Echo, reading the body to its end where the server terminates wsgi.input (a chunked
+    body has no CONTENT_LENGTH): the framing checks need the server to parse the body."""
+    journal.record("request", rid, **snapshot_environ(environ))
+    stream = environ["wsgi.input"]
+    if environ.get("wsgi.input_terminated"):
+        # Capped: a server whose input never reports EOF (werkzeug's DechunkedInput inside a
+        # truncated 2**68-byte chunk) must not keep the app reading forever.
+        blocks: list[bytes] = []
+        while sum(map(len, blocks)) < 1 << 20 and (block := stream.read(65536)):
+            blocks.append(block)
+        body = b"".join(blocks)
+    else:
+        body = _read_body(environ)
+    journal.record("body", rid, body=body)
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "5")])
+    return JournalledIterable(rid, [b"echo\n"])
+
+
 BEHAVIOURS: dict[str, Callable[[dict[str, Any], StartResponse, str | None], Iterable[bytes]]] = {
     "/probe/taint": _taint,
+    "/probe/framing-status": _status,
+    "/probe/no-read": _no_read,
+    "/probe/read-all": _read_all,
     "/probe/stream": _stream,
     "/probe/raise-in-iter": _raise_in_iter,
     "/probe/endless": _endless,
+    "/probe/input": input_behaviour,
+    "/probe/respond": respond_behaviour,
 }
+BEHAVIOURS.update(WSGI_BEHAVIOURS)  # /probe/whoami, status, error, digest (PROXY-*)
 
 
 def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:

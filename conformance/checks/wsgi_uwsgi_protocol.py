@@ -1,0 +1,191 @@
+"""The uwsgi protocol behind nginx's uwsgi_pass (PROXY-12): the environ an app gets through
+nginx -> uwsgi protocol -> server must equal the one it gets over HTTP for the same request.
+
+Only for targets that declare a uwsgi-protocol socket in their TOML:
+
+    [features]
+    uwsgi_socket_args = ["--socket", "{host}:{port}"]   # added to the server's command
+
+The check starts its own server with those arguments (the HTTP socket stays, so readiness
+and the direct requests use it) and its own nginx with ``uwsgi_pass`` and nginx's stock
+``uwsgi_params`` (written out here, so no file under /etc/nginx is needed).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from conformance.catalogue import check
+from conformance.checks.common import OBS_TEXT_VALUE
+from conformance.context import CheckContext
+from conformance.proxy import nginx_binary
+from conformance.servers import (
+    HOST,
+    ManagedProcess,
+    ServerStartError,
+    ServerUnderTest,
+    free_port,
+    http_answers,
+)
+from conformance.verdicts import HarnessError, Level
+from conformance.wire import request_bytes
+
+# nginx's uwsgi_params as Debian ships it (/etc/nginx/uwsgi_params).
+UWSGI_PARAMS = (
+    "QUERY_STRING $query_string", "REQUEST_METHOD $request_method",
+    "CONTENT_TYPE $content_type", "CONTENT_LENGTH $content_length",
+    "REQUEST_URI $request_uri", "PATH_INFO $document_uri", "DOCUMENT_ROOT $document_root",
+    "SERVER_PROTOCOL $server_protocol", "REQUEST_SCHEME $scheme", "HTTPS $https if_not_empty",
+    "REMOTE_ADDR $remote_addr", "REMOTE_PORT $remote_port", "SERVER_PORT $server_port",
+    "SERVER_NAME $server_name",
+)
+_CONFIG = """\
+worker_processes 1;
+{user}
+daemon off;
+master_process on;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log info;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/client_body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    server {{
+        listen {host}:{port};
+        location / {{
+            uwsgi_pass {upstream};
+            uwsgi_read_timeout 30s;
+{params}        }}
+    }}
+}}
+"""
+COMPARED = ("REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE",
+            "CONTENT_LENGTH", "SERVER_PROTOCOL", "wsgi.url_scheme", "wsgi.version")
+# Headers that differ between the two paths by construction (hop, request id).
+PER_HOP = ("HTTP_HOST", "HTTP_CONNECTION", "HTTP_X_PROBE_ID")
+# Requests sent both ways: (method, target, extra headers, body).
+REQUESTS: tuple[tuple[str, str, list[tuple[str | bytes, str | bytes]], bytes], ...] = (
+    ("GET", "/uwsgi/plain?a=1&b=%20x&c=%2F", [("X-One", "1")], b""),
+    ("POST", "/uwsgi/post", [("Content-Type", "text/plain")], b"hello over uwsgi"),
+    ("GET", "/caf%C3%A9", [("X-Latin", OBS_TEXT_VALUE)], b""),
+    ("GET", "/uwsgi/dup", [("X-Dup", "a"), ("X-Dup", "b")], b""),
+)
+
+
+class UwsgiNginx:
+    """nginx on a free port, passing every request to ``upstream`` with uwsgi_pass."""
+
+    def __init__(self, workdir: Path, upstream: str) -> None:
+        binary = nginx_binary()
+        if binary is None:
+            raise FileNotFoundError("nginx is not installed")
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.workdir, self.host, self.port = workdir, HOST, free_port()
+        params = "".join(f"            uwsgi_param {p};\n" for p in UWSGI_PARAMS)
+        config = workdir / "nginx.conf"
+        config.write_text(_CONFIG.format(
+            user="user root;" if os.geteuid() == 0 else "", dir=workdir, host=HOST,
+            port=self.port, upstream=upstream, params=params))
+        self.process = ManagedProcess(
+            [binary, "-p", str(workdir), "-c", str(config), "-e", str(workdir / "error.log")],
+            log_path=workdir / "nginx.out", env=dict(os.environ), stop_timeout=5.0)
+
+    def wait_ready(self, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.process.alive():
+                raise ServerStartError("nginx (uwsgi_pass) exited at start")
+            if http_answers(self.host, self.port, timeout=1.0):
+                return
+            time.sleep(0.05)
+        raise ServerStartError(f"nginx (uwsgi_pass) did not answer within {timeout:.0f}s")
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+def _seen(ctx: CheckContext, server: ServerUnderTest, host: str, port: int, how: str,
+          method: str, target: str, headers: list[tuple[str | bytes, str | bytes]],
+          body: bytes) -> dict[str, Any]:
+    """Send one request to host:port; the environ and body the app journalled for it."""
+    rid = ctx.new_rid()
+    all_headers: list[tuple[str | bytes, str | bytes]] = [
+        ("Host", "uwsgi.test"), ("X-Probe-Id", rid), *headers]
+    if body:
+        all_headers.append(("Content-Length", str(len(body))))
+    conn = ctx.connect(host=host, port=port)
+    conn.send(request_bytes(method, target, all_headers, body))
+    response = conn.read_response(method=method, timeout=5.0)
+    conn.close()
+    entry = server.journal.wait_event(rid, "request", timeout=5.0)
+    if entry is None:
+        ctx.fail(f"{how}: {method} {target} never reached the app (response status "
+                 f"{response.status or 'none'})")
+    got_body = server.journal.wait_event(rid, "body", timeout=5.0)
+    return {**entry["environ"], "(body)": got_body["body"] if got_body else None}
+
+
+def _normal(environ: dict[str, Any], key: str) -> Any:
+    """PEP 3333: these keys "may be omitted" when empty, so absent and "" are the same."""
+    value = environ.get(key)
+    if value is None and key in ("SCRIPT_NAME", "CONTENT_TYPE", "CONTENT_LENGTH",
+                                 "QUERY_STRING"):
+        return ""
+    return value
+
+
+@check(
+    id="wsgi-environ.uwsgi-protocol",
+    title="through nginx's uwsgi_pass the app sees the same environ as over HTTP",
+    requirements=["PROXY-12"],
+    level=Level.MUST,
+    interfaces=("wsgi",),
+    section="PEP 3333 'environ Variables'; nginx ngx_http_uwsgi_module (uwsgi_pass)",
+    via=("nginx",),
+    own_server=True,
+)
+def uwsgi_protocol(ctx: CheckContext) -> None:
+    """PEP 3333, environ Variables: the CGI keys (REQUEST_METHOD, SCRIPT_NAME, PATH_INFO,
+    QUERY_STRING, CONTENT_TYPE, CONTENT_LENGTH, SERVER_PROTOCOL, HTTP_*) and the body are
+    defined by the request, not by the transport. Behind nginx's uwsgi_pass the server
+    builds environ from the uwsgi protocol's variables (nginx's uwsgi_params); for the same
+    request the app must see what it sees over HTTP: the same decoded PATH_INFO, raw
+    QUERY_STRING, latin-1 header values, joined repeated headers and body."""
+    args = ctx.target.feature("uwsgi_socket_args")
+    if not args:
+        ctx.unsupported("the target declares no uwsgi-protocol socket "
+                        "([features] uwsgi_socket_args)")
+    upstream_port = free_port()
+    extra = [str(a).format(host=HOST, port=upstream_port) for a in args]
+    server = ctx.start_server(extra_args=extra, label="uwsgi-protocol")
+    proxy = UwsgiNginx(ctx.harness.workdir / f"uwsgi-nginx-{upstream_port}",
+                       f"{HOST}:{upstream_port}")
+    differences = []
+    try:
+        proxy.wait_ready()
+        for method, target, headers, body in REQUESTS:
+            http = _seen(ctx, server, server.host, server.port, "over HTTP", method, target,
+                         headers, body)
+            uwsgi = _seen(ctx, server, proxy.host, proxy.port, "through uwsgi_pass", method,
+                          target, headers, body)
+            keys = list(COMPARED) + sorted(
+                k for k in set(http) | set(uwsgi)
+                if k.startswith("HTTP_") and k not in PER_HOP)
+            keys.append("(body)")
+            differ = {k: (http.get(k), uwsgi.get(k)) for k in keys
+                      if _normal(http, k) != _normal(uwsgi, k)}
+            if differ:
+                differences.append(f"{method} {target}: {differ}")
+    except ServerStartError as exc:
+        raise HarnessError(str(exc)) from None
+    finally:
+        proxy.stop()
+    ctx.expect(not differences, "over HTTP vs through uwsgi_pass the app saw different values "
+                                "(HTTP, uwsgi): " + "; ".join(differences))

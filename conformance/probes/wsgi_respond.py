@@ -1,0 +1,229 @@
+"""The probe's /probe/respond behaviour: responses shaped to test PEP 3333's response rules.
+
+``mode`` (query parameter) selects the shape; whatever the server did to the app (raised at
+start_response, accepted a second call, ...) is journalled as ``respond`` events.
+
+    write-then-iter     write(b"written\\n"), then the iterable yields b"iterable\\n"
+    replace-status      yields b"", then start_response(503, ..., exc_info), then a block
+    start-in-iter       the iterable calls start_response in its first __next__ (AppClass)
+    exc-after-headers   one block, then start_response(..., exc_info): must raise
+    second-start        start_response twice without exc_info: the second must raise
+    empty-blocks        b"", b"a", b"", b"", b"b", b"" without Content-Length
+    too-many            Content-Length: 5, yields 8 bytes
+    too-few             Content-Length: 10, yields 5 bytes
+    no-length           two blocks, no Content-Length
+    crlf-header         a header value with CR LF and a fake header after it
+    crlf-status         a status with CR LF and a fake header after it
+    non-latin1          a header value with U+20AC
+    hop-by-hop          Transfer-Encoding: chunked from the app, body unchunked
+    raise-before        raises before start_response
+    raise-after         Content-Length: 100, one block, then raises
+    errors              writes arbitrary unicode to wsgi.errors
+    os-environ          journals the names in the server process's os.environ
+    file-wrapper        wsgi.file_wrapper on a file positioned at 4, Content-Length 8
+                        (``kind=plain`` for an object without fileno())
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+from urllib.parse import parse_qs
+
+from conformance.probes import journal
+
+StartResponse = Callable[..., Any]
+TEXT = [("Content-Type", "text/plain")]
+FILE_CONTENT = b"0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def _try_start(rid: str | None, label: str, start_response: StartResponse, *args: Any) -> bool:
+    """Call start_response; journal whether it raised (and what). True if it did not."""
+    try:
+        start_response(*args)
+    except Exception as exc:
+        exc_info = args[2] if len(args) > 2 else None
+        same = bool(exc_info) and exc is exc_info[1]
+        journal.record("respond", rid, step=label, raised=repr(exc), reraised_original=same)
+        return False
+    journal.record("respond", rid, step=label, raised=None)
+    return True
+
+
+class _PlainFile:
+    """A file-like object with read() and close() but no fileno() (FILE-01)."""
+
+    def __init__(self, rid: str | None, data: bytes) -> None:
+        self.rid, self.data, self.pos = rid, data, 0
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self.data) if size is None or size < 0 else self.pos + size
+        chunk, self.pos = self.data[self.pos:end], min(end, len(self.data))
+        return chunk
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        base = (0, self.pos, len(self.data))[whence]
+        self.pos = max(0, base + pos)
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos
+
+    def close(self) -> None:
+        journal.record("file-close", self.rid)
+
+
+class _TrackedFile:
+    """A real file whose close() is journalled (the wrapper must pass close() on)."""
+
+    def __init__(self, rid: str | None) -> None:
+        self.rid = rid
+        self.fh = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close(), via the server
+        self.fh.write(FILE_CONTENT)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.fh, name)
+
+    def close(self) -> None:
+        journal.record("file-close", self.rid)
+        self.fh.close()
+
+
+class _StartsInNext:
+    """PEP 3333's AppClass shape: start_response is called in the first __next__."""
+
+    def __init__(self, rid: str | None, start_response: StartResponse) -> None:
+        self.rid, self.start_response, self.done = rid, start_response, False
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        if self.done:
+            raise StopIteration
+        self.done = True
+        self.start_response("200 OK", TEXT + [("X-Started", "in-next")])
+        journal.record("respond", self.rid, step="started-in-next")
+        return b"started in __next__\n"
+
+
+def respond_behaviour(environ: dict[str, Any], start_response: StartResponse,
+                      rid: str | None) -> Iterable[bytes]:
+    from conformance.probes.wsgi_app import JournalledIterable, snapshot_environ
+
+    journal.record("request", rid, **snapshot_environ(environ))
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    mode = (query.get("mode") or [""])[0]
+    kind = (query.get("kind") or ["real"])[0]
+
+    def blocks(items: Iterable[bytes]) -> Iterable[bytes]:
+        return JournalledIterable(rid, items)
+
+    if mode == "write-then-iter":
+        write = start_response("200 OK", TEXT)
+        journal.record("respond", rid, step="write", callable=callable(write),
+                       returned=repr(write)[:80])
+        write(b"written\n")
+        return blocks([b"iterable\n"])
+    if mode == "replace-status":
+        def replace() -> Iterator[bytes]:
+            yield b""
+            try:
+                raise RuntimeError("probe: replace the status after an empty block")
+            except RuntimeError:
+                _try_start(rid, "replace", start_response, "503 Replaced",
+                           TEXT + [("X-Replaced", "yes")], sys.exc_info())
+            yield b"replaced\n"
+        start_response("200 OK", TEXT + [("X-Original", "yes")])
+        return blocks(replace())
+    if mode == "start-in-iter":
+        return _StartsInNext(rid, start_response)
+    if mode == "exc-after-headers":
+        def after() -> Iterator[bytes]:
+            yield b"first block\n"
+            try:
+                raise RuntimeError("probe: error after the headers were sent")
+            except RuntimeError:
+                if not _try_start(rid, "exc-after-headers", start_response, "500 Late",
+                                  TEXT, sys.exc_info()):
+                    raise
+            yield b"start_response did not raise\n"
+        start_response("200 OK", TEXT)
+        return blocks(after())
+    if mode == "second-start":
+        start_response("200 OK", TEXT)
+        _try_start(rid, "second-start", start_response, "201 Second", TEXT)
+        return blocks([b"after a second start_response\n"])
+    if mode == "empty-blocks":
+        start_response("200 OK", TEXT)
+        return blocks([b"", b"a", b"", b"", b"b", b""])
+    if mode == "too-many":
+        start_response("200 OK", TEXT + [("Content-Length", "5")])
+        return blocks([b"12345", b"678"])
+    if mode == "too-few":
+        start_response("200 OK", TEXT + [("Content-Length", "10")])
+        return blocks([b"12345"])
+    if mode == "no-length":
+        start_response("200 OK", TEXT)
+        return blocks([b"one\n", b"two\n"])
+    if mode in ("crlf-header", "crlf-status", "non-latin1"):
+        status, headers = "200 OK", list(TEXT)
+        if mode == "crlf-header":
+            headers.append(("X-Value", "a\r\nX-Injected: yes"))
+        elif mode == "crlf-status":
+            status = "200 OK\r\nX-Injected: yes"
+        else:
+            headers.append(("X-Euro", "\u20ac"))
+        if not _try_start(rid, mode, start_response, status, headers):
+            start_response("500 Rejected", TEXT + [("Content-Length", "9")])
+            return blocks([b"rejected\n"])
+        return blocks([b"accepted\n"])
+    if mode == "hop-by-hop":
+        if not _try_start(rid, mode, start_response, "200 OK",
+                          TEXT + [("Transfer-Encoding", "chunked")]):
+            start_response("500 Rejected", TEXT + [("Content-Length", "9")])
+            return blocks([b"rejected\n"])
+        return blocks([b"hello\n"])
+    if mode == "raise-before":
+        raise RuntimeError("probe: deliberate error before start_response")
+    if mode == "raise-after":
+        length = [("Content-Length", "100")] if kind != "no-length" else []
+
+        def then_raise() -> Iterator[bytes]:
+            yield b"first block\n"
+            journal.record("raise", rid)
+            raise RuntimeError("probe: deliberate error after output began")
+        start_response("200 OK", TEXT + length)
+        return blocks(then_raise())
+    if mode == "errors":
+        errors = environ["wsgi.errors"]
+        try:
+            errors.write("probe: caf\u00e9 \u20ac \u4e2d \U0001f600 \u0000 end\n")
+            errors.writelines(["probe: \u2603\n", "probe: \U00010348\n"])
+            errors.flush()
+        except Exception as exc:
+            journal.record("respond", rid, step="errors", raised=repr(exc))
+        else:
+            journal.record("respond", rid, step="errors", raised=None)
+        start_response("200 OK", TEXT + [("Content-Length", "3")])
+        return blocks([b"ok\n"])
+    if mode == "os-environ":  # extra environ keys may be the process's OS environment
+        journal.record("respond", rid, step="os-environ", keys=sorted(os.environ))
+        start_response("200 OK", TEXT + [("Content-Length", "3")])
+        return blocks([b"ok\n"])
+    if mode == "file-wrapper":
+        wrapper = environ.get("wsgi.file_wrapper")
+        if wrapper is None:
+            journal.record("respond", rid, step="file-wrapper", absent=True)
+            start_response("200 OK", TEXT + [("Content-Length", "11")])
+            return [b"no wrapper\n"]
+        filelike: Any = _PlainFile(rid, FILE_CONTENT) if kind == "plain" else _TrackedFile(rid)
+        filelike.seek(4)
+        journal.record("respond", rid, step="file-wrapper", absent=False)
+        start_response("200 OK", TEXT + [("Content-Length", "8")])
+        return wrapper(filelike, 4096)
+    start_response("400 Bad Request", TEXT + [("Content-Length", "13")])
+    return [b"unknown mode\n"]

@@ -1,0 +1,174 @@
+"""Deliberately broken ASGI stacks for the body, lifespan and extension checks: wrappers
+around the probe app that act as a buggy server would, loaded by a real uvicorn through a target
+TOML written by tests/test_broken_asgi.py. One defect per wrapper."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+
+from conformance.probes.asgi_app import app as probe
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+async def loses_last_byte(scope: Scope, receive: Receive, send: Send) -> None:
+    """A server that drops the last byte of the request body (an off-by-one in its reader)."""
+
+    async def lossy_receive() -> dict[str, Any]:
+        message = await receive()
+        if message["type"] == "http.request" and not message.get("more_body") \
+                and message.get("body"):
+            message = {**message, "body": message["body"][:-1]}
+        return message
+
+    await probe(scope, lossy_receive if scope["type"] == "http" else receive, send)
+
+
+async def hangs_after_response(scope: Scope, receive: Receive, send: Send) -> None:
+    """A server whose receive() after the response never returns (no http.disconnect)."""
+    complete = False
+
+    async def tracking_send(message: dict[str, Any]) -> None:
+        nonlocal complete
+        await send(message)
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            complete = True
+
+    async def hanging_receive() -> dict[str, Any]:
+        if complete:
+            await anyio.sleep_forever()
+        return await receive()
+
+    if scope["type"] != "http":
+        await probe(scope, receive, send)
+        return
+    await probe(scope, hanging_receive, tracking_send)
+
+
+async def claims_spec_24(scope: Scope, receive: Receive, send: Send) -> None:
+    """A server that advertises spec_version 2.4 but keeps the silent pre-2.4 send() after a
+    disconnect (uvicorn's send is a no-op once the client is gone)."""
+    if scope["type"] == "http":
+        scope = {**scope, "asgi": {**scope["asgi"], "spec_version": "2.4"}}
+    await probe(scope, receive, send)
+
+
+async def bad_scope_extras(scope: Scope, receive: Receive, send: Send) -> None:
+    """A server that advertises every extension without implementing any (uvicorn rejects
+    the events), offers tls on plain TCP and debug in production, and gives root_path as
+    bytes."""
+    if scope["type"] == "http" and scope.get("path") != "/probe/ready":
+        scope = {**scope, "root_path": b"", "extensions": {
+            "http.response.pathsend": {}, "http.response.zerocopysend": {},
+            "http.response.trailers": {}, "http.response.early_hint": {},
+            "http.response.debug": {},
+            "tls": {"server_cert": None, "client_cert_chain": [], "client_cert_name": None,
+                    "client_cert_error": None, "tls_version": None, "cipher_suite": None}}}
+    await probe(scope, receive, send)
+
+
+async def lifespan_version_2(scope: Scope, receive: Receive, send: Send) -> None:
+    """A server whose lifespan scope says asgi.version 2.0."""
+    if scope["type"] == "lifespan":
+        scope = {**scope, "asgi": {**scope.get("asgi", {}), "version": "2.0"}}
+    await probe(scope, receive, send)
+
+
+_shared_state: dict[str, Any] | None = None
+
+
+async def shared_state(scope: Scope, receive: Receive, send: Send) -> None:
+    """A server that hands every request the lifespan state itself, not a shallow copy."""
+    global _shared_state
+    if scope["type"] == "lifespan":
+        _shared_state = scope.get("state")
+    elif scope["type"] == "http" and _shared_state is not None:
+        scope = {**scope, "state": _shared_state}
+    await probe(scope, receive, send)
+
+
+async def other_loop(scope: Scope, receive: Receive, send: Send) -> None:
+    """A server that runs request handlers on a different event loop (a thread) than the
+    lifespan scope, bridging receive/send back to its own loop."""
+    if scope["type"] != "http" or scope.get("path") != "/probe/state":
+        await probe(scope, receive, send)
+        return
+    main = asyncio.get_running_loop()
+
+    async def bridged_receive() -> dict[str, Any]:
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(receive(), main))
+
+    async def bridged_send(message: dict[str, Any]) -> None:
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(send(message), main))
+
+    await asyncio.to_thread(asyncio.run, probe(scope, bridged_receive, bridged_send))
+
+
+async def completes_shutdown_early(scope: Scope, receive: Receive, send: Send) -> None:
+    """A server that treats lifespan.shutdown as done at once and exits without waiting for
+    the app's lifespan.shutdown.complete."""
+    if scope["type"] != "lifespan":
+        await probe(scope, receive, send)
+        return
+
+    async def early_receive() -> dict[str, Any]:
+        message = await receive()
+        if message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+        return message
+
+    async def swallow_shutdown(message: dict[str, Any]) -> None:
+        if not message["type"].startswith("lifespan.shutdown"):
+            await send(message)
+
+    await probe(scope, early_receive, swallow_shutdown)
+
+
+async def hides_shutdown_failed(scope: Scope, receive: Receive, send: Send) -> None:
+    """A server that treats lifespan.shutdown.failed as success (the message is never logged)."""
+    if scope["type"] != "lifespan":
+        await probe(scope, receive, send)
+        return
+
+    async def hide(message: dict[str, Any]) -> None:
+        if message["type"] == "lifespan.shutdown.failed":
+            message = {"type": "lifespan.shutdown.complete"}
+        await send(message)
+
+    await probe(scope, receive, hide)
+
+
+async def swallows_exceptions(scope: Scope, receive: Receive, send: Send) -> None:
+    """A server that hides an app exception from the client: a 200 before the response
+    started, a normally completed response after."""
+    if scope["type"] != "http":
+        await probe(scope, receive, send)
+        return
+    started = finished = False
+
+    async def tracking_send(message: dict[str, Any]) -> None:
+        nonlocal started, finished
+        started = started or message["type"] == "http.response.start"
+        finished = message["type"] == "http.response.body" and not message.get("more_body")
+        await send(message)
+
+    try:
+        await probe(scope, receive, tracking_send)
+    except Exception:  # noqa: BLE001 - the bug: swallowing it
+        if not started:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+        if not finished:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def ignores_root_path(scope: Scope, receive: Receive, send: Send) -> None:
+    """A server that accepts a root-path option but never reports it in root_path."""
+    if scope["type"] == "http":
+        scope = {**scope, "root_path": ""}
+    await probe(scope, receive, send)

@@ -1,0 +1,259 @@
+"""Deliberately broken stacks for the proxy checks (tests/test_broken_proxy.py).
+
+Two kinds: wrappers around the probe apps that behave as a server with one proxy-related bug
+would (loaded by wsgiref, gunicorn or uvicorn), and a small keep-alive WSGI server whose
+framing bugs can be switched on (run as a script)::
+
+    python broken_proxy.py --host H --port P --bugs chunk-http10,no-drain module:app
+
+    chunk-http10   answers an unsized response with chunked framing even to an HTTP/1.0
+                   request (RFC 9112 6.1 forbids it)
+    no-drain       keeps the connection open without reading the rest of an unread request
+                   body, so the leftover bytes prefix the next request on the connection
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import io
+import socket
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import unquote_to_bytes
+
+import anyio
+from broken_wsgi import no_close as never_closes  # noqa: F401 - a stack of test_broken_proxy
+
+from conformance.probes.asgi_app import app as asgi_probe
+from conformance.probes.wsgi_app import app as wsgi_probe
+
+StartResponse = Callable[..., Any]
+
+
+# -- WSGI wrappers ------------------------------------------------------------------------
+def trusts_anyone(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    """A server that believes X-Forwarded-For / -Proto from any peer (spoofable)."""
+    forwarded = environ.get("HTTP_X_FORWARDED_FOR")
+    if forwarded:
+        environ["REMOTE_ADDR"] = forwarded.split(",")[0].strip()
+    if environ.get("HTTP_X_FORWARDED_PROTO"):
+        environ["wsgi.url_scheme"] = environ["HTTP_X_FORWARDED_PROTO"]
+    return wsgi_probe(environ, start_response)
+
+
+class _Lossy:
+    """A wsgi.input that loses the first byte of every read (a broken body reader)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = self.inner.read() if size is None or size < 0 else self.inner.read(size)
+        return data[1:] if data else data
+
+    def readline(self, size: int = -1) -> bytes:
+        return self.inner.readline(size)
+
+    def readlines(self, hint: int = -1) -> list[bytes]:
+        return self.inner.readlines(hint)
+
+    def __iter__(self) -> Any:
+        return iter(self.inner)
+
+
+def lossy_input(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    environ["wsgi.input"] = _Lossy(environ["wsgi.input"])
+    return wsgi_probe(environ, start_response)
+
+
+def loses_script_name(environ: dict[str, Any],
+                      start_response: StartResponse) -> Iterable[bytes]:
+    """A server that strips its mount prefix from PATH_INFO without putting it in
+    SCRIPT_NAME (the app can no longer reconstruct its URLs)."""
+    path = environ.get("PATH_INFO", "")
+    if path.startswith("/app/"):
+        environ["PATH_INFO"] = path[len("/app"):]
+    environ["SCRIPT_NAME"] = ""
+    return wsgi_probe(environ, start_response)
+
+
+def drops_query_when_proxied(environ: dict[str, Any],
+                             start_response: StartResponse) -> Iterable[bytes]:
+    """A server that loses the query string of requests that came through a proxy."""
+    if "HTTP_X_FORWARDED_FOR" in environ:
+        environ["QUERY_STRING"] = ""
+    return wsgi_probe(environ, start_response)
+
+
+# -- ASGI wrappers ------------------------------------------------------------------------
+async def no_disconnect(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """A server that never delivers http.disconnect: receive() just hangs."""
+
+    async def held() -> dict[str, Any]:
+        message = await receive()
+        if message.get("type") == "http.disconnect":
+            await anyio.sleep_forever()
+        return message
+
+    await asgi_probe(scope, held if scope["type"] == "http" else receive, send)
+
+
+async def fake_server_address(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """A server on a Unix socket that reports a made-up host and port as scope server."""
+    if scope["type"] == "http":
+        scope = {**scope, "server": ("localhost", 80)}
+    await asgi_probe(scope, receive, send)
+
+
+# -- a keep-alive WSGI server with switchable framing bugs ---------------------------------
+class _Body:
+    """wsgi.input: at most ``length`` bytes of ``stream``."""
+
+    def __init__(self, stream: Any, length: int) -> None:
+        self.stream, self.left = stream, length
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self.left <= 0:
+            return b""
+        size = self.left if size is None or size < 0 else min(size, self.left)
+        data = self.stream.read(size)
+        self.left -= len(data)
+        return data
+
+    def readline(self, size: int = -1) -> bytes:
+        limit = self.left if size < 0 else min(size, self.left)
+        data = self.stream.readline(limit) if limit > 0 else b""
+        self.left -= len(data)
+        return data
+
+    def readlines(self, hint: int = -1) -> list[bytes]:
+        return list(iter(self.readline, b""))
+
+    def __iter__(self) -> Any:
+        return iter(self.readline, b"")
+
+    def drain(self) -> None:
+        while self.read(65536):
+            pass
+
+
+def _dechunk(rfile: Any) -> bytes:
+    body = bytearray()
+    while True:
+        size = int(rfile.readline(1024).split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            while rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                pass
+            return bytes(body)
+        body += rfile.read(size)
+        rfile.readline(1024)
+
+
+def _environ(method: str, target: str, version: str, headers: list[tuple[str, str]],
+             peer: tuple[str, int], port: int) -> dict[str, Any]:
+    path, _, query = target.partition("?")
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method, "SCRIPT_NAME": "",
+        "PATH_INFO": unquote_to_bytes(path).decode("latin-1"), "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1", "SERVER_PORT": str(port), "SERVER_PROTOCOL": version,
+        "REMOTE_ADDR": peer[0], "REMOTE_PORT": str(peer[1]), "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr, "wsgi.multithread": True,
+        "wsgi.multiprocess": False, "wsgi.run_once": False,
+    }
+    for name, value in headers:
+        key = name.upper().replace("-", "_")
+        if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            environ[key] = value
+        else:
+            key = "HTTP_" + key
+            environ[key] = f"{environ[key]},{value}" if key in environ else value
+    return environ
+
+
+def _serve(sock: socket.socket, peer: tuple[str, int], app: Any, bugs: set[str],
+           port: int) -> None:
+    rfile = sock.makefile("rb")
+    with sock:
+        while True:
+            parts = rfile.readline(65537).decode("latin-1").rstrip("\r\n").split(" ")
+            if parts == [""]:
+                return
+            if len(parts) != 3 or not parts[0].isalpha() or not parts[0].isupper():
+                sock.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
+                             b"Connection: close\r\n\r\n")
+                return
+            method, target, version = parts
+            headers = []
+            while (line := rfile.readline(65537)) not in (b"\r\n", b"\n", b""):
+                name, _, value = line.decode("latin-1").partition(":")
+                headers.append((name.strip(), value.strip()))
+            environ = _environ(method, target, version, headers, peer, port)
+            if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+                data = _dechunk(rfile)
+                body = _Body(io.BytesIO(data), len(data))
+                environ["CONTENT_LENGTH"] = str(len(data))
+            else:
+                body = _Body(rfile, int(environ.get("CONTENT_LENGTH") or 0))
+            environ["wsgi.input"] = body
+            keep = version == "HTTP/1.1" and "close" not in environ.get("HTTP_CONNECTION", "")
+            if not _respond(sock, app, environ, bugs) or not keep:
+                return
+            if "no-drain" not in bugs:
+                body.drain()
+
+
+def _respond(sock: socket.socket, app: Any, environ: dict[str, Any], bugs: set[str]) -> bool:
+    """Run the app and send its response; False when the connection must close."""
+    state: list[Any] = []
+    try:
+        result = app(environ, lambda status, headers, exc_info=None: state.extend(
+            [status, headers]))
+        try:
+            blocks = [bytes(b) for b in result]
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+    except Exception:
+        sock.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
+                     b"Connection: close\r\n\r\n")
+        return False
+    status, headers = state
+    code = int(status.split()[0])
+    names = {n.lower() for n, _ in headers}
+    bodiless = environ["REQUEST_METHOD"] == "HEAD" or code in (204, 304)
+    chunked = not bodiless and "content-length" not in names and (
+        environ["SERVER_PROTOCOL"] == "HTTP/1.1" or "chunk-http10" in bugs)
+    head = f"HTTP/1.1 {status}\r\n" + "".join(f"{n}: {v}\r\n" for n, v in headers)
+    if chunked:
+        head += "Transfer-Encoding: chunked\r\n"
+    payload = b"".join(blocks)
+    if bodiless:
+        payload = b""
+    elif chunked:
+        payload = (b"%x\r\n%s\r\n" % (len(payload), payload) if payload else b"") + b"0\r\n\r\n"
+    sock.sendall(head.encode("latin-1") + b"\r\n" + payload)
+    return bodiless or chunked or "content-length" in names
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--bugs", default="")
+    parser.add_argument("app")
+    args = parser.parse_args()
+    module, _, attr = args.app.partition(":")
+    app = getattr(importlib.import_module(module), attr)
+    bugs = set(filter(None, args.bugs.split(",")))
+    listener = socket.create_server((args.host, args.port))
+    while True:
+        conn, peer = listener.accept()
+        threading.Thread(target=_serve, args=(conn, peer, app, bugs, args.port),
+                         daemon=True).start()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""Every proxy check catches the bug it is about: a real server with one deliberate defect,
+through a real nginx (or straight, for the spoofing checks), gives the stated verdict.
+
+BROKEN_STACKS has the format of tests/test_broken_servers.py; EXTRA_TOML adds target keys
+(uds_command, [proxy]) that a stack needs beyond what broken_target() writes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance.catalogue import all_checks
+from conformance.proxy import nginx_binary
+from tests.conftest import BROKEN, broken_target, run_suite
+
+
+def lax(bugs: str) -> str:
+    """The command of tests/broken/broken_proxy.py's server with ``bugs`` switched on."""
+    return (f'["{{python}}", "{BROKEN}/broken_proxy.py", "--host", "{{host}}", "--port", '
+            f'"{{port}}", "--bugs", "{bugs}", "{{app}}"]')
+
+
+GUNICORN = ('["{bin}/gunicorn", "-k", "sync", "-w", "1", "--no-control-socket", "-b", '
+            '"{host}:{port}", "{app}"]')
+WSGI_PROBE = "conformance.probes.wsgi_app:app"
+ASGI_PROBE = "conformance.probes.asgi_app:app"
+
+BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
+    ("chunked-to-http10", "wsgi", WSGI_PROBE, lax("chunk-http10"),
+     {"proxy.upstream-http10": "fail",
+      # the same server collects the whole response before sending any of it
+      "proxy.stream-http10-unbuffered": "fail"}),
+    ("leaves-body-unread", "wsgi", WSGI_PROBE, lax("no-drain"),
+     {"proxy.pooled-desync": "fail"}),
+    ("never-closes", "wsgi", "broken_proxy:never_closes", None, {"proxy.disconnect": "fail"}),
+    ("never-disconnects", "asgi", "broken_proxy:no_disconnect", None,
+     {"proxy.disconnect": "fail"}),
+    ("trusts-anyone", "wsgi", "broken_proxy:trusts_anyone", None,
+     {"proxy.forwarded-spoofing": "fail", "proxy.forwarded-default-trust": "info"}),
+    ("trusts-another-proxy", "asgi", ASGI_PROBE, None, {"proxy.forwarded-trusted": "fail"}),
+    ("lossy-body", "wsgi", "broken_proxy:lossy_input", GUNICORN,
+     {"proxy.large-body-unbuffered": "fail", "proxy.chunked-body-unbuffered": "fail",
+      "proxy.expect-continue": "fail"}),
+    ("loses-script-name", "wsgi", "broken_proxy:loses_script_name", None,
+     {"proxy.prefix-mount": "warn"}),
+    ("drops-proxied-query", "wsgi", "broken_proxy:drops_query_when_proxied", None,
+     {"proxy.differential": "info"}),
+    ("uds-fake-server", "asgi", "broken_proxy:fake_server_address", None,
+     {"proxy.unix-socket": "fail"}),
+]
+
+EXTRA_TOML = {
+    # uvicorn told to trust a proxy at 192.0.2.1: nginx's X-Forwarded-* are not believed.
+    "trusts-another-proxy": '\n[proxy]\ntrust_args = ["--proxy-headers", '
+                            '"--forwarded-allow-ips", "192.0.2.1"]\n',
+    "uds-fake-server": '\nuds_command = ["{bin}/uvicorn", "--http", "h11", "--uds", "{uds}", '
+                       '"--lifespan", "on", "--no-access-log", "{app}"]\n',
+}
+VIA = {c.id: ("direct" if "direct" in c.via else "nginx") for c in all_checks()}
+
+
+@pytest.mark.skipif(nginx_binary() is None,
+                    reason="nginx is not installed; run: apt-get install -y nginx-light")
+@pytest.mark.parametrize("name,interface,app,command,expected",
+                         BROKEN_STACKS, ids=[row[0] for row in BROKEN_STACKS])
+def test_check_catches_broken_proxy_stack(tmp_path: Path, name: str, interface: str, app: str,
+                                          command: str | None,
+                                          expected: dict[str, str]) -> None:
+    target = broken_target(tmp_path, name, interface, app, command)
+    target.write_text(target.read_text() + EXTRA_TOML.get(name, ""))
+    vias = {VIA[check_id] for check_id in expected}
+    run = run_suite(tmp_path, f"--target={target}",
+                    f"--via={vias.pop() if len(vias) == 1 else 'both'}",
+                    f"--checks={','.join(expected)}", "--examples=25")
+    for check_id, verdict in expected.items():
+        got = run.verdict(check_id, name, VIA[check_id])
+        assert got == verdict, f"{check_id} on {name}: {got}\n{run.output[-3000:]}"
+        record = next(r for r in run.records if r["check"] == check_id)
+        # A verdict other than pass must carry its justification: message, section, bytes.
+        assert record["message"] and record["section"]
+        assert record["evidence"].get("exchanges") or record["evidence"].get("log_tail")
+    assert run.returncode == (1 if "fail" in expected.values() else 0), run.output[-2000:]
