@@ -20,6 +20,7 @@ from conformance.catalogue import Check
 from conformance.context import CheckContext
 from conformance.proxy import INSTALL_HINT, Nginx, nginx_binary, nginx_version
 from conformance.report.results import jsonable
+from conformance.reviews import review_for
 from conformance.servers import ServerStartError, ServerUnderTest
 from conformance.targets import Target
 from conformance.verdicts import (
@@ -224,4 +225,6 @@ class Harness:
             "duration": round(duration, 4),
             "details": jsonable(details or {}),
             "evidence": jsonable(evidence or {}),
+            "review": (review_for(check.id, target.name)
+                       if verdict in (Verdict.FAIL, Verdict.WARN, Verdict.INFO) else None),
         }

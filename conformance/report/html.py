@@ -189,6 +189,10 @@ def _detail(record: Record, anchor: str) -> str:
     parts = [f'<section class="detail" id="{anchor}">',
              f"<h3><code>{escape(record['check'])}</code> on {escape(record['target'])} via "
              f"{escape(record['via'])}</h3><p>{escape(record.get('title', ''))}</p>"]
+    if record.get("review"):
+        review = record["review"]
+        parts.append(f"<p><strong>Reviewed ({escape(review.get('finding', ''))}):</strong> "
+                     f"{escape(review.get('note', ''))}</p>")
     if record.get("spec_text"):
         parts.append(f"<blockquote>{escape(' '.join(str(record['spec_text']).split()))}"
                      "</blockquote>")

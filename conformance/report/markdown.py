@@ -153,6 +153,10 @@ def _detail(record: Record, anchor: str) -> list[str]:
     lines += [_row([f"**{name}**", _cell_text(str(value))]) for name, value in fields]
     lines.append(_row(["**server command**", _code_span(server.get("command", ""))]))
     lines.append("")
+    if record.get("review"):
+        review = record["review"]
+        lines += [f"**Reviewed ({_inline(review.get('finding', ''))}):** "
+                  f"{_inline(review.get('note', ''))}", ""]
     if record.get("spec_text"):
         # The check's docstring: the spec sentence it enforces and how it is judged.
         text = " ".join(str(record["spec_text"]).split())

@@ -1,0 +1,42 @@
+"""Reviews: a person's verdict on a server's non-passing cell, kept as data (reviews.toml).
+
+DESIGN.md asks that every failure be justified and that the results say whether a failure is
+the server's or the suite's. The harness attaches the matching review to each non-passing
+record; the report shows it beside the bytes.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+REVIEWS_PATH = Path(__file__).parent / "reviews.toml"
+FINDINGS = ("server", "suite", "open")
+
+
+@cache
+def _reviews() -> tuple[dict[str, Any], ...]:
+    entries = tomllib.loads(REVIEWS_PATH.read_text(encoding="utf-8")).get("review", [])
+    for entry in entries:
+        if entry.get("finding") not in FINDINGS or not entry.get("note"):
+            raise ValueError(f"reviews.toml: bad entry {entry!r}")
+    return tuple(entries)
+
+
+def review_for(check: str, target: str) -> dict[str, str] | None:
+    """The review of ``check`` on ``target`` (an entry naming the target beats a "*" one)."""
+    general = None
+    for entry in _reviews():
+        if entry["check"] != check:
+            continue
+        if target in entry["targets"]:
+            return {"finding": entry["finding"], "note": entry["note"]}
+        if "*" in entry["targets"]:
+            general = {"finding": entry["finding"], "note": entry["note"]}
+    return general
+
+
+def all_reviews() -> tuple[dict[str, Any], ...]:
+    return _reviews()
