@@ -69,3 +69,29 @@ def suite(tmp_path: Path):
         return run_suite(tmp_path, *args)
 
     return run
+
+
+def check_broken_stack(tmp_path: Path, name: str, interface: str, app: str,
+                       command: str | None, expected: dict[str, str], *,
+                       extra_toml: str = "", examples: int = 40) -> None:
+    """Run the checks of ``expected`` on one deliberately broken stack and assert each verdict,
+    its justification (message, section, bytes or log) and the run's exit status. Each check
+    runs on its own path: direct where it applies, else through nginx."""
+    from conformance.catalogue import all_checks
+
+    target = broken_target(tmp_path, name, interface, app, command)
+    if extra_toml:
+        target.write_text(target.read_text() + "\n" + extra_toml + "\n")
+    via_of = {c.id: "direct" if "direct" in c.via else "nginx" for c in all_checks()}
+    vias = {via_of[check_id] for check_id in expected}
+    run = run_suite(tmp_path, f"--target={target}",
+                    f"--via={vias.pop() if len(vias) == 1 else 'both'}",
+                    f"--checks={','.join(expected)}", f"--examples={examples}")
+    for check_id, verdict in expected.items():
+        got = run.verdict(check_id, name, via_of[check_id])
+        assert got == verdict, f"{check_id} on {name}: {got}\n{run.output[-3000:]}"
+        record = next(r for r in run.records if r["check"] == check_id)
+        # A verdict other than pass must carry its justification: message, section, bytes.
+        assert record["message"] and record["section"]
+        assert record["evidence"].get("exchanges") or record["evidence"].get("log_tail")
+    assert run.returncode == (1 if "fail" in expected.values() else 0), run.output[-2000:]

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.catalogue import all_checks
 from conformance.proxy import nginx_binary
-from tests.conftest import BROKEN, broken_target, run_suite
+from tests.conftest import BROKEN, check_broken_stack
 
 
 def lax(bugs: str) -> str:
@@ -58,7 +57,6 @@ EXTRA_TOML = {
     "uds-fake-server": '\nuds_command = ["{bin}/uvicorn", "--http", "h11", "--uds", "{uds}", '
                        '"--lifespan", "on", "--no-access-log", "{app}"]\n',
 }
-VIA = {c.id: ("direct" if "direct" in c.via else "nginx") for c in all_checks()}
 
 
 @pytest.mark.skipif(nginx_binary() is None,
@@ -68,17 +66,5 @@ VIA = {c.id: ("direct" if "direct" in c.via else "nginx") for c in all_checks()}
 def test_check_catches_broken_proxy_stack(tmp_path: Path, name: str, interface: str, app: str,
                                           command: str | None,
                                           expected: dict[str, str]) -> None:
-    target = broken_target(tmp_path, name, interface, app, command)
-    target.write_text(target.read_text() + EXTRA_TOML.get(name, ""))
-    vias = {VIA[check_id] for check_id in expected}
-    run = run_suite(tmp_path, f"--target={target}",
-                    f"--via={vias.pop() if len(vias) == 1 else 'both'}",
-                    f"--checks={','.join(expected)}", "--examples=25")
-    for check_id, verdict in expected.items():
-        got = run.verdict(check_id, name, VIA[check_id])
-        assert got == verdict, f"{check_id} on {name}: {got}\n{run.output[-3000:]}"
-        record = next(r for r in run.records if r["check"] == check_id)
-        # A verdict other than pass must carry its justification: message, section, bytes.
-        assert record["message"] and record["section"]
-        assert record["evidence"].get("exchanges") or record["evidence"].get("log_tail")
-    assert run.returncode == (1 if "fail" in expected.values() else 0), run.output[-2000:]
+    check_broken_stack(tmp_path, name, interface, app, command, expected,
+                       extra_toml=EXTRA_TOML.get(name, ""), examples=25)

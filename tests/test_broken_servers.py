@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conformance.catalogue import all_checks
-from tests.conftest import BROKEN, broken_target, run_suite
+from tests.conftest import BROKEN, broken_target, check_broken_stack, run_suite
 
 # (variant name, interface, app "module:attr" or None for the probe, command or None,
 #  {check id: expected verdict})
@@ -67,17 +67,7 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
                          BROKEN_STACKS, ids=[row[0] for row in BROKEN_STACKS])
 def test_check_catches_broken_server(tmp_path: Path, name: str, interface: str, app: str,
                                      command: str | None, expected: dict[str, str]) -> None:
-    target = broken_target(tmp_path, name, interface, app, command)
-    run = run_suite(tmp_path, f"--target={target}", "--via=direct",
-                    f"--checks={','.join(expected)}", "--examples=40")
-    for check_id, verdict in expected.items():
-        got = run.verdict(check_id, name)
-        assert got == verdict, f"{check_id} on {name}: {got}\n{run.output[-3000:]}"
-        record = next(r for r in run.records if r["check"] == check_id)
-        # A verdict other than pass must carry its justification: message, section, bytes.
-        assert record["message"] and record["section"]
-        assert record["evidence"].get("exchanges") or record["evidence"].get("log_tail")
-    assert run.returncode == (1 if "fail" in expected.values() else 0), run.output[-2000:]
+    check_broken_stack(tmp_path, name, interface, app, command, expected)
 
 
 def test_every_check_has_a_broken_server() -> None:

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.catalogue import all_checks
-from tests.conftest import BROKEN, broken_target, run_suite
+from tests.conftest import BROKEN, check_broken_stack
 
 PROBE = "conformance.probes.wsgi_app:app"
 
@@ -91,21 +90,8 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
 def test_check_catches_broken_server(tmp_path: Path, name: str, interface: str, app: str,
                                      command: str | None, expected: dict[str, str]) -> None:
     if command and "uwsgi" in command and not UWSGI_BINARY.exists():
-        pytest.skip("uWSGI is not installed (pip install uwsgi: needs a C compiler)")
-    target = broken_target(tmp_path, name, interface, app, command)
-    if command == UWSGI:  # the check reads the uwsgi socket arguments from [features]
-        with target.open("a") as toml:
-            toml.write('\n[features]\nuwsgi_socket_args = ["--socket", "{host}:{port}"]\n')
-    # A check that only runs through nginx (the uwsgi protocol) is looked up there.
-    vias = {c.id: "nginx" if c.via == ("nginx",) else "direct" for c in all_checks()}
-    via = "nginx" if any(vias[c] == "nginx" for c in expected) else "direct"
-    run = run_suite(tmp_path, f"--target={target}", f"--via={via}",
-                    f"--checks={','.join(expected)}", "--examples=40")
-    for check_id, verdict in expected.items():
-        got = run.verdict(check_id, name, vias[check_id])
-        assert got == verdict, f"{check_id} on {name}: {got}\n{run.output[-3000:]}"
-        record = next(r for r in run.records if r["check"] == check_id)
-        # A verdict other than pass must carry its justification: message, section, bytes.
-        assert record["message"] and record["section"]
-        assert record["evidence"].get("exchanges") or record["evidence"].get("log_tail")
-    assert run.returncode == (1 if "fail" in expected.values() else 0), run.output[-2000:]
+        pytest.skip("uWSGI is not installed (pip install pyuwsgi)")
+    # The uwsgi-protocol check reads the uwsgi socket arguments from [features].
+    extra = ('[features]\nuwsgi_socket_args = ["--socket", "{host}:{port}"]'
+             if command == UWSGI else "")
+    check_broken_stack(tmp_path, name, interface, app, command, expected, extra_toml=extra)
