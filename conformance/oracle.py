@@ -22,9 +22,12 @@ HOP_BY_HOP_AND_FRAMING = frozenset({
 
 @dataclass(frozen=True)
 class GeneratedRequest:
-    """A valid HTTP/1.x request. ``headers`` excludes Host, X-Probe-Id and Content-Length,
-    which :meth:`to_bytes` adds (in that order, Content-Length only when there is a body or
-    the method carries one)."""
+    """A valid HTTP/1.x request. ``headers`` excludes Host, X-Probe-Id and the framing
+    header, which :meth:`to_bytes` adds (in that order; Content-Length only when there is a
+    body or the method carries one). ``chunks`` (HTTP/1.1 only), when not None, sends the body
+    with ``Transfer-Encoding: chunked`` instead: one (size, chunk-ext) per chunk, the sizes
+    adding up to ``len(body)``. ``cuts`` are offsets into :meth:`to_bytes` at which the client
+    splits the request across TCP writes (offsets past the end are ignored)."""
 
     method: str
     path: bytes
@@ -32,26 +35,45 @@ class GeneratedRequest:
     headers: tuple[tuple[bytes, bytes], ...]
     body: bytes = b""
     version: str = "HTTP/1.1"
+    chunks: tuple[tuple[int, bytes], ...] | None = None
+    cuts: tuple[int, ...] = ()
 
     @property
     def target(self) -> bytes:
         return self.path if self.query is None else self.path + b"?" + self.query
 
     @property
+    def chunked(self) -> bool:
+        return self.chunks is not None
+
+    @property
     def sends_content_length(self) -> bool:
-        return bool(self.body) or self.method in ("POST", "PUT", "PATCH")
+        return not self.chunked and (bool(self.body) or self.method in ("POST", "PUT", "PATCH"))
 
     def all_headers(self, host: str, rid: str) -> list[tuple[bytes, bytes]]:
         headers = [(b"Host", host.encode()), (b"X-Probe-Id", rid.encode())]
         headers += list(self.headers)
-        if self.sends_content_length:
+        if self.chunked:
+            headers.append((b"Transfer-Encoding", b"chunked"))
+        elif self.sends_content_length:
             headers.append((b"Content-Length", str(len(self.body)).encode()))
         return headers
+
+    def framed_body(self) -> bytes:
+        """The body as sent: verbatim, or as RFC 9112 7.1 chunks ending in a last-chunk."""
+        if self.chunks is None:
+            return self.body
+        out, start = [], 0
+        for size, ext in self.chunks:
+            out.append(f"{size:x}".encode() + ext + b"\r\n" + self.body[start:start + size]
+                       + b"\r\n")
+            start += size
+        return b"".join(out) + b"0\r\n\r\n"
 
     def to_bytes(self, host: str, rid: str) -> bytes:
         lines = [b" ".join([self.method.encode(), self.target, self.version.encode()])]
         lines += [name + b": " + value for name, value in self.all_headers(host, rid)]
-        return b"\r\n".join(lines) + b"\r\n\r\n" + self.body
+        return b"\r\n".join(lines) + b"\r\n\r\n" + self.framed_body()
 
 
 def _cgi_name(name: bytes) -> str:
@@ -61,8 +83,13 @@ def _cgi_name(name: bytes) -> str:
 def expected_environ(req: GeneratedRequest, *, host: str, rid: str) -> dict[str, Any]:
     """PEP 3333 environ Variables: the CGI keys for ``req``.
 
-    A value is a str, or a tuple of allowed strs (repeated headers), or None for "absent or
-    empty string".
+    A value is a str, or a tuple of allowed values (repeated headers; None in it allows an
+    absent key), or None for "absent or empty string".
+
+    A chunked request has no Content-Length field, so CONTENT_LENGTH ("the contents of any
+    Content-Length fields") is absent or "", or the body's length where the server de-chunks
+    the body before the app runs and says so: both are accepted. Transfer-Encoding is
+    hop-by-hop framing a de-chunking server consumes, so HTTP_TRANSFER_ENCODING may be absent.
     """
     expected: dict[str, Any] = {
         "REQUEST_METHOD": req.method,
@@ -73,6 +100,8 @@ def expected_environ(req: GeneratedRequest, *, host: str, rid: str) -> dict[str,
         "CONTENT_TYPE": None,
         "CONTENT_LENGTH": str(len(req.body)) if req.sends_content_length else None,
     }
+    if req.chunked:
+        expected["CONTENT_LENGTH"] = (None, "", str(len(req.body)))
     grouped: dict[str, list[str]] = {}
     for name, value in req.all_headers(host, rid):
         lower = name.lower()
@@ -86,7 +115,33 @@ def expected_environ(req: GeneratedRequest, *, host: str, rid: str) -> dict[str,
     for key, values in grouped.items():
         # RFC 9110 5.3: combined "separated by a comma ... and optional whitespace".
         expected[key] = (",".join(values), ", ".join(values)) if len(values) > 1 else values[0]
+    if req.chunked:
+        expected["HTTP_TRANSFER_ENCODING"] = (None, "chunked")
     return expected
+
+
+def body_differences(req: GeneratedRequest, environ: dict[str, Any], body: bytes,
+                     readable: bool) -> list[str]:
+    """The body the probe app read (``readable`` False: it found no defined way to read it).
+
+    The probe reads as a PEP 3333 app may: "an application should not attempt to read more
+    data than is specified by the CONTENT_LENGTH variable" (PEP 3333, Input and Error
+    Streams), so by CONTENT_LENGTH when it is set; otherwise to EOF only where the server sets
+    wsgi.input_terminated (reading a body of unknown length is otherwise undefined by the PEP).
+    Rule: a chunked request whose server sets neither CONTENT_LENGTH nor wsgi.input_terminated
+    leaves its body unreadable to a conforming app, which breaks WSGI-IN-06 ("a chunked request
+    body is decoded and readable to the end", REQUIREMENTS.md; PEP 3333 Other HTTP Features) -
+    a difference only when there was a body to read. Everything else must read the body sent.
+    """
+    if not readable:
+        if req.body:
+            return [f"chunked body of {len(req.body)} bytes unreadable: the server set neither "
+                    f"CONTENT_LENGTH nor wsgi.input_terminated (WSGI-IN-06; CONTENT_LENGTH "
+                    f"{environ.get('CONTENT_LENGTH')!r})"]
+        return []
+    if body != req.body:
+        return [f"wsgi.input gave {body!r}, sent {req.body!r}"]
+    return []
 
 
 def environ_differences(expected: dict[str, Any], environ: dict[str, Any]) -> list[str]:
@@ -98,7 +153,8 @@ def environ_differences(expected: dict[str, Any], environ: dict[str, Any]) -> li
                 diffs.append(f"{key}: expected absent or '', got {got!r}")
         elif isinstance(want, tuple):
             if got not in want:
-                diffs.append(f"{key}: expected {want[0]!r} (or {want[1]!r}), got {got!r}")
+                allowed = " or ".join("absent" if w is None else repr(w) for w in want)
+                diffs.append(f"{key}: expected {allowed}, got {got!r}")
         elif got != want:
             diffs.append(f"{key}: expected {want!r}, got {got!r}")
     extra = sorted(k for k in environ if k.startswith("HTTP_") and k not in expected)

@@ -20,6 +20,7 @@ from hypothesis.errors import NoSuchExample
 from conformance import strategies
 from conformance.oracle import (
     GeneratedRequest,
+    body_differences,
     environ_differences,
     expected_environ,
     expected_scope,
@@ -345,12 +346,27 @@ def check_valid_with_h11(req: GeneratedRequest) -> None:
     assert body == req.body
 
 
-def check_path_shape(path: bytes) -> None:
-    """Absolute, no literal dot segment, no encoded "/" (each is a check family of its own)."""
+def check_path_shape(path: bytes, *, encoded_slash: bool = False) -> None:
+    """Absolute, no dot segment even once decoded; an encoded "/" only where allowed (WSGI)."""
     assert path.startswith(b"/")
-    assert b"%2f" not in path.lower()
+    assert encoded_slash or b"%2f" not in path.lower()
     assert all(seg not in (b".", b"..") for seg in path.split(b"/")), path
+    assert not decodes_to_dot_segment(path), path
     assert b"?" not in path and b"#" not in path
+
+
+def check_framing_and_cuts(req: GeneratedRequest) -> None:
+    """Chunk sizes are positive and add up to the body (HTTP/1.1 only); cut offsets are
+    sorted, distinct and inside the request's bytes (with the nominal host and id)."""
+    names = [n.lower() for n, _ in req.headers]
+    assert all(names.count(n) == 1 for n in strategies.SINGLETON_HEADERS if n in names)
+    if req.chunks is not None:
+        assert req.version == "HTTP/1.1"
+        assert all(size >= 1 for size, _ in req.chunks)
+        assert sum(size for size, _ in req.chunks) == len(req.body)
+    length = len(req.to_bytes(strategies.NOMINAL_HOST, strategies.NOMINAL_RID))
+    assert list(req.cuts) == sorted(set(req.cuts))
+    assert all(0 < cut < length for cut in req.cuts), (req.cuts, length)
 
 
 @settings(max_examples=150, derandomize=True, deadline=None)
@@ -359,7 +375,9 @@ def test_wsgi_requests_are_valid_http(req: GeneratedRequest) -> None:
     """Every generated WSGI request is a valid HTTP/1.x request per h11, with the same method,
     target, version, headers (order and duplicates kept) and body; paths are plain."""
     check_valid_with_h11(req)
-    check_path_shape(req.path)
+    check_path_shape(req.path, encoded_slash=True)
+    assert not unquote_to_bytes(req.path).startswith(b"//")
+    check_framing_and_cuts(req)
 
 
 @settings(max_examples=150, derandomize=True, deadline=None)
@@ -368,6 +386,8 @@ def test_asgi_requests_are_valid_http(req: GeneratedRequest) -> None:
     """As for WSGI, and the path percent-decodes to valid UTF-8 (the ASGI oracle's path)."""
     check_valid_with_h11(req)
     check_path_shape(req.path)
+    check_framing_and_cuts(req)
+    assert req.chunks is None
     unquote_to_bytes(req.path).decode("utf-8")
 
 
@@ -399,3 +419,59 @@ def test_no_percent_encoded_dot_segments() -> None:
         find(st.one_of(strategies.wsgi_paths(), strategies.asgi_paths()),
              decodes_to_dot_segment,
              settings=settings(max_examples=2000, derandomize=True, database=None))
+
+
+@pytest.mark.parametrize("part", [
+    lambda r: r.chunks is not None and len(r.chunks) > 1,
+    lambda r: r.chunks is not None and any(ext for _, ext in r.chunks),
+    lambda r: r.chunks is not None and not r.body,
+    lambda r: len(r.cuts) > 1,
+    lambda r: b"%2f" in r.path.lower(),
+    lambda r: b"%25" in r.path,
+])
+def test_wsgi_strategy_reaches_new_parts(part: Any) -> None:
+    """The WSGI strategy does generate several chunks, chunk extensions, an empty chunked
+    body, several cuts, and paths with %2F and %25."""
+    find(strategies.wsgi_requests(), part,
+         settings=settings(max_examples=2000, derandomize=True, database=None))
+
+
+CHUNKED = GeneratedRequest(method="POST", path=b"/a%2Fb%25c", query=None, headers=(),
+                           body=b"hello world", chunks=((5, b";x=1"), (6, b"")))
+
+
+def test_chunked_to_bytes() -> None:
+    data = CHUNKED.to_bytes(HOST, RID)
+    assert b"Transfer-Encoding: chunked\r\n" in data
+    assert b"Content-Length" not in data
+    assert data.endswith(b"\r\n\r\n5;x=1\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+    assert parse_with_h11(data)[1] == b"hello world"
+
+
+def test_environ_chunked_content_length_and_path() -> None:
+    """CONTENT_LENGTH absent, "" or the body length; Transfer-Encoding may be consumed;
+    %2F decodes to "/" and %25 to "%" in PATH_INFO."""
+    expected = environ_for(CHUNKED)
+    assert expected["PATH_INFO"] == "/a/b%c"
+    base = conforming_environ(expected)
+    for length in (None, "", "11"):
+        for te in (None, "chunked"):
+            environ = {k: v for k, v in base.items()
+                       if k not in ("CONTENT_LENGTH", "HTTP_TRANSFER_ENCODING")}
+            environ.update({k: v for k, v in (("CONTENT_LENGTH", length),
+                                              ("HTTP_TRANSFER_ENCODING", te)) if v is not None})
+            assert environ_differences(expected, environ) == []
+    assert environ_differences(expected, {**base, "CONTENT_LENGTH": "5"})
+
+
+@pytest.mark.parametrize(("req", "body", "readable", "ok"), [
+    (CHUNKED, b"hello world", True, True),
+    (CHUNKED, b"hello", True, False),
+    (CHUNKED, b"", False, False),  # neither CONTENT_LENGTH nor wsgi.input_terminated
+    (GeneratedRequest(method="POST", path=b"/", query=None, headers=(), chunks=()), b"",
+     False, True),  # nothing to read
+    (GeneratedRequest(method="GET", path=b"/", query=None, headers=()), b"", False, True),
+])
+def test_body_differences(req: GeneratedRequest, body: bytes, readable: bool,
+                          ok: bool) -> None:
+    assert (body_differences(req, {}, body, readable) == []) is ok

@@ -37,6 +37,12 @@ PROXY_CHANGES = {
     "HTTP_CONNECTION": "hop-by-hop (RFC 9110 7.6.1)",
     "HTTP_KEEP_ALIVE": "hop-by-hop (RFC 9110 7.6.1)",
     "SERVER_PROTOCOL": "nginx speaks HTTP/1.1 upstream whatever the client spoke",
+    # A chunked request body is de-chunked and buffered by nginx (proxy_request_buffering on),
+    # which then sends Content-Length upstream (RFC 9112 6.1: a proxy may re-frame the body).
+    "transfer-encoding": "nginx de-chunks a chunked request body and sends Content-Length",
+    "content-length": "nginx de-chunks a chunked request body and sends Content-Length",
+    "HTTP_TRANSFER_ENCODING": "nginx de-chunks a chunked request body and sends Content-Length",
+    "CONTENT_LENGTH": "nginx de-chunks a chunked request body and sends Content-Length",
     # A request nginx answers itself with a 4xx never reaches the server (nginx refuses some
     # valid requests, e.g. a repeated Authorization field: ngx_http_process_unique_header_line).
     "refused-by-nginx": "nginx answered a 4xx itself; the server never saw the request",

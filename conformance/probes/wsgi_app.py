@@ -87,12 +87,27 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     return environ["wsgi.input"].read(length) if length > 0 else b""
 
 
+def _read_whole_body(environ: dict[str, Any]) -> bytes | None:
+    """The body as a PEP 3333 app may read it: by CONTENT_LENGTH when set, else to EOF only
+    under wsgi.input_terminated (the PEP leaves reading a body of unknown length undefined);
+    None when neither holds (a chunked body without either is unreadable, WSGI-IN-06)."""
+    if str(environ.get("CONTENT_LENGTH") or "").strip():
+        return _read_body(environ)
+    if not environ.get("wsgi.input_terminated"):
+        return None
+    blocks: list[bytes] = []
+    # Capped, so an input that never reports EOF cannot keep the app reading forever.
+    while sum(map(len, blocks)) < 1 << 20 and (block := environ["wsgi.input"].read(65536)):
+        blocks.append(block)
+    return b"".join(blocks)
+
+
 def _echo(
     environ: dict[str, Any], start_response: StartResponse, rid: str | None
 ) -> Iterable[bytes]:
     journal.record("request", rid, **snapshot_environ(environ))
-    body = _read_body(environ)
-    journal.record("body", rid, body=body)
+    body = _read_whole_body(environ)
+    journal.record("body", rid, body=body or b"", readable=body is not None)
     payload = b"echo\n"
     start_response("200 OK", [("Content-Type", "text/plain"),
                               ("Content-Length", str(len(payload)))])
