@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 JOURNAL_TIMEOUT = 5.0  # seconds the probe app has to journal a request it was sent
 EVIDENCE_BYTES = 16384  # per direction per connection kept in the results
+REPRODUCER_BYTES = 8192  # of the first connection's request, in the one-line reproducer
 
 
 @dataclass
@@ -204,7 +205,14 @@ class CheckContext:
             for rid in self.rids:
                 observed += self.journal.for_rid(rid)
         first = next((c for c in self.connections if c.sent), None)
-        reproducer = printf_reproducer(bytes(first.sent), first.host, first.port) if first else ""
+        reproducer = ""
+        if first is not None:
+            sent = bytes(first.sent)
+            reproducer = printf_reproducer(sent[:REPRODUCER_BYTES], first.host, first.port)
+            if len(sent) > REPRODUCER_BYTES:
+                # A multi-MiB body as printf escapes would bloat every results file; say so.
+                reproducer += (f"  # the request was {len(sent)} bytes; only the first "
+                               f"{REPRODUCER_BYTES} are in this line")
         return {"exchanges": exchanges, "observed": observed[:60], "reproducer": reproducer}
 
     def cleanup(self) -> None:

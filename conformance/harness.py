@@ -32,6 +32,10 @@ from conformance.verdicts import (
 )
 
 
+# The longest text kept in a record's details or evidence (escaped bytes included).
+RECORD_TEXT_LIMIT = 65536
+
+
 class Harness:
     def __init__(self, workdir: Path | None = None) -> None:
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="conformance-"))
@@ -223,8 +227,8 @@ class Harness:
             "python_version": platform.python_version(),
             "suite_version": __version__,
             "duration": round(duration, 4),
-            "details": jsonable(details or {}),
-            "evidence": jsonable(evidence or {}),
+            "details": jsonable(details or {}, RECORD_TEXT_LIMIT),
+            "evidence": jsonable(evidence or {}, RECORD_TEXT_LIMIT),
             "review": (review_for(check.id, target.name)
                        if verdict in (Verdict.FAIL, Verdict.WARN, Verdict.INFO) else None),
         }

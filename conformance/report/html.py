@@ -199,7 +199,7 @@ def _detail(record: Record, anchor: str) -> str:
     parts.append("<table>" + "".join(f"<tr><th>{k}</th><td>{escape(str(v))}</td></tr>"
                                      for k, v in rows) + "</table>")
     if evidence.get("reproducer"):
-        parts += ["<h4>Reproducer</h4>", _pre(evidence["reproducer"])]
+        parts += ["<h4>Reproducer</h4>", _pre(truncate(evidence["reproducer"], BYTES_LIMIT * 2))]
     for number, exchange in enumerate(evidence.get("exchanges", []), 1):
         parts += [f"<h4>Connection {number} to {escape(exchange.get('to', '?'))}</h4>",
                   "<p>Sent:</p>", _pre(truncate(exchange.get("sent", ""), BYTES_LIMIT)),

@@ -163,7 +163,7 @@ def _detail(record: Record, anchor: str) -> list[str]:
         lines += ["> " + _inline(text), ""]
     if evidence.get("reproducer"):
         lines += ["Reproducer (with the server running as above):", ""]
-        lines += _fenced(evidence["reproducer"], "sh")
+        lines += _fenced(truncate(evidence["reproducer"], BYTES_LIMIT * 2), "sh")
     for number, exchange in enumerate(evidence.get("exchanges", []), 1):
         notes = [note for key, note in (("server_closed", "the server closed the connection"),
                                         ("truncated", "truncated by the suite"))

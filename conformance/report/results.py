@@ -14,17 +14,24 @@ from typing import Any
 SCHEMA_VERSION = 1
 
 
-def jsonable(value: Any) -> Any:
-    """Bytes become readable escaped text; tuples become lists; anything else is kept."""
+def jsonable(value: Any, max_text: int | None = None) -> Any:
+    """Bytes become readable escaped text; tuples become lists; anything else is kept.
+
+    With ``max_text``, a longer text (a multi-MiB body an app journalled, say) is cut there
+    and says how much was left out, so that one record cannot bloat a results file."""
     from conformance.wire import escape_bytes
 
     if isinstance(value, bytes | bytearray):
-        return escape_bytes(bytes(value))
+        value = escape_bytes(bytes(value))
+    if isinstance(value, str):
+        if max_text is not None and len(value) > max_text:
+            return f"{value[:max_text]}... ({len(value) - max_text} more characters cut)"
+        return value
     if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
+        return [jsonable(v, max_text) for v in value]
     if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if value is None or isinstance(value, bool | int | float | str):
+        return {str(k): jsonable(v, max_text) for k, v in value.items()}
+    if value is None or isinstance(value, bool | int | float):
         return value
     return repr(value)
 
