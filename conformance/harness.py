@@ -31,7 +31,6 @@ from conformance.verdicts import (
     verdict_for_violation,
 )
 
-
 # The longest text kept in a record's details or evidence (escaped bytes included).
 RECORD_TEXT_LIMIT = 65536
 
