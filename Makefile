@@ -31,7 +31,7 @@ test: setup
 # A check that finds a server broken fails pytest; that is the matrix's content, not an error
 # of `make matrix`, so the run's exit status is not allowed to stop the rendering.
 matrix: setup
-	rm -f reports/results/*.json
+	rm -rf reports/results/*.json reports/details
 	-$(PYTEST) --target=all --via=both -q -rN
 	$(PY) -m conformance.cli report --out reports/README.md --html reports/index.html \
 		--screenshot reports/screenshot.png

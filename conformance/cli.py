@@ -111,7 +111,7 @@ def report(paths: list[Path], out: Path, html: Path | None = None) -> int:
     """Render ``paths`` (default: reports/results/*.json) into the Markdown matrix at ``out``
     and the HTML page at ``html``."""
     from conformance.report.html import render_html
-    from conformance.report.markdown import render_markdown
+    from conformance.report.markdown import render_markdown_pages
 
     if not paths:
         paths = sorted(RESULTS_DIR.glob("*.json"))
@@ -128,7 +128,10 @@ def report(paths: list[Path], out: Path, html: Path | None = None) -> int:
         return _error(f"no records in {', '.join(str(p) for p in paths)}: nothing to report")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(render_markdown(records), encoding="utf-8")
+        for name, text in render_markdown_pages(records).items():
+            page = out if name == "README.md" else out.parent / name
+            page.parent.mkdir(parents=True, exist_ok=True)
+            page.write_text(text, encoding="utf-8")
         if html is not None:
             html.parent.mkdir(parents=True, exist_ok=True)
             html.write_text(render_html(records), encoding="utf-8")

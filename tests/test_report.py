@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from conformance.cli import main
-from conformance.report.markdown import render_markdown
+from conformance.report.markdown import render_markdown, render_markdown_pages
 from conformance.report.results import write_results
 
 SENT = "GET /probe/echo HTTP/1.1\\r\\nHost: 127.0.0.1:8000\\r\\nX-Probe-Id: abc\\r\\n\\r\\n"
@@ -235,7 +235,7 @@ def test_report_writes_the_matrix(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     write_results(tmp_path / "reports" / "results" / "wsgiref.json", sample()[5:])
     assert main(["report"]) == 0
     written = (tmp_path / "reports" / "README.md").read_text(encoding="utf-8")
-    assert written == render_markdown(sample())
+    assert written == render_markdown_pages(sample())["README.md"]
     assert "wrote" in capsys.readouterr().out
 
 
@@ -244,4 +244,20 @@ def test_report_of_named_files_writes_to_out(tmp_path: Path) -> None:
     write_results(results, sample())
     out = tmp_path / "site" / "matrix.md"
     assert main(["report", str(results), "--out", str(out)]) == 0
-    assert out.read_text(encoding="utf-8") == render_markdown(sample())
+    assert out.read_text(encoding="utf-8") == render_markdown_pages(sample())["README.md"]
+
+
+def test_pages_split_details_by_area_and_link_to_them() -> None:
+    """The published form: README.md keeps summary and matrix; each area's details live in
+    details/<area>.md, and a failing cell links into the right page and anchor."""
+    pages = render_markdown_pages(sample())
+    assert set(pages) == {"README.md", "details/asgi-scope.md", "details/asgi-http.md",
+                          "details/wsgi-environ.md"}
+    readme = pages["README.md"]
+    assert "## Details" not in readme
+    link = "(details/asgi-scope.md#d-asgi-scope-headers-uvicorn-h11-nginx)"
+    assert f"[❌]{link}" in readme
+    detail = pages["details/asgi-scope.md"]
+    assert '<a id="d-asgi-scope-headers-uvicorn-h11-nginx"></a>' in detail
+    assert "asgi-scope.headers went fail" in detail and REPRODUCER in detail
+    assert "went fail" not in pages["details/asgi-http.md"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from conformance.report.grid import (
@@ -74,6 +74,28 @@ def render_markdown(records: list[Record]) -> str:
     return "\n".join(parts).rstrip("\n") + "\n"
 
 
+def render_markdown_pages(records: list[Record]) -> dict[str, str]:
+    """The matrix split for a code host that will not render one huge file: README.md with
+    the summary and the matrix, and details/<area>.md with the details of that area's cells
+    (the matrix links into them). Keys are paths relative to the README's folder."""
+    records = sorted(records, key=record_key)
+    anchors = anchors_of(r for r in records if r.get("verdict") != Verdict.PASS)
+    parts = ["# Gateway conformance matrix", "", LEGEND, ""]
+    parts += _provenance(records)
+    parts += ["## Summary", ""] + _summary(records) + [""]
+    parts += ["## Matrix", ""]
+    parts += _matrix(records, anchors, page=lambda area: f"details/{area}.md")
+    pages = {"README.md": "\n".join(parts).rstrip("\n") + "\n"}
+    for area in sorted({area_of(r) for r in records}):
+        details = [f"# {area}: details of the non-passing cells", "",
+                   "[Back to the matrix](../README.md)", ""]
+        for record in records:
+            if area_of(record) == area and record.get("verdict") != Verdict.PASS:
+                details += _detail(record, anchors[cell_of(record)])
+        pages[f"details/{area}.md"] = "\n".join(details).rstrip("\n") + "\n"
+    return pages
+
+
 # -- parts of the page ---------------------------------------------------------------------
 def _provenance(records: list[Record]) -> list[str]:
     suites = _distinct(r.get("suite_version") for r in records)
@@ -99,8 +121,10 @@ def _summary(records: list[Record]) -> list[str]:
     return rows
 
 
-def _matrix(records: list[Record], anchors: dict[tuple[str, str, str], str]) -> list[str]:
-    """One table per area; its columns are the targets of the interfaces the area covers."""
+def _matrix(records: list[Record], anchors: dict[tuple[str, str, str], str],
+            page: Callable[[str], str] = lambda area: "") -> list[str]:
+    """One table per area; its columns are the targets of the interfaces the area covers.
+    ``page(area)`` is the file the area's details are in ("" for this page)."""
     lines: list[str] = []
     all_columns = columns_of(records)
     for area in sorted({area_of(r) for r in records}):
@@ -118,18 +142,19 @@ def _matrix(records: list[Record], anchors: dict[tuple[str, str, str], str]) -> 
                      _cell_text(", ".join(first.get("requirements", [])))]
             for _, target, via in columns:
                 record = by_cell.get((check, target, via))
-                cells.append(_matrix_cell(record, anchors))
+                cells.append(_matrix_cell(record, anchors, page(area)))
             lines.append(_row(cells))
         lines.append("")
     return lines
 
 
-def _matrix_cell(record: Record | None, anchors: dict[tuple[str, str, str], str]) -> str:
+def _matrix_cell(record: Record | None, anchors: dict[tuple[str, str, str], str],
+                 page: str = "") -> str:
     if record is None:
         return NOT_APPLICABLE
     symbol = SYMBOLS.get(record.get("verdict", ""), UNKNOWN_SYMBOL)
     anchor = anchors.get(cell_of(record))
-    return f"[{symbol}](#{anchor})" if anchor else symbol
+    return f"[{symbol}]({page}#{anchor})" if anchor else symbol
 
 
 def _detail(record: Record, anchor: str) -> list[str]:
