@@ -187,8 +187,9 @@ class ConformanceRun:
 
     @property
     def is_xdist_controller(self) -> bool:
-        return (not hasattr(self.config, "workerinput")
-                and self.config.getoption("dist", "no") not in ("no", None))
+        # xdist registers its controller session as "dsession" only when it distributes
+        # (-n 0 with --dist set runs in-process, and then we collect as usual).
+        return self.config.pluginmanager.has_plugin("dsession")
 
     def pytest_collection(self, session: pytest.Session) -> bool | None:
         if self.is_xdist_controller:
