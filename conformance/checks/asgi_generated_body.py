@@ -13,10 +13,11 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.catalogue import check
+from conformance.checks.common import check_settings
 from conformance.context import CheckContext
 from conformance.verdicts import Level
 from conformance.wire import Connection, request_bytes
@@ -126,10 +127,7 @@ def generated_bodies(ctx: CheckContext) -> None:
     host = f"{server.host}:{server.port}"
     failure: dict[str, Any] = {}
 
-    @settings(max_examples=ctx.harness.examples, derandomize=True, database=None,
-              deadline=None, print_blob=False, report_multiple_bugs=False,
-              suppress_health_check=list(HealthCheck),
-              phases=(Phase.explicit, Phase.generate, Phase.shrink))
+    @check_settings(ctx.harness.examples)
     @given(body_requests())
     def prop(req: BodyRequest) -> None:
         rid = ctx.untracked_rid()

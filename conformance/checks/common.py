@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import HealthCheck, Phase, settings
+
 from conformance.context import CheckContext, Exchange
 
 
@@ -35,3 +37,13 @@ def request_with_obs_text(ctx: CheckContext, target: str) -> tuple[Exchange, str
     return exchange, (f"the server rejected a header value with obs-text bytes 0x80-0xFF "
                       f"(answered {exchange.response.status}); RFC 9110 5.5: a recipient "
                       "SHOULD treat obs-text as opaque data")
+
+
+def check_settings(examples: int, *, shrink: bool = True) -> settings:
+    """Hypothesis settings of a generated-request check (DESIGN.md decision 7): derandomised,
+    so a run is repeatable; no example database, no deadline (servers are slow to start);
+    failures shrink to a minimal request unless ``shrink`` is off (information-only checks)."""
+    phases = (Phase.explicit, Phase.generate) + ((Phase.shrink,) if shrink else ())
+    return settings(max_examples=examples, derandomize=True, database=None, deadline=None,
+                    print_blob=False, report_multiple_bugs=False,
+                    suppress_health_check=list(HealthCheck), phases=phases)

@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance import oracle, strategies
 from conformance.catalogue import check
+from conformance.checks.common import check_settings
 from conformance.context import CheckContext
 from conformance.oracle import GeneratedRequest
 from conformance.verdicts import Level
@@ -37,10 +38,7 @@ def run_property(ctx: CheckContext, requests: st.SearchStrategy[GeneratedRequest
     host = f"{server.host}:{server.port}"
     failure: dict[str, Any] = {}
 
-    @settings(max_examples=ctx.harness.examples, derandomize=True, database=None,
-              deadline=None, print_blob=False, report_multiple_bugs=False,
-              suppress_health_check=list(HealthCheck),
-              phases=(Phase.explicit, Phase.generate, Phase.shrink))
+    @check_settings(ctx.harness.examples)
     @given(requests)
     def prop(req: GeneratedRequest) -> None:
         rid = ctx.untracked_rid()

@@ -18,11 +18,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 
 from conformance.catalogue import check
+from conformance.checks.common import check_settings
 from conformance.context import CheckContext
 from conformance.desync import MAY, NEVER, Case, Parts, judge, run_case
 from conformance.verdicts import Level
@@ -169,10 +170,7 @@ def generated_invalid(ctx: CheckContext) -> None:
     failure: dict[str, Any] = {}
     started = time.monotonic()
 
-    @settings(max_examples=min(ctx.harness.examples, MAX_EXAMPLES), derandomize=True,
-              database=None, deadline=None, print_blob=False, report_multiple_bugs=False,
-              suppress_health_check=list(HealthCheck),
-              phases=(Phase.explicit, Phase.generate, Phase.shrink))
+    @check_settings(min(ctx.harness.examples, MAX_EXAMPLES))
     @given(st.one_of(framing_mutations(), chunk_mutations()))
     def prop(mutation: FramingMutation | ChunkMutation) -> None:
         elapsed = time.monotonic() - started

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 
 from conformance import strategies
 from conformance.catalogue import check
+from conformance.checks.common import check_settings
 from conformance.context import CheckContext
 from conformance.oracle import GeneratedRequest
 from conformance.verdicts import Level
@@ -125,9 +126,7 @@ def differential(ctx: CheckContext) -> None:
     found: dict[str, str] = {}
     first: list[GeneratedRequest] = []
 
-    @settings(max_examples=min(ctx.harness.examples, MAX_EXAMPLES), derandomize=True,
-              database=None, deadline=None, print_blob=False,
-              suppress_health_check=list(HealthCheck), phases=(Phase.explicit, Phase.generate))
+    @check_settings(min(ctx.harness.examples, MAX_EXAMPLES), shrink=False)
     @given(requests)
     def prop(req: GeneratedRequest) -> None:
         direct = _observe(ctx, server.host, server.port, req)
