@@ -31,9 +31,10 @@ from conformance.verdicts import Level
 EXAMPLE_READ = 0.6  # seconds: a correct server answers or closes at once
 EXAMPLE_DRAIN = 0.3
 MAX_EXAMPLES = 40
-# Work bound, not a verdict: a server that leaves every example open costs ~1 s each, so
-# examples after this many seconds are skipped (the run stays derandomised and reported).
-BUDGET = 10.0
+# Work bound on shrinking only, never on finding: which example fails first is fixed by the
+# derandomised example order, so the verdict does not depend on machine speed; once a failure
+# is found, shrinking stops after this many seconds (the minimal example may then be larger).
+SHRINK_BUDGET = 20.0
 
 
 @dataclass(frozen=True)
@@ -173,9 +174,8 @@ def generated_invalid(ctx: CheckContext) -> None:
     @check_settings(min(ctx.harness.examples, MAX_EXAMPLES))
     @given(st.one_of(framing_mutations(), chunk_mutations()))
     def prop(mutation: FramingMutation | ChunkMutation) -> None:
-        elapsed = time.monotonic() - started
-        if (elapsed > BUDGET and not failure) or elapsed > 2 * BUDGET:
-            return  # out of budget (shrinking keeps the smallest failure found so far)
+        if failure and time.monotonic() - started > SHRINK_BUDGET:
+            return  # stop shrinking; Hypothesis keeps the smallest failure found so far
         case = _case(mutation)
         outcome = run_case(ctx, case, timeout=EXAMPLE_READ, drain=EXAMPLE_DRAIN, track=False)
         finding = judge(outcome)
