@@ -95,7 +95,7 @@ def _chart(records: list[Record]) -> str:
     width, bar, label = 420, 18, 190
     height = bar * len(counts) + 30
     parts = [f'<svg id="summary-chart" xmlns="http://www.w3.org/2000/svg" '
-             f'width="{label + width + 220}" height="{height}" role="img" '
+             f'width="{label + width + 330}" height="{height}" role="img" '
              'aria-label="verdict counts per server">']
     most = max((sum(c.values()) for c in counts.values()), default=1)
     for row, (target, counter) in enumerate(sorted(counts.items())):
