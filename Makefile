@@ -38,6 +38,7 @@ matrix: setup
 	-$(PYTEST) --target=all --via=both -q -rN -n $(JOBS) --dist loadscope
 	$(PY) -m conformance.cli report --out reports/README.md --html reports/index.html \
 		--screenshot reports/screenshot.png
+	$(PY) -m conformance.cli schema --markdown > reports/SCHEMA.md
 
 lint: setup
 	$(VENV)/bin/ruff check conformance tests scripts

@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
         return status
     if args.command == "baseline":
         return baseline([Path(p) for p in args.results], Path(args.out))
+    if args.command == "schema":
+        return schema(as_markdown=args.markdown)
     parser.print_help(sys.stderr)
     return USAGE_ERROR
 
@@ -58,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="where to write the HTML page (default: index.html beside --out)")
     rep.add_argument("--screenshot", default=None, metavar="PNG",
                      help="also take a headless-Chromium screenshot of the HTML page")
+    sch = commands.add_parser("schema", help="print the results file's JSON Schema")
+    sch.add_argument("--markdown", action="store_true",
+                     help="print it as the Markdown table of reports/SCHEMA.md instead")
     base = commands.add_parser("baseline", help="write a baseline of known failures from "
                                                 "results JSON, for pytest --baseline")
     base.add_argument("results", nargs="+", metavar="RESULTS", help="results files")
@@ -106,12 +111,21 @@ def _field(value: object) -> str:
     return ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
 
 
+def schema(*, as_markdown: bool) -> int:
+    from conformance.report.schema import results_schema, schema_markdown
+
+    print(schema_markdown() if as_markdown else json.dumps(results_schema(), indent=2) + "\n",
+          end="")
+    return 0
+
+
 # -- report -------------------------------------------------------------------------------
 def report(paths: list[Path], out: Path, html: Path | None = None) -> int:
     """Render ``paths`` (default: reports/results/*.json) into the Markdown matrix at ``out``
     and the HTML page at ``html``."""
     from conformance.report.html import render_html
     from conformance.report.markdown import render_markdown_pages
+    from conformance.report.redaction import LeakError, ensure_publishable
 
     if not paths:
         paths = sorted(RESULTS_DIR.glob("*.json"))
@@ -126,15 +140,19 @@ def report(paths: list[Path], out: Path, html: Path | None = None) -> int:
     records = read_results(paths)
     if not records:
         return _error(f"no records in {', '.join(str(p) for p in paths)}: nothing to report")
+    pages = {out if name == "README.md" else out.parent / name: text
+             for name, text in render_markdown_pages(records).items()}
+    if html is not None:
+        pages[html] = render_html(records)
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        for name, text in render_markdown_pages(records).items():
-            page = out if name == "README.md" else out.parent / name
+        # Every page is scanned before any is written: a leak publishes nothing.
+        for page, text in pages.items():
+            ensure_publishable(text, page.name)
+        for page, text in pages.items():
             page.parent.mkdir(parents=True, exist_ok=True)
             page.write_text(text, encoding="utf-8")
-        if html is not None:
-            html.parent.mkdir(parents=True, exist_ok=True)
-            html.write_text(render_html(records), encoding="utf-8")
+    except LeakError as exc:
+        return _error(str(exc))
     except OSError as exc:
         return _error(f"cannot write the report: {exc}")
     columns = {(r["target"], r["via"]) for r in records}

@@ -8,10 +8,11 @@ by that target's checks, and released when the run moves on to the next target.
 from __future__ import annotations
 
 import platform
+import shutil
 import tempfile
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,8 @@ from conformance import __version__
 from conformance.catalogue import Check
 from conformance.context import CheckContext
 from conformance.proxy import INSTALL_HINT, Nginx, nginx_binary, nginx_version
+from conformance.report.redaction import WITHHELD_WHY, Redactor
 from conformance.report.results import jsonable
-from conformance.reviews import review_for
 from conformance.servers import ServerStartError, ServerUnderTest
 from conformance.targets import Target
 from conformance.verdicts import (
@@ -37,6 +38,8 @@ RECORD_TEXT_LIMIT = 65536
 
 class Harness:
     def __init__(self, workdir: Path | None = None) -> None:
+        # A directory of our own is removed by close(): a run leaves nothing behind.
+        self._owns_workdir = workdir is None
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="conformance-"))
         self._servers: dict[str, ServerUnderTest] = {}
         self._nginx: dict[str, Nginx] = {}
@@ -139,6 +142,12 @@ class Harness:
         self._nginx.clear()
         self._servers.clear()
 
+    def close(self) -> None:
+        """Stop everything, and remove the working directory if this harness made it."""
+        self.release_all()
+        if self._owns_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
     def server_version(self, target: Target) -> str:
         if target.name not in self._versions:
             self._versions[target.name] = target.version()
@@ -185,7 +194,8 @@ class Harness:
         finally:
             ctx.cleanup()
         return self.record(check, target, via, verdict, message, time.monotonic() - started,
-                           details=details, evidence=evidence)
+                           details=details, evidence=evidence,
+                           environments=[s.env for s in ctx.own_servers])
 
     def _server_alive(self, target: Target, check: Check) -> bool:
         server = self._servers.get(target.name)
@@ -202,16 +212,18 @@ class Harness:
 
     def record(self, check: Check, target: Target, via: str, verdict: Verdict, message: str,
                duration: float, *, details: dict[str, Any] | None = None,
-               evidence: dict[str, Any] | None = None) -> dict[str, Any]:
+               evidence: dict[str, Any] | None = None,
+               environments: Sequence[Mapping[str, str]] = ()) -> dict[str, Any]:
+        """The published record of one cell: redacted of this machine's paths and
+        environment (report/redaction.py), with ids only for editorial data."""
         server = self._servers.get(target.name)
-        return {
+        record = {
             "check": check.id,
             "title": check.title,
             "area": check.area,
             "requirements": list(check.requirements),
             "level": check.level.value,
             "section": check.section,
-            "spec_text": check.doc,
             "target": target.name,
             "interface": target.interface,
             "via": via,
@@ -220,7 +232,8 @@ class Harness:
             "server": {
                 "name": target.name,
                 "version": self.server_version(target),
-                "command": server.command_line if server else " ".join(target.command),
+                "command": (server.display_command_line if server
+                            else " ".join(target.command)),
             },
             "nginx_version": self.nginx_version if via == "nginx" else None,
             "python_version": platform.python_version(),
@@ -228,6 +241,12 @@ class Harness:
             "duration": round(duration, 4),
             "details": jsonable(details or {}, RECORD_TEXT_LIMIT),
             "evidence": jsonable(evidence or {}, RECORD_TEXT_LIMIT),
-            "review": (review_for(check.id, target.name)
-                       if verdict in (Verdict.FAIL, Verdict.WARN, Verdict.INFO) else None),
         }
+        if server is not None:
+            environments = [*environments, server.env]
+        redactor = Redactor.for_this_machine(workdir=self.workdir,
+                                             server_environments=environments)
+        published: dict[str, Any] = redactor.value(record)
+        if redactor.withheld:
+            published["withheld"] = {"environ_keys": redactor.withheld, "why": WITHHELD_WHY}
+        return published

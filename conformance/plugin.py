@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from conformance.catalogue import Check, all_checks
 from conformance.harness import Harness
 from conformance.report.baseline import BaselineError, read_baseline
+from conformance.report.redaction import LeakError
 from conformance.report.results import write_results
 from conformance.servers import stop_all
 from conformance.targets import Target, TargetError, resolve_targets
@@ -179,6 +181,10 @@ class ConformanceRun:
         self.config = config
         self.targets = targets
         self.harness = Harness()
+        if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+            # Hypothesis's caches go with the run's working directory (removed at the end),
+            # not into a .hypothesis/ folder in the user's directory.
+            set_hypothesis_home_dir(self.harness.workdir / "hypothesis")
         self.harness.examples = config.getoption("examples") or (
             25 if os.environ.get("CI") else 60)
         self.records: list[dict[str, Any]] = []
@@ -239,14 +245,19 @@ class ConformanceRun:
             return
         explicit = self.config.getoption("results")
         if explicit:
-            write_results(Path(explicit), self.records)
-            return
-        base = Path(self.config.invocation_params.dir) / "reports" / "results"
-        by_target: dict[str, list[dict[str, Any]]] = {}
-        for record in self.records:
-            by_target.setdefault(record["target"], []).append(record)
-        for name, target_records in by_target.items():
-            write_results(base / f"{name}.json", target_records)
+            files = {Path(explicit): self.records}
+        else:
+            base = Path(self.config.invocation_params.dir) / "reports" / "results"
+            files = {}
+            for record in self.records:
+                files.setdefault(base / f"{record['target']}.json", []).append(record)
+        for path, records in files.items():
+            try:
+                write_results(path, records)
+            except (LeakError, OSError) as exc:
+                # One clear line, no traceback; the run's verdicts stand but must not pass.
+                sys.stderr.write(f"gateway-conformance: {path}: {exc}\n")
+                session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.records:
@@ -274,5 +285,5 @@ class ConformanceRun:
                 f"python {sys.version.split()[0]}"]
 
     def pytest_unconfigure(self) -> None:
-        self.harness.release_all()
+        self.harness.close()
         stop_all()

@@ -153,14 +153,12 @@ class ServerUnderTest:
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.journal = Journal(workdir / f"{label}.journal", workdir / f"{label}.gates")
-        self.argv = target.argv(host=self.host, port=self.port, app=app,
-                                uds=str(workdir / f"{label}.sock"))
         # A server on a Unix socket (PROXY-11): the target's uds_command, readiness over it.
-        self.uds: str | None = str(workdir / f"{label}.sock") if uds else None
-        if self.uds is not None:
-            self.argv = target.uds_argv(uds=self.uds, app=app)
-        if extra_args:
-            self.argv = insert_before_app(self.argv, app or target.probe_app, extra_args)
+        self._socket_path = str(workdir / f"{label}.sock")
+        self.uds: str | None = self._socket_path if uds else None
+        self.argv = self._argv(app, extra_args, display=False)
+        # The same command as published: path placeholders kept (report/redaction.py).
+        self.display_argv = self._argv(app, extra_args, display=True)
         bin_dir = str(Path(sys.executable).parent)
         self.env = {
             **os.environ,
@@ -174,9 +172,23 @@ class ServerUnderTest:
         self.log_path = workdir / f"{label}.log"
         self.process: ManagedProcess | None = None
 
+    def _argv(self, app: str | None, extra_args: Sequence[str], *, display: bool) -> list[str]:
+        if self.uds is not None:
+            argv = self.target.uds_argv(uds=self.uds, app=app, display=display)
+        else:
+            argv = self.target.argv(host=self.host, port=self.port, app=app,
+                                    uds=self._socket_path, display=display)
+        if extra_args:
+            argv = insert_before_app(argv, app or self.target.probe_app, extra_args)
+        return argv
+
     @property
     def command_line(self) -> str:
         return " ".join(self.argv)
+
+    @property
+    def display_command_line(self) -> str:
+        return " ".join(self.display_argv)
 
     def start(self) -> None:
         self.process = ManagedProcess(self.argv, log_path=self.log_path, env=self.env,
@@ -190,7 +202,7 @@ class ServerUnderTest:
             if not self.process.alive():
                 raise ServerStartError(
                     f"{self.target.name} exited with status {self.process.proc.returncode} "
-                    f"before serving.\ncommand: {self.command_line}\nlog tail:\n"
+                    f"before serving.\ncommand: {self.display_command_line}\nlog tail:\n"
                     f"{self.process.log_tail()}"
                 )
             if (uds_answers(self.uds) if self.uds is not None
@@ -201,7 +213,8 @@ class ServerUnderTest:
         self.stop()
         raise ServerStartError(
             f"{self.target.name} did not answer on {self.host}:{self.port} within "
-            f"{self.target.startup_timeout:.0f}s.\ncommand: {self.command_line}\nlog tail:\n{log}"
+            f"{self.target.startup_timeout:.0f}s.\ncommand: {self.display_command_line}\n"
+            f"log tail:\n{log}"
         )
 
     def alive(self) -> bool:

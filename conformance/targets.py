@@ -1,8 +1,9 @@
 """Targets: one TOML file per server configuration (DESIGN.md decision 9).
 
 A target says how to start a server with a probe application, using the server's own CLI. The
-bundled targets live in conformance/targets/; a server author passes the path of their own TOML
-to ``--target`` and needs no change to the suite. The schema (README.md "Writing a target"):
+bundled targets live in targets/ (installed as conformance.bundled_targets); a server author
+passes the path of their own TOML to ``--target`` and needs no change to the suite. The
+schema (README.md "Writing a target"):
 
     interface = "asgi"                      # "wsgi" or "asgi"
     description = "uvicorn, h11 parser"     # optional
@@ -35,11 +36,12 @@ import subprocess
 import sys
 import tomllib
 from dataclasses import dataclass, field
-from importlib import metadata
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
-BUNDLED_DIR = Path(__file__).parent / "targets"
+# targets/ at the top of the repository, installed as the package conformance.bundled_targets.
+BUNDLED_PACKAGE = "conformance.bundled_targets"
 PLACEHOLDERS = frozenset({"app", "host", "port", "uds", "python", "bin"})
 PROBE_APPS = {
     "wsgi": "conformance.probes.wsgi_app:app",
@@ -85,22 +87,25 @@ class Target:
         return self.app or PROBE_APPS[self.interface]
 
     def argv(self, *, host: str, port: int | None = None, uds: str | None = None,
-             app: str | None = None) -> list[str]:
-        values = {
-            "app": app or self.probe_app,
-            "host": host,
-            "port": "" if port is None else str(port),
-            "uds": uds or "",
-            "python": sys.executable,
-            "bin": str(Path(sys.executable).parent),
-        }
+             app: str | None = None, display: bool = False) -> list[str]:
+        """The command with its placeholders filled. ``display`` keeps the path placeholders
+        ({python}, {bin}, {uds}) as written, for records that are published (no machine's
+        paths in them) while host, port and app, which a reader needs, are filled."""
+        values = self._values(host=host, port=port, uds=uds, app=app, display=display)
         return [part.format_map(values) for part in self.command]
 
-    def uds_argv(self, *, uds: str, app: str | None = None) -> list[str]:
+    def uds_argv(self, *, uds: str, app: str | None = None, display: bool = False) -> list[str]:
         """The uds_command with its placeholders filled (empty when the target has none)."""
-        values = {"app": app or self.probe_app, "host": "", "port": "", "uds": uds,
-                  "python": sys.executable, "bin": str(Path(sys.executable).parent)}
+        values = self._values(host="", port=None, uds=uds, app=app, display=display)
         return [part.format_map(values) for part in self.uds_command]
+
+    def _values(self, *, host: str, port: int | None, uds: str | None, app: str | None,
+                display: bool) -> dict[str, str]:
+        paths = ({"python": "{python}", "bin": "{bin}", "uds": "{uds}"} if display else
+                 {"python": sys.executable, "bin": str(Path(sys.executable).parent),
+                  "uds": uds or ""})
+        return {"app": app or self.probe_app, "host": host,
+                "port": "" if port is None else str(port), **paths}
 
     def proxy_args(self, key: str) -> tuple[str, ...]:
         """A [proxy] list (trust_args, trust_covers, untrusted_args, prefix_args) or ()."""
@@ -231,7 +236,9 @@ def load_target(path: Path) -> Target:
 
 
 def bundled_targets() -> dict[str, Path]:
-    return {p.stem: p for p in sorted(BUNDLED_DIR.glob("*.toml"))}
+    return {Path(p.name).stem: Path(str(p)) for p in sorted(
+        resources.files(BUNDLED_PACKAGE).iterdir(), key=lambda p: p.name)
+        if p.name.endswith(".toml")}
 
 
 def _looks_like_path(item: str) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from conformance.cli import main
+from conformance.report.html import render_html
 from conformance.report.markdown import render_markdown, render_markdown_pages
 from conformance.report.results import write_results
 
@@ -175,6 +176,19 @@ def test_long_bytes_are_truncated() -> None:
     markdown = render_markdown([record])
     assert "x" * 2000 in markdown and "x" * 2001 not in markdown
     assert "48000 more characters not shown" in markdown
+
+
+# -- render_html (its behaviour in a browser: test_report_browser.py) -----------------------
+def test_html_escapes_what_servers_sent() -> None:
+    payload = "<script>document.title='pwned'</script>\"><img src=x onerror=alert(1)>"
+    record = make_record("asgi-scope.headers", "uvicorn-h11", "direct", "fail",
+                         message=payload, details={"body": payload})
+    record["server"]["command"] = f"uvicorn {payload}"
+    record["evidence"]["exchanges"][0]["received"] = f"HTTP/1.1 200 OK\\r\\nX: {payload}"
+    record["evidence"]["observed"] = [{"event": "header", "value": payload}]
+    page = render_html([record])
+    assert "<script>document.title" not in page and "<img" not in page
+    assert page.count("&lt;script&gt;document.title") == 5
 
 
 # -- the conformance command ---------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,3 +55,41 @@ def test_published_matrix_matches_its_results(tmp_path: Path) -> None:
                                                              for r in records})
     assert len(re.findall(r'<section class="detail', dom)) == sum(
         r["verdict"] != "pass" for r in records)
+
+
+SCRIPT = "<script>document.title='pwned'</script>"
+IMG = "\"><img src=x onerror=document.title='pwned'>"
+
+
+def _hostile_record() -> dict[str, Any]:
+    """A fail whose server-supplied text tries to run script, in every field the detail shows."""
+    record = make_record("asgi-scope.headers", "uvicorn-h11", "nginx", "fail",
+                         message=f"got {SCRIPT}{IMG}",
+                         details={"header": f"X-Evil: {SCRIPT}", "body": IMG})
+    record["server"]["command"] = f"uvicorn {SCRIPT} --header '{IMG}'"
+    evidence = record["evidence"]
+    evidence["exchanges"][0]["received"] = (
+        f"HTTP/1.1 200 OK\\r\\nX-Evil: {SCRIPT}{IMG}\\r\\n\\r\\n{SCRIPT}{IMG}")
+    evidence["observed"] = [{"event": "header", "value": f"{SCRIPT}{IMG}"}]
+    return record
+
+
+def test_hostile_server_bytes_render_as_text(tmp_path: Path) -> None:
+    """Bytes a server sent reach the page only as text: no markup of theirs is parsed."""
+    benign = tmp_path / "benign.html"
+    benign.write_text(render_html([make_record("asgi-scope.headers", "uvicorn-h11", "nginx",
+                                               "fail")]))
+    hostile = tmp_path / "hostile.html"
+    hostile.write_text(render_html([_hostile_record()]))
+    anchor = "d-asgi-scope-headers-uvicorn-h11-nginx"
+    expected_scripts = len(re.findall(r"<script", dump_dom(benign, anchor)))
+    dom = dump_dom(hostile, anchor)
+    assert _open_details(dom) == [anchor], "the hostile detail is open, so its text is live"
+    assert len(re.findall(r"<script", dom)) == expected_scripts
+    assert "<img" not in dom
+    title = re.search(r"<title>(.*?)</title>", dom)
+    assert title and title.group(1) == "Gateway conformance matrix"
+    detail = dom.split(f'id="{anchor}"', 1)[1].split("</section>", 1)[0]
+    assert "&lt;script&gt;document.title='pwned'&lt;/script&gt;" in detail
+    assert "\"&gt;&lt;img src=x onerror=document.title='pwned'&gt;" in detail
+    assert "X-Evil: &lt;script&gt;" in detail

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from conformance.report.editorial import review_of, spec_text_of
 from conformance.report.grid import (
     Record,
     anchors_of,
@@ -178,14 +179,14 @@ def _detail(record: Record, anchor: str) -> list[str]:
     lines += [_row([f"**{name}**", _cell_text(str(value))]) for name, value in fields]
     lines.append(_row(["**server command**", _code_span(server.get("command", ""))]))
     lines.append("")
-    if record.get("review"):
-        review = record["review"]
+    review = review_of(record)
+    if review:
         lines += [f"**Reviewed ({_inline(review.get('finding', ''))}):** "
                   f"{_inline(review.get('note', ''))}", ""]
-    if record.get("spec_text"):
+    spec_text = spec_text_of(record)
+    if spec_text:
         # The check's docstring: the spec sentence it enforces and how it is judged.
-        text = " ".join(str(record["spec_text"]).split())
-        lines += ["> " + _inline(text), ""]
+        lines += ["> " + _inline(spec_text), ""]
     if evidence.get("reproducer"):
         lines += ["Reproducer (with the server running as above):", ""]
         lines += _fenced(truncate(evidence["reproducer"], BYTES_LIMIT * 2), "sh")

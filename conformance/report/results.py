@@ -11,7 +11,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+# 2: records carry ids only for editorial data (no "review", no "spec_text"; both are joined
+# when the matrix is rendered), commands keep their path placeholders, and "withheld" says how
+# many environ keys were withheld (report/redaction.py).
+SCHEMA_VERSION = 2
 
 
 def jsonable(value: Any, max_text: int | None = None) -> Any:
@@ -37,9 +40,15 @@ def jsonable(value: Any, max_text: int | None = None) -> Any:
 
 
 def write_results(path: Path, records: list[dict[str, Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write a results file; raises redaction.LeakError (and writes nothing) when a record
+    still holds a path or environment value of this machine."""
+    from conformance.report.redaction import ensure_publishable
+
     payload = {"schema_version": SCHEMA_VERSION, "records": records}
-    path.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    text = json.dumps(payload, indent=1, sort_keys=True) + "\n"
+    ensure_publishable(json.dumps(records, ensure_ascii=False), f"results file {path.name}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
 
 
 class ResultsError(Exception):
@@ -47,15 +56,22 @@ class ResultsError(Exception):
 
 
 def read_results(paths: list[Path]) -> list[dict[str, Any]]:
-    """All records of the given files; a later record for the same cell replaces an earlier."""
+    """All records of the given files, each file validated against results.schema.json; a
+    later record for the same cell replaces an earlier."""
+    from conformance.report.schema import schema_errors
+
     cells: dict[tuple[str, str, str], dict[str, Any]] = {}
     for path in paths:
         try:
             payload = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ResultsError(f"{path}: not a readable results file: {exc}") from None
         if not isinstance(payload, dict) or payload.get("schema_version") != SCHEMA_VERSION:
-            raise ResultsError(f"{path}: expected schema_version {SCHEMA_VERSION}")
-        for record in payload.get("records", []):
+            raise ResultsError(f"{path}: expected schema_version {SCHEMA_VERSION} (a file of "
+                               "another version of the suite: re-run it with this one)")
+        problems = schema_errors(payload)
+        if problems:
+            raise ResultsError(f"{path}: not a valid results file: {'; '.join(problems)}")
+        for record in payload["records"]:
             cells[(record["check"], record["target"], record["via"])] = record
     return list(cells.values())

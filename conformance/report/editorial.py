@@ -1,0 +1,36 @@
+"""Editorial data joined to results records when the matrix is rendered, never at run time.
+
+A record keeps ids only (check, target, requirements); the words people wrote about it, the
+review of a non-passing cell (reviews.toml) and the spec text the check enforces (the check's
+docstring in the catalogue), are looked up here, so that a changed review or citation
+re-renders the matrix without re-running a single server.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from conformance.reviews import review_for
+
+# Only these verdicts carry a review: a pass needs no justification.
+REVIEWED_VERDICTS = frozenset({"fail", "warn", "info"})
+
+
+@cache
+def _spec_texts() -> dict[str, str]:
+    from conformance.catalogue import all_checks
+
+    return {check.id: " ".join(check.doc.split()) for check in all_checks()}
+
+
+def spec_text_of(record: dict[str, Any]) -> str:
+    """The spec text the record's check enforces, whitespace folded ("" for an unknown id)."""
+    return _spec_texts().get(str(record.get("check", "")), "")
+
+
+def review_of(record: dict[str, Any]) -> dict[str, str] | None:
+    """The review of a non-passing cell: ``{"finding": server|suite|open, "note": ...}``."""
+    if record.get("verdict") not in REVIEWED_VERDICTS:
+        return None
+    return review_for(str(record.get("check", "")), str(record.get("target", "")))
