@@ -28,7 +28,10 @@ chromium:
 
 setup: $(VENV)/.installed nginx chromium
 
+# deptry: every module the package imports is a declared dependency, and every declared
+# dependency is imported (pyproject.toml [tool.deptry] lists the servers started by CLI).
 test: setup
+	$(VENV)/bin/deptry .
 	$(PYTEST) tests
 
 # A check that finds a server broken fails pytest; that is the matrix's content, not an error

@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "catalogue":
+        if args.requirements:
+            return requirements_catalogue(as_json=args.json)
         return catalogue(as_json=args.json)
     if args.command == "report":
         out = Path(args.out)
@@ -51,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     cat = commands.add_parser("catalogue", help="list every check and the requirements it covers")
     cat.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    cat.add_argument("--requirements", action="store_true",
+                     help="list the requirements (conformance/requirements.toml) and the "
+                          "checks that enforce each, instead of the checks")
     rep = commands.add_parser("report", help="render the Markdown matrix from results JSON")
     rep.add_argument("results", nargs="*", metavar="RESULTS",
                      help=f"results files (default: every {RESULTS_DIR}/*.json)")
@@ -105,6 +110,31 @@ def catalogue_table(entries: list[dict[str, Any]]) -> list[str]:
         *(line(row) for row in rows),
         f"{len(entries)} checks covering {len(requirements)} requirement ids",
     ]
+
+
+def requirements_catalogue(*, as_json: bool) -> int:
+    """Print every requirement with its levels, spec section and the checks enforcing it."""
+    from dataclasses import asdict
+
+    from conformance.catalogue import all_checks
+    from conformance.requirements import all_requirements
+
+    enforced: dict[str, list[str]] = {}
+    for check in all_checks():
+        for req in check.requirements:
+            enforced.setdefault(req, []).append(check.id)
+    entries = [{**asdict(r), "levels": list(r.levels), "checks": enforced.get(r.id, [])}
+               for r in all_requirements().values()]
+    if as_json:
+        print(json.dumps(entries, indent=2))
+        return 0
+    for entry in entries:
+        checks = ", ".join(entry["checks"]) or "(no check yet)"
+        print(f"{entry['id']:14} {'/'.join(entry['levels']):14} {entry['spec']}, "
+              f"{entry['section'] or '-'}\n    {entry['statement']}\n    checks: {checks}")
+    uncovered = sum(not e["checks"] for e in entries)
+    print(f"{len(entries)} requirements, {len(entries) - uncovered} enforced by a check")
+    return 0
 
 
 def _field(value: object) -> str:

@@ -96,7 +96,8 @@ def test_canary_run_publishes_nothing_of_the_machine(tmp_path: Path) -> None:
     # The run did capture what would leak: environs with withheld keys, and a log tail.
     assert any(r.get("withheld", {}).get("environ_keys", 0) > 10 for r in records), records
     tails = [r["evidence"].get("log_tail", "") for r in records if r["target"] != "wsgiref"]
-    assert tails and all("{workdir}" in t and "{python}" in t and "{env:" in t for t in tails), tails
+    assert tails, records
+    assert all("{workdir}" in t and "{python}" in t and "{env:" in t for t in tails), tails
     report = unique / "report"
     subprocess.run([sys.executable, "-m", "conformance.cli", "report", str(results),
                     "--out", str(report / "README.md"), "--html", str(report / "index.html")],
