@@ -132,6 +132,12 @@ def requirements_catalogue(*, as_json: bool) -> int:
         checks = ", ".join(entry["checks"]) or "(no check yet)"
         print(f"{entry['id']:14} {'/'.join(entry['levels']):14} {entry['spec']}, "
               f"{entry['section'] or '-'}\n    {entry['statement']}\n    checks: {checks}")
+        for sentence in entry["sentences"]:
+            print(f"    {entry['id']}.{sentence['key']} {sentence['level']} (binds "
+                  f"{sentence['binds']}; {sentence['doc']}, {sentence['section']}): "
+                  f"“{' '.join(sentence['quote'].split())}”")
+        if entry["no_sentence"]:
+            print(f"    no sentence: {entry['no_sentence']}")
     uncovered = sum(not e["checks"] for e in entries)
     print(f"{len(entries)} requirements, {len(entries) - uncovered} enforced by a check")
     return 0

@@ -9,12 +9,15 @@ and a one-line reproducer (DESIGN.md decision 7).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from conformance.findings import Finding
 from conformance.proxy import UPSTREAM_HTTP_VERSION, Nginx
 from conformance.verdicts import (
+    CaseEnded,
     HarnessError,
     Informational,
     ShouldViolation,
@@ -56,6 +59,8 @@ class CheckContext:
         self.own_servers: list[ServerUnderTest] = []
         self.own_nginx: list[Nginx] = []
         self.details: dict[str, Any] = {}
+        self.findings: list[Finding] = []
+        self._case = ""
 
     # -- the endpoint ------------------------------------------------------------------
     @property
@@ -133,7 +138,43 @@ class CheckContext:
             )
         return entry
 
-    # -- verdicts ----------------------------------------------------------------------
+    # -- findings (one per problem; the check goes on) ------------------------------------
+    def finding(self, requirement: str, message: str, **details: Any) -> None:
+        """Record that the server broke ``requirement``: an id the check declares, with the
+        key of the sentence where the requirement's sentences differ in level ("HTTP-08.b").
+        Its level is that sentence's in the catalogue. The check goes on."""
+        from conformance.requirements import RequirementError, level_of, split_ref
+
+        if split_ref(requirement)[0] not in self.check.requirements:
+            raise HarnessError(f"check {self.check.id} rests a finding on {requirement}, "
+                               "which it does not declare (a suite bug)")
+        try:
+            level = level_of(requirement)
+        except RequirementError as exc:
+            raise HarnessError(f"check {self.check.id}: {exc} (a suite bug)") from None
+        self.findings.append(Finding(requirement, level, message, self._case))
+        if details:
+            self.details.setdefault("findings", []).append(details)
+
+    def require(self, condition: bool, requirement: str, message: str, **details: Any) -> None:
+        """A finding when ``condition`` is false, and the end of the current sub-case (or of
+        the check, outside one): for steps that later steps depend on."""
+        if not condition:
+            self.finding(requirement, message, **details)
+            raise CaseEnded(message)
+
+    @contextmanager
+    def case(self, name: str) -> Iterator[None]:
+        """One sub-case: a require() that fails inside ends only this sub-case."""
+        outer, self._case = self._case, name
+        try:
+            yield
+        except CaseEnded:
+            pass
+        finally:
+            self._case = outer
+
+    # -- verdicts (checks not yet written with findings: the first one ends the check) ----
     def fail(self, message: str, **details: Any) -> NoReturn:
         """The server broke this check's requirement (fail for MUST, warn for SHOULD)."""
         raise Violation(message, **details)

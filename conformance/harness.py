@@ -19,17 +19,21 @@ from typing import Any
 from conformance import __version__
 from conformance.catalogue import Check
 from conformance.context import CheckContext
+from conformance.findings import Finding, headline, verdict_of, worst
 from conformance.proxy import INSTALL_HINT, Nginx, nginx_binary, nginx_version
 from conformance.report.redaction import WITHHELD_WHY, Redactor
 from conformance.report.results import jsonable
 from conformance.servers import ServerStartError, ServerUnderTest
 from conformance.targets import Target
 from conformance.verdicts import (
+    CaseEnded,
     CheckOutcome,
     EnvironmentMissing,
+    Informational,
+    Level,
+    ShouldViolation,
     Verdict,
     Violation,
-    verdict_for_violation,
 )
 
 # The longest text kept in a record's details or evidence (escaped bytes included).
@@ -167,20 +171,26 @@ class Harness:
         """Run one check to a verdict and return its record. Never raises."""
         started = time.monotonic()
         ctx = CheckContext(check, target, via, self)
-        verdict, message, details = Verdict.PASS, "", {}
+        outcome: Verdict | None = None  # an outcome other than findings (error, unsupported)
+        message, details = "", {}
         try:
             self.prepare(check, target, via)
             check.function(ctx)
-        except Violation as exc:
-            verdict, message, details = verdict_for_violation(check.level), exc.message, exc.details
+        except CaseEnded:
+            pass  # its finding is recorded
+        except (Violation, ShouldViolation, Informational) as exc:
+            # A check not yet written with findings: its first problem ends it, at its level.
+            ctx.findings.append(legacy_finding(check, exc))
+            details = exc.details
         except CheckOutcome as exc:
-            verdict, message, details = exc.verdict, exc.message, exc.details
+            outcome, message, details = exc.verdict, exc.message, exc.details
         except ServerStartError as exc:
-            verdict, message = Verdict.ERROR, f"the server could not be started: {exc}"
+            outcome, message = Verdict.ERROR, f"the server could not be started: {exc}"
         except Exception as exc:  # a harness bug must give an error verdict, not a dead run
-            verdict = Verdict.ERROR
+            outcome = Verdict.ERROR
             message = f"harness error: {exc!r}"
             details = {"traceback": traceback.format_exc(limit=8)}
+        verdict, message = combine(ctx.findings, outcome, message)
         details = {**ctx.details, **details}
         evidence: dict[str, Any] = {}
         try:
@@ -194,7 +204,7 @@ class Harness:
         finally:
             ctx.cleanup()
         return self.record(check, target, via, verdict, message, time.monotonic() - started,
-                           details=details, evidence=evidence,
+                           details=details, evidence=evidence, findings=ctx.findings,
                            environments=[s.env for s in ctx.own_servers])
 
     def _server_alive(self, target: Target, check: Check) -> bool:
@@ -212,7 +222,7 @@ class Harness:
 
     def record(self, check: Check, target: Target, via: str, verdict: Verdict, message: str,
                duration: float, *, details: dict[str, Any] | None = None,
-               evidence: dict[str, Any] | None = None,
+               evidence: dict[str, Any] | None = None, findings: Sequence[Finding] = (),
                environments: Sequence[Mapping[str, str]] = ()) -> dict[str, Any]:
         """The published record of one cell: redacted of this machine's paths and
         environment (report/redaction.py), with ids only for editorial data."""
@@ -229,6 +239,7 @@ class Harness:
             "via": via,
             "verdict": verdict.value,
             "message": message,
+            "findings": [f.as_json() for f in worst(findings)],
             "server": {
                 "name": target.name,
                 "version": self.server_version(target),
@@ -250,3 +261,31 @@ class Harness:
         if redactor.withheld:
             published["withheld"] = {"environ_keys": redactor.withheld, "why": WITHHELD_WHY}
         return published
+
+
+def legacy_finding(check: Check, exc: CheckOutcome) -> Finding:
+    """The finding a check that ends by raising reached: on its first requirement, at the
+    level the check declares (SHOULD for ctx.warn, INFO for ctx.info), marked as such."""
+    if isinstance(exc, ShouldViolation):
+        level = Level.SHOULD
+    elif isinstance(exc, Informational):
+        level = Level.INFO
+    else:
+        level = check.level
+    return Finding(check.requirements[0] if check.requirements else "", level, exc.message,
+                   source="check")
+
+
+def combine(findings: Sequence[Finding], outcome: Verdict | None,
+            message: str) -> tuple[Verdict, str]:
+    """The cell's verdict and message from its findings and any other outcome. A broken MUST
+    stands even when the check could not finish; otherwise an error, an unsupported feature
+    or a missing tool is the verdict, and the findings so far are listed after it."""
+    found = verdict_of(findings)
+    if outcome is None:
+        return found, headline(findings)
+    if not findings:
+        return outcome, message
+    if found is Verdict.FAIL:
+        return found, f"{headline(findings)} | and then: {message}"
+    return outcome, f"{message} | findings before that: {headline(findings)}"

@@ -117,7 +117,7 @@ class CheckItem(pytest.Item):
             if verdict.value == known:
                 self.record["baseline"] = "known"
                 pytest.xfail(f"known {known} (baseline): {message}")
-            if verdict in (Verdict.PASS, Verdict.INFO, Verdict.UNSUPPORTED):
+            if verdict in (Verdict.PASS, Verdict.INFO, Verdict.HARDENING, Verdict.UNSUPPORTED):
                 self.record["baseline"] = "fixed"
                 run.fixed.append(cell)
         if verdict in (Verdict.UNSUPPORTED, Verdict.SKIPPED):

@@ -11,6 +11,7 @@ fail           a MUST was broken                            failed
 warn           a SHOULD was broken                          passed (failed under --strict)
 unsupported    an optional feature is absent                skipped
 info           behaviour the specs leave open, reported     passed
+hardening      a defence no spec sentence demands is absent passed
 error          the harness could not complete the check     error (setup) or failed
 =============  ==========================================  ===================================
 """
@@ -27,6 +28,8 @@ class Verdict(StrEnum):
     WARN = "warn"
     UNSUPPORTED = "unsupported"
     INFO = "info"
+    # A defence no spec sentence demands is missing: shown apart, never a spec fail or warn.
+    HARDENING = "hardening"
     ERROR = "error"
     # Not a verdict on the server: the environment lacks something (nginx). Kept apart so the
     # matrix never shows an environment problem as a server property.
@@ -34,10 +37,14 @@ class Verdict(StrEnum):
 
 
 class Level(StrEnum):
+    """The level of a requirement: the keyword of the sentence it rests on (MAY and "can"
+    are INFO: reported, never failed); HARDENING rests on no sentence."""
+
     MUST = "MUST"
     SHOULD = "SHOULD"
     OPTIONAL = "OPTIONAL"
     INFO = "INFO"
+    HARDENING = "HARDENING"
 
 
 class CheckOutcome(Exception):
@@ -81,16 +88,11 @@ class HarnessError(CheckOutcome):
     verdict = Verdict.ERROR
 
 
+class CaseEnded(Exception):
+    """A sub-case ended at a recorded finding (context.require); not an outcome of its own."""
+
+
 class EnvironmentMissing(CheckOutcome):
     """Something the check needs is not installed here (nginx); the reason names the fix."""
 
     verdict = Verdict.SKIPPED
-
-
-def verdict_for_violation(level: Level) -> Verdict:
-    """A broken MUST fails; a broken SHOULD warns; an INFO check never fails."""
-    if level is Level.MUST or level is Level.OPTIONAL:
-        return Verdict.FAIL
-    if level is Level.SHOULD:
-        return Verdict.WARN
-    return Verdict.INFO

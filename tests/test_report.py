@@ -18,6 +18,9 @@ SENT = "GET /probe/echo HTTP/1.1\\r\\nHost: 127.0.0.1:8000\\r\\nX-Probe-Id: abc\
 REPRODUCER = "printf 'GET /probe/echo HTTP/1.1\\r\\n\\r\\n' | nc -q 3 127.0.0.1 8000"
 
 
+FINDING_LEVEL = {"fail": "MUST", "warn": "SHOULD", "info": "INFO", "hardening": "HARDENING"}
+
+
 def make_record(check: str, target: str, via: str, verdict: str = "pass",
                 **overrides: Any) -> dict[str, Any]:
     """One results record shaped as Harness.record() makes them."""
@@ -34,6 +37,9 @@ def make_record(check: str, target: str, via: str, verdict: str = "pass",
         "via": via,
         "verdict": verdict,
         "message": "" if verdict == "pass" else f"{check} went {verdict}",
+        "findings": [{"requirement": "REQ-01", "level": level, "verdict": verdict, "case": "",
+                      "message": f"{check} went {verdict}", "source": "catalogue"}
+                     for level in [FINDING_LEVEL.get(verdict)] if level],
         "server": {"name": target, "version": "1.2.3", "command": f"{target} --port 8000 app"},
         "nginx_version": "1.22.1" if via == "nginx" else None,
         "python_version": "3.11.7",

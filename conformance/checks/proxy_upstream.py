@@ -11,6 +11,7 @@ import hashlib
 import random
 
 from conformance.catalogue import check
+from conformance.checks.wsgi_response import DISCONNECT_CLOSE_BOUND, ENDLESS_PATH, ENDLESS_SECONDS
 from conformance.context import CheckContext
 from conformance.proxy import Nginx, RecordingRelay
 from conformance.verdicts import Level
@@ -23,7 +24,6 @@ RESPONSE_TIMEOUT = 8.0
 # next write (the app writes every 10 ms). The bounds of asgi_http / wsgi_response, for the
 # same reasons, plus nginx's own reaction to the client's reset.
 ASGI_DISCONNECT_BOUND = 5.0
-WSGI_CLOSE_BOUND = 10.0
 LARGE_BODY = 4 * 1024 * 1024
 CHUNKED_BODY = 2 * 1024 * 1024
 CHUNK = 64 * 1024
@@ -139,10 +139,11 @@ def disconnect(ctx: CheckContext) -> None:
     called ... after the HTTP connection has been closed"; PEP 3333: close() is called when
     a request ends through "an early disconnect of the browser". Through nginx (buffering
     off), the client resets its connection mid-response; nginx closes the upstream connection
-    and the app must hear of it: ASGI within 5 s, WSGI close() within 10 s."""
+    and the app must hear of it: ASGI within 5 s; WSGI close() at the latest when the app's
+    stream ends by itself, plus wsgi_response.CLOSE_BOUND."""
     rid = ctx.new_rid()
     asgi = ctx.target.interface == "asgi"
-    target = "/probe/wait-disconnect" if asgi else "/probe/endless?seconds=15"
+    target = "/probe/wait-disconnect" if asgi else ENDLESS_PATH
     conn = ctx.connect()
     conn.send(request_bytes("GET", target, ctx.base_headers(rid)))
     ctx.expect(conn.read_until(b"started", timeout=5.0),
@@ -156,9 +157,11 @@ def disconnect(ctx: CheckContext) -> None:
                                      "after the client reset its connection to nginx")
     else:
         seen = ctx.journal.wait_for(lambda evs: any(e["event"] == "close" for e in evs),
-                                    rid=rid, timeout=WSGI_CLOSE_BOUND)
-        ctx.expect(seen is not None, f"close() was not called within {WSGI_CLOSE_BOUND:g}s "
-                                     "after the client reset its connection to nginx")
+                                    rid=rid, timeout=DISCONNECT_CLOSE_BOUND)
+        ctx.expect(seen is not None, f"close() was not called within "
+                                     f"{DISCONNECT_CLOSE_BOUND:g}s after the client reset its "
+                                     "connection to nginx (the app's stream ends by itself "
+                                     f"after {ENDLESS_SECONDS:g}s)")
 
 
 def _desync_cases(ctx: CheckContext) -> list[tuple[str, str, str, list[tuple[str, str]], bytes]]:

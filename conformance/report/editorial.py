@@ -34,3 +34,24 @@ def review_of(record: dict[str, Any]) -> dict[str, str] | None:
     if record.get("verdict") not in REVIEWED_VERDICTS:
         return None
     return review_for(str(record.get("check", "")), str(record.get("target", "")))
+
+
+def findings_of(record: dict[str, Any]) -> list[dict[str, str]]:
+    """The record's findings, each with the words its requirement rests on: the catalogue's
+    verbatim sentence where it has one, else its statement."""
+    from conformance.requirements import all_requirements, split_ref
+
+    catalogue = all_requirements()
+    shown = []
+    for finding in record.get("findings") or []:
+        ref = str(finding.get("requirement", ""))
+        requirement_id, key = split_ref(ref)
+        requirement = catalogue.get(requirement_id)
+        shown.append({
+            "requirement": ref,
+            "level": str(finding.get("level", "")),
+            "case": str(finding.get("case", "")),
+            "message": str(finding.get("message", "")),
+            "rests_on": requirement.rests_on(key) if requirement else "",
+        })
+    return shown

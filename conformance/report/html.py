@@ -21,7 +21,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from conformance.report.editorial import review_of, spec_text_of
+from conformance.report.editorial import findings_of, review_of, spec_text_of
 from conformance.report.grid import (
     Column,
     Record,
@@ -37,11 +37,12 @@ from conformance.verdicts import Verdict
 
 COLOURS = {
     "pass": "#2e7d32", "fail": "#c62828", "warn": "#ef6c00", "unsupported": "#757575",
-    "info": "#1565c0", "error": "#6a1b9a", "skipped": "#9e9e9e",
+    "info": "#1565c0", "hardening": "#5d4037", "error": "#6a1b9a", "skipped": "#9e9e9e",
 }
-CHART_ORDER = ("pass", "fail", "warn", "unsupported", "info", "error", "skipped")
+CHART_ORDER = ("pass", "fail", "warn", "unsupported", "info", "hardening", "error",
+               "skipped")
 _MARKS = {"pass": "✓", "fail": "✗", "warn": "!", "unsupported": "–", "info": "i",
-          "error": "E", "skipped": "s"}
+          "hardening": "h", "error": "E", "skipped": "s"}
 
 Data = dict[str, Any]  # what a template fragment receives: plain strings, numbers, lists, dicts
 Anchors = dict[tuple[str, str, str], str]
@@ -161,6 +162,7 @@ def _detail(record: Record, anchor: str) -> Data:
         "anchor": anchor, "check": record["check"], "target": record["target"],
         "via": record["via"], "title": record.get("title", ""),
         "review": review_of(record), "spec_text": spec_text_of(record),
+        "findings": findings_of(record),
         "fields": [{"name": k, "value": str(v)} for k, v in fields],
         "reproducer": truncate(evidence.get("reproducer") or "", BYTES_LIMIT * 2),
         "exchanges": [{"to": exchange.get("to", "?"),

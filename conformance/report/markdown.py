@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from conformance.report.editorial import review_of, spec_text_of
+from conformance.report.editorial import findings_of, review_of, spec_text_of
 from conformance.report.grid import (
     Record,
     anchors_of,
@@ -34,6 +34,7 @@ SYMBOLS: dict[str, str] = {
     Verdict.WARN: "⚠️",
     Verdict.UNSUPPORTED: "➖",
     Verdict.INFO: "ℹ️",
+    Verdict.HARDENING: "🛡️",
     Verdict.ERROR: "💥",
     Verdict.SKIPPED: "⏭️",
 }
@@ -48,7 +49,8 @@ LEGEND = (
     "Each cell is the verdict of one check against one server, reached either directly or "
     "through nginx. ✅ pass: the server did what the spec demands; ❌ fail: a MUST was broken; "
     "⚠️ warn: a SHOULD was broken; ➖ unsupported: an optional feature is absent; ℹ️ info: "
-    "observed behaviour where the specs leave the choice open; 💥 error: the suite could not "
+    "observed behaviour where the specs leave the choice open; 🛡️ hardening: a defence no spec "
+    "sentence demands is absent (never a spec fail or warn); 💥 error: the suite could not "
     "complete the check (the server did not start, died or hung); ⏭️ skipped: this machine lacked "
     "something the check needs (nginx), which says nothing about the server; "
     f"{NOT_APPLICABLE} the check does not apply. Every cell other than a pass links to its "
@@ -179,6 +181,14 @@ def _detail(record: Record, anchor: str) -> list[str]:
     lines += [_row([f"**{name}**", _cell_text(str(value))]) for name, value in fields]
     lines.append(_row(["**server command**", _code_span(server.get("command", ""))]))
     lines.append("")
+    findings = findings_of(record)
+    if findings:
+        lines += ["Findings, worst first:", ""]
+        lines += [f"- **{_inline(f['level'])}** {_inline(f['requirement'])}"
+                  f"{' (' + _inline(f['case']) + ')' if f['case'] else ''}: "
+                  f"{_inline(f['message'])}  \n  _rests on:_ {_inline(f['rests_on'])}"
+                  for f in findings]
+        lines.append("")
     review = review_of(record)
     if review:
         lines += [f"**Reviewed ({_inline(review.get('finding', ''))}):** "
