@@ -45,6 +45,7 @@ matrix: setup
 
 lint: setup
 	$(VENV)/bin/ruff check conformance tests scripts
+	$(VENV)/bin/mypy
 
 bench: setup
 	$(PY) scripts/bench.py

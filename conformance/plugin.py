@@ -127,7 +127,8 @@ class CheckItem(pytest.Item):
         ):
             raise CheckFailed(self.record)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: Any = None) -> str | Any:
         if isinstance(excinfo.value, CheckFailed):
             return describe(excinfo.value.record)
         return super().repr_failure(excinfo)

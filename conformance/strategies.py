@@ -57,7 +57,7 @@ def encoded_slash_or_percent() -> st.SearchStrategy[bytes]:
 def utf8_path_char() -> st.SearchStrategy[bytes]:
     """A non-ASCII character as its percent-encoded UTF-8 bytes (0x80-0xFF on the wire)."""
     chars = st.characters(min_codepoint=0x80, max_codepoint=0x10FFFF,
-                          blacklist_categories=("Cs",))
+                          exclude_categories=["Cs"])
     return chars.flatmap(lambda c: st.tuples(*[percent_encoded(b) for b in c.encode("utf-8")])
                          .map(b"".join))
 

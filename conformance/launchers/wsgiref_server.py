@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
+from collections.abc import Callable, Iterable
+from typing import Any, cast
 from wsgiref.simple_server import make_server
 
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
-def load_app(spec: str) -> object:
+
+def load_app(spec: str) -> WSGIApp:
     module, _, attr = spec.partition(":")
-    return getattr(importlib.import_module(module), attr or "app")
+    return cast(WSGIApp, getattr(importlib.import_module(module), attr or "app"))
 
 
 def main() -> None:

@@ -37,7 +37,7 @@ def _run(stream: Any, op: str, environ: dict[str, Any]) -> Any:
     if name == "iter":
         return list(stream)
     if name == "readall":
-        parts = []
+        parts: list[bytes] = []
         for _ in range(READALL_LIMIT):
             block = stream.read(size or READALL_BLOCK)
             if not block:

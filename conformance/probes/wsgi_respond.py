@@ -46,7 +46,7 @@ def _try_start(rid: str | None, label: str, start_response: StartResponse, *args
         start_response(*args)
     except Exception as exc:
         exc_info = args[2] if len(args) > 2 else None
-        same = bool(exc_info) and exc is exc_info[1]
+        same = exc_info is not None and exc is exc_info[1]
         journal.record("respond", rid, step=label, raised=repr(exc), reraised_original=same)
         return False
     journal.record("respond", rid, step=label, raised=None)
