@@ -19,10 +19,7 @@ from conformance.proxy import UPSTREAM_HTTP_VERSION, Nginx
 from conformance.verdicts import (
     CaseEnded,
     HarnessError,
-    Informational,
-    ShouldViolation,
     Unsupported,
-    Violation,
 )
 from conformance.wire import Connection, Response, escape_bytes, printf_reproducer, request_bytes
 
@@ -174,24 +171,10 @@ class CheckContext:
         finally:
             self._case = outer
 
-    # -- verdicts (checks not yet written with findings: the first one ends the check) ----
-    def fail(self, message: str, **details: Any) -> NoReturn:
-        """The server broke this check's requirement (fail for MUST, warn for SHOULD)."""
-        raise Violation(message, **details)
-
-    def expect(self, condition: bool, message: str, **details: Any) -> None:
-        if not condition:
-            self.fail(message, **details)
-
-    def warn(self, message: str, **details: Any) -> NoReturn:
-        """A SHOULD broken inside a check whose main requirement is a MUST."""
-        raise ShouldViolation(message, **details)
-
+    # -- outcomes that are not findings ------------------------------------------------
     def unsupported(self, message: str) -> NoReturn:
+        """The server does not offer this optional feature: nothing to judge."""
         raise Unsupported(message)
-
-    def info(self, message: str, **details: Any) -> NoReturn:
-        raise Informational(message, **details)
 
     # -- own servers (checks that need a differently configured server) -----------------
     def start_server(self, *, env: dict[str, str] | None = None, label: str = "own",

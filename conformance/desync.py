@@ -4,28 +4,38 @@ next bytes are read as something they are not?
 Every invalid request is sent IN THE SAME WRITE as a marker request (``GET /desync-marker``,
 its own X-Probe-Id). Some cases also hide a third, "smuggled" request
 (``GET /desync-smuggled``) where a parser that picks the wrong framing would find it. The
-verdict reads the bytes and the probe app's journal:
+judge reads the bytes and the probe app's journal and reports each problem as its own
+problem on the sentence the case names for it (a :class:`Case` says which sentence each
+outcome breaks, or None where the RFC allows it, so a MAY never becomes a finding):
 
-* a rejection (4xx/5xx) that closes the connection, or never answers the marker: safe;
-* the app journalled the smuggled request: it saw a request that was never sent as one (fail);
-* the app's view of the invalid request's body holds the marker's bytes: the marker was read
-  as a body (fail);
-* the invalid request was served (2xx) where the RFC demands a rejection (fail, or warn where
-  the RFC only says SHOULD), and the marker answered as a fresh request after a request whose
-  framing the RFC says must end the connection (fail; warn where closing is a SHOULD).
+* the app journalled the smuggled request: bytes that the RFC's framing puts inside the
+  invalid request were served as a request (a desync: ``Case.framing``), or, where the RFC's
+  framing ends the message before them (CL.TE), the connection was kept open after a request
+  that must end it (``Case.close``);
+* the app's view of the invalid request's body holds the marker, or bytes the RFC's framing
+  excludes: the request was framed wrongly (``Case.framing``);
+* the server did not reject it: the app was called and answered 2xx (``Case.reject``);
+* where the sentence names a response (a 400), there was none: the server closed without one,
+  or neither answered nor closed, even after the client's half-close (``Case.respond``);
+* after it, the marker was answered on the same connection (``Case.close`` after a served
+  request, ``Case.close_after_reject`` after a rejection, ``Case.announced_close`` after a
+  response that itself announced "Connection: close").
 
-Each :class:`Case` carries what the RFC allows for it, so a MAY never becomes a fail.
+Any 4xx or 5xx counts as a rejection. A close without any answer is judged only on
+``Case.respond``: bytes that arrived before a reset are still read (Linux keeps them; the
+reset only ends the connection), so no answer there means none was sent.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from conformance.context import CheckContext
+from conformance.verdicts import HarnessError
 from conformance.wire import Connection, Response, WireTimeout, escape_bytes, parse_responses
 
 MARKER_PATH = b"/desync-marker"
@@ -33,11 +43,8 @@ SMUGGLED_PATH = b"/desync-smuggled"
 READ_TIMEOUT = 1.0  # seconds for an answer before the half-close (a correct server: ms)
 DRAIN_TIMEOUT = 1.0  # seconds after a half-close for a server that waited for more bytes
 NEXT_ANSWER = 1.0  # seconds for the marker's answer once the first answer has arrived
-
-# How the RFC treats accepting the invalid request / keeping the connection open after it.
-NEVER = "never"  # MUST NOT: a fail
-SHOULD_NOT = "should-not"  # SHOULD NOT: a warn
-MAY = "may"  # allowed: no verdict
+SHOWN_SENT = 400  # bytes of each direction quoted in a finding's message
+SHOWN_RECEIVED = 300
 
 
 @dataclass(frozen=True)
@@ -50,21 +57,48 @@ class Parts:
     rid_line: bytes = b""  # b"X-Probe-Id: ...\r\n" alone, for cases that must omit Host
 
 
+class Rules(TypedDict, total=False):
+    """The sentence-per-action part of a :class:`Case`, shared by several cases."""
+
+    reject: str | None
+    respond: str | None
+    close: str | None
+    close_after_reject: str | None
+    refuse: str | None
+    framing: str | None
+    announced_close: str | None
+
+
 @dataclass(frozen=True)
 class Case:
-    """One invalid request and what the RFC allows a server to do with it."""
+    """One invalid request and, for each thing a server might do with it, the sentence that
+    doing it breaks ("REQ-ID.key"), or None where the RFC allows it."""
 
     name: str
     build: Callable[[Parts], bytes]
-    section: str
-    accept: str = NEVER  # may the server serve it (2xx)?
-    keep_open: str = NEVER  # after serving it, may it answer the marker (not close)?
-    reject_keep_open: str = NEVER  # after rejecting it, may it answer the marker?
+    reject: str | None = None  # serving it (the app answered 2xx)
+    respond: str | None = None  # no answer at all: a silent close, or neither answer nor close
+    close: str | None = None  # after serving it, answering the marker on the same connection
+    close_after_reject: str | None = None  # after rejecting it, answering the marker
+    refuse: str | None = None  # rejecting it (4xx/5xx): the RFC says it must be processed
+    framing: str | None = None  # the wrong framing: smuggled request served, marker in body
+    announced_close: str | None = None  # answering the marker after a "Connection: close"
+    # The RFC's framing ends the message before the smuggled request (CL.TE: chunked wins),
+    # so serving it shows a connection kept open, not a request served from inside another.
+    smuggle_after_message: bool = False
     body_must_not_contain: bytes | None = None  # bytes a correct framing never puts in the body
     # The marker lies inside what a legal parse takes for the body (a huge chunk size): seeing
     # it there is no desync, only what the server did after the half-close counts.
     swallow_ok: bool = False
     method: str = "POST"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing the server did that the case's sentence ``ref`` forbids."""
+
+    ref: str
+    message: str
 
 
 @dataclass
@@ -92,16 +126,25 @@ class Outcome:
         return [e.get("body", b"") for e in self.events.get(who, []) if e["event"] == "body"]
 
     def describe(self) -> str:
-        return (f"sent {escape_bytes(self.sent)[:600]!r}; received "
-                f"{escape_bytes(self.received)[:400]!r}"
-                f"{' (server closed)' if self.closed else ' (connection left open)'}")
+        end = "the server closed" if self.closed else "the connection was left open"
+        return (f"sent '{escape_bytes(self.sent)[:SHOWN_SENT]}'; received "
+                f"'{escape_bytes(self.received)[:SHOWN_RECEIVED]}' ({end})")
 
 
-@dataclass
-class Finding:
-    severity: str  # "fail" | "warn"
-    case: str
-    message: str
+class Unjudged:
+    """Sub-cases that could not be judged (a plain request the app would answer 200 got
+    something else): the check finishes its other sub-cases, then ends in an error that names
+    them, so a finding already made still stands (harness.combine)."""
+
+    def __init__(self) -> None:
+        self.reasons: list[str] = []
+
+    def add(self, reason: str) -> None:
+        self.reasons.append(reason)
+
+    def raise_if_any(self) -> None:
+        if self.reasons:
+            raise HarnessError("could not judge: " + "; ".join(self.reasons))
 
 
 def request_line(method: bytes, path: bytes, host: bytes, rid: str) -> bytes:
@@ -120,24 +163,22 @@ def run_case(ctx: CheckContext, case: Case, *, timeout: float = READ_TIMEOUT,
     parts = Parts(host=host, base=b"Host: " + host + b"\r\nX-Probe-Id: " + rid.encode() + b"\r\n",
                   smuggle=request_line(b"GET", SMUGGLED_PATH, host, smuggled_rid),
                   rid_line=b"X-Probe-Id: " + rid.encode() + b"\r\n")
-    invalid = case.build(parts)
-    data = invalid + request_line(b"GET", MARKER_PATH, host, marker_rid)
-    # Two answers settle it: a served smuggled request is journalled before its answer.
-    expected = 2
+    data = case.build(parts) + request_line(b"GET", MARKER_PATH, host, marker_rid)
     conn = (ctx.connect(timeout=timeout + drain + 1) if track else
             Connection(ctx.host, ctx.port, timeout=timeout + drain + 1))
     # The server may close before reading it all; what it answered is still read.
     with contextlib.suppress(OSError):
         conn.send(data)
     methods = [case.method, "GET", "GET"]
-    _read(conn, methods, expected, timeout)
+    # Two answers settle it: a served smuggled request is journalled before its answer.
+    _read(conn, methods, 2, timeout)
     half_closed = False
     if not conn.eof and not _finals(conn, methods):
         # A server still waiting for body bytes (it read the marker as body) gets EOF now.
         half_closed = True
         with contextlib.suppress(OSError):
             conn.shutdown_write()
-        _read(conn, methods, expected, drain)
+        _read(conn, methods, 2, drain)
     conn.close()
     if half_closed and not case.swallow_ok:
         # An app told of EOF may journal the body it got just after the connection ended.
@@ -170,55 +211,95 @@ def _read(conn: Connection, methods: list[str], expected: int, timeout: float) -
             return
 
 
-def judge(outcome: Outcome) -> Finding | None:
-    """The detector's verdict on one case (None: the server handled it safely)."""
+# -- the judge ---------------------------------------------------------------------------
+
+def judge(outcome: Outcome) -> list[Problem]:
+    """Every problem the outcome shows, each on the sentence its case names for it."""
+    merged: dict[str, list[str]] = {}  # one problem per sentence, its facts in order
+    for problem in (*_framing_problems(outcome), *_answer_problems(outcome)):
+        merged.setdefault(problem.ref, []).append(problem.message)
+    return [Problem(ref, f"{'; and '.join(facts)}; {outcome.describe()}")
+            for ref, facts in merged.items()]
+
+
+def _framing_problems(outcome: Outcome) -> Iterator[Problem]:
+    """The bytes were framed differently from the RFC's framing of the case."""
     case = outcome.case
-    name = case.name
-
-    def finding(severity: str, what: str) -> Finding:
-        return Finding(severity, name, f"{name}: {what} [{case.section}]; {outcome.describe()}")
-
+    smuggled = f"GET {SMUGGLED_PATH.decode()}"
     if outcome.saw("smuggled"):
-        return finding("fail", "DESYNC: the app journalled the smuggled request "
-                               f"GET {SMUGGLED_PATH.decode()}, which was only bytes inside the "
-                               "invalid request")
+        if case.smuggle_after_message and case.close:
+            yield Problem(case.close, f"the connection stayed open after the request and the "
+                                      f"bytes after its chunked body, which its Content-Length "
+                                      f"counts as body, were served as a request ({smuggled})")
+        elif case.framing:
+            yield Problem(case.framing, f"the app served {smuggled}, which was sent as bytes "
+                                        "inside the request's body")
+    if not case.framing:
+        return
     for body in outcome.bodies("invalid"):
         if MARKER_PATH in body and not case.swallow_ok:
-            return finding("fail", "DESYNC: the marker request was read as part of the invalid "
-                                   f"request's body (the app saw body {body[:200]!r})")
+            yield Problem(case.framing, "the marker request sent after it was read as part of "
+                                        f"its body (the app saw body {body[:200]!r})")
         if case.body_must_not_contain and case.body_must_not_contain in body:
-            return finding("fail", "the app saw body bytes the correct framing excludes "
-                                   f"({body[:200]!r}): the wrong framing header was used")
+            yield Problem(case.framing, "the app saw body bytes that the RFC's framing excludes "
+                                        f"({body[:200]!r}): the wrong framing header was used")
+
+
+def _answer_problems(outcome: Outcome) -> Iterator[Problem]:
+    """What the server answered, and whether it went on reading after it."""
+    case = outcome.case
     status = outcome.first_status
-    accepted = status is not None and 200 <= status < 300
-    marker_answered = outcome.saw("marker") or len(outcome.finals) >= 2
-    found: list[Finding] = []
-    after = ("the marker was answered as a fresh request" if outcome.saw("marker") else
-             f"the bytes after it were parsed and answered ({len(outcome.finals)} responses)")
-    if accepted and marker_answered and case.keep_open != MAY:
-        found.append(finding("fail" if case.keep_open == NEVER else "warn",
-                             f"the invalid request was served with {status}, then the "
-                             f"connection stayed open and {after}"))
-    if accepted and case.accept != MAY:
-        found.append(finding("fail" if case.accept == NEVER else "warn",
-                             f"the invalid request was served with {status}"))
-    if not accepted and marker_answered and case.reject_keep_open != MAY:
-        found.append(finding("fail" if case.reject_keep_open == NEVER else "warn",
-                             f"the invalid request was answered {status}, then the connection "
-                             f"stayed open and {after}"))
-    if status is None and not outcome.closed and not outcome.half_closed:
-        found.append(finding("warn", "neither answered nor closed"))
-    found.sort(key=lambda f: f.severity != "fail")
-    return found[0] if found else None
+    served = status is not None and 200 <= status < 300
+    after = _what_came_after(outcome)
+    if status is not None and status >= 400 and case.refuse:
+        yield Problem(case.refuse, f"rejected with {status}, though the request is valid")
+    if served and case.reject:
+        who = "the app was called and answered" if outcome.saw("invalid") else "answered"
+        yield Problem(case.reject, f"not rejected: {who} {status}")
+    if status is not None and after:
+        if case.announced_close and announces_close(outcome.finals[0]):
+            yield Problem(case.announced_close, f"answered {status} with \"Connection: close\", "
+                                                f"then {after}")
+        elif served and case.close:
+            yield Problem(case.close, f"served ({status}), then the connection stayed open and "
+                                      f"{after}")
+        elif not served and case.close_after_reject:
+            yield Problem(case.close_after_reject, f"answered {status}, then the connection "
+                                                   f"stayed open and {after}")
+    if status is None and case.respond:
+        yield Problem(case.respond, "closed the connection without any response" if
+                      outcome.closed else f"neither answered nor closed within "
+                      f"{READ_TIMEOUT + DRAIN_TIMEOUT:g} s (the client half-closed after "
+                      f"{READ_TIMEOUT:g} s)")
 
 
-def run_cases(ctx: CheckContext, cases: list[Case]) -> None:
-    """Run every case; fail on the first failing one (all findings listed), warns after."""
-    findings = [f for f in (judge(run_case(ctx, case)) for case in cases) if f]
-    fails = [f for f in findings if f.severity == "fail"]
-    warns = [f for f in findings if f.severity == "warn"]
-    others = "; also: " + ", ".join(f.case for f in findings[1:]) if len(findings) > 1 else ""
-    if fails:
-        ctx.fail(fails[0].message + others, findings=[f.__dict__ for f in findings])
-    if warns:
-        ctx.warn(warns[0].message + others, findings=[f.__dict__ for f in findings])
+def announces_close(response: Response) -> bool:
+    """The response carries the "close" connection option (RFC 9112 9.6)."""
+    tokens = b",".join(response.header_all("connection")).lower().split(b",")
+    return b"close" in (t.strip() for t in tokens)
+
+
+def _what_came_after(outcome: Outcome) -> str:
+    """How the bytes after the invalid request were treated ("" when not read as a request)."""
+    if outcome.saw("marker"):
+        return "the marker request sent after it was served as a fresh request"
+    if len(outcome.finals) >= 2:
+        return (f"the bytes after it were parsed and answered ({len(outcome.finals)} "
+                "responses)")
+    return ""
+
+
+def run_cases(ctx: CheckContext, cases: list[Case],
+              also: Callable[[CheckContext, Outcome], None] | None = None) -> list[Outcome]:
+    """Run every case as its own sub-case; each problem is a finding on its sentence, and
+    ``also`` may judge more of an outcome (what the app saw) inside the same sub-case."""
+    outcomes = []
+    for case in cases:
+        with ctx.case(case.name):
+            outcome = run_case(ctx, case)
+            outcomes.append(outcome)
+            for problem in judge(outcome):
+                ctx.finding(problem.ref, problem.message)
+            if also is not None:
+                also(ctx, outcome)
+    return outcomes

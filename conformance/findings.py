@@ -4,10 +4,6 @@ A check no longer stops at its first problem: it records a :class:`Finding` per 
 goes on with its other sub-cases. A finding names its requirement id; its level is that
 requirement's level in requirements.toml, never the check's (DESIGN.md decision 6). The cell's
 verdict is the worst finding's, and its message leads with that finding and lists the others.
-
-Checks not yet written this way still end by raising (verdicts.Violation and friends); the
-harness turns such an outcome into one finding at the check's declared level, marked
-``source = "check"`` so that the record says its level was the check's, not the catalogue's.
 """
 
 from __future__ import annotations
@@ -37,7 +33,6 @@ class Finding:
     level: Level
     message: str
     case: str = ""  # the sub-case it came from, if the check has several
-    source: str = "catalogue"  # "check": a legacy outcome, its level was the check's
 
     @property
     def verdict(self) -> Verdict:
@@ -45,8 +40,7 @@ class Finding:
 
     def as_json(self) -> dict[str, Any]:
         return {"requirement": self.requirement, "level": self.level.value,
-                "verdict": self.verdict.value, "case": self.case, "message": self.message,
-                "source": self.source}
+                "verdict": self.verdict.value, "case": self.case, "message": self.message}
 
 
 def worst(findings: Iterable[Finding]) -> list[Finding]:

@@ -29,11 +29,7 @@ from conformance.verdicts import (
     CaseEnded,
     CheckOutcome,
     EnvironmentMissing,
-    Informational,
-    Level,
-    ShouldViolation,
     Verdict,
-    Violation,
 )
 
 # The longest text kept in a record's details or evidence (escaped bytes included).
@@ -178,10 +174,6 @@ class Harness:
             check.function(ctx)
         except CaseEnded:
             pass  # its finding is recorded
-        except (Violation, ShouldViolation, Informational) as exc:
-            # A check not yet written with findings: its first problem ends it, at its level.
-            ctx.findings.append(legacy_finding(check, exc))
-            details = exc.details
         except CheckOutcome as exc:
             outcome, message, details = exc.verdict, exc.message, exc.details
         except ServerStartError as exc:
@@ -261,19 +253,6 @@ class Harness:
         if redactor.withheld:
             published["withheld"] = {"environ_keys": redactor.withheld, "why": WITHHELD_WHY}
         return published
-
-
-def legacy_finding(check: Check, exc: CheckOutcome) -> Finding:
-    """The finding a check that ends by raising reached: on its first requirement, at the
-    level the check declares (SHOULD for ctx.warn, INFO for ctx.info), marked as such."""
-    if isinstance(exc, ShouldViolation):
-        level = Level.SHOULD
-    elif isinstance(exc, Informational):
-        level = Level.INFO
-    else:
-        level = check.level
-    return Finding(check.requirements[0] if check.requirements else "", level, exc.message,
-                   source="check")
 
 
 def combine(findings: Sequence[Finding], outcome: Verdict | None,

@@ -20,16 +20,22 @@ FINDINGS = ("server", "suite", "open")
 def _reviews() -> tuple[dict[str, Any], ...]:
     entries = tomllib.loads(REVIEWS_PATH.read_text(encoding="utf-8")).get("review", [])
     for entry in entries:
-        if entry.get("finding") not in FINDINGS or not entry.get("note"):
+        if entry.get("finding") not in FINDINGS or not entry.get("note") or entry.get(
+                "verdict", "fail") not in ("fail", "warn", "info", "hardening"):
             raise ValueError(f"reviews.toml: bad entry {entry!r}")
     return tuple(entries)
 
 
-def review_for(check: str, target: str) -> dict[str, str] | None:
-    """The review of ``check`` on ``target`` (an entry naming the target beats a "*" one)."""
+def review_for(check: str, target: str, verdict: str | None = None) -> dict[str, str] | None:
+    """The review of ``check`` on ``target`` (an entry naming the target beats a "*" one).
+
+    An entry that names the verdict it reviewed (``verdict = "fail"``) applies only to that
+    verdict: when a re-run changes the verdict, the old review no longer speaks for the cell."""
     general = None
     for entry in _reviews():
         if entry["check"] != check:
+            continue
+        if verdict is not None and entry.get("verdict", verdict) != verdict:
             continue
         if target in entry["targets"]:
             return {"finding": entry["finding"], "note": entry["note"]}

@@ -1,7 +1,8 @@
 """The verdict model (DESIGN.md decision 6).
 
-A check ends in exactly one verdict. Checks signal anything but a pass by raising one of the
-exceptions below; the plugin maps the verdict onto a pytest outcome:
+A cell ends in exactly one verdict: the worst of its findings (findings.py), or an outcome that
+is not a finding, raised as one of the exceptions below (unsupported, error, skipped). The
+plugin maps the verdict onto a pytest outcome:
 
 =============  ==========================================  ===================================
 verdict        meaning                                     pytest outcome
@@ -58,28 +59,10 @@ class CheckOutcome(Exception):
         self.details = details
 
 
-class Violation(CheckOutcome):
-    """The server broke the requirement. The check's level decides fail (MUST) or warn (SHOULD)."""
-
-    verdict = Verdict.FAIL
-
-
-class ShouldViolation(CheckOutcome):
-    """A SHOULD inside a check of a stricter level was broken: always a warn."""
-
-    verdict = Verdict.WARN
-
-
 class Unsupported(CheckOutcome):
     """An optional feature is not offered by the server."""
 
     verdict = Verdict.UNSUPPORTED
-
-
-class Informational(CheckOutcome):
-    """Observed behaviour where the specs leave the choice to the server."""
-
-    verdict = Verdict.INFO
 
 
 class HarnessError(CheckOutcome):

@@ -38,7 +38,7 @@ def make_record(check: str, target: str, via: str, verdict: str = "pass",
         "verdict": verdict,
         "message": "" if verdict == "pass" else f"{check} went {verdict}",
         "findings": [{"requirement": "REQ-01", "level": level, "verdict": verdict, "case": "",
-                      "message": f"{check} went {verdict}", "source": "catalogue"}
+                      "message": f"{check} went {verdict}"}
                      for level in [FINDING_LEVEL.get(verdict)] if level],
         "server": {"name": target, "version": "1.2.3", "command": f"{target} --port 8000 app"},
         "nginx_version": "1.22.1" if via == "nginx" else None,

@@ -4,12 +4,12 @@
 Hypothesis generates a body, its framing (Content-Length, or chunked with generated chunk sizes
 and, sometimes, chunk extensions) and the places where the request bytes are split across
 writes. The oracle is simple and exact: the http.request events' bodies concatenate to the body
-and exactly the last has more_body False. A failure shrinks to a minimal body, framing and split.
+and exactly the last has more_body False. A MUST failure shrinks to a minimal body, framing
+and split.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,10 +17,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.catalogue import check
-from conformance.checks.common import check_settings
+from conformance.checks.asgi_body import (
+    body_difference,
+    event_differences,
+    refusal_ref,
+    send_tolerating_early_close,
+)
+from conformance.checks.common import check_settings, problems_text
 from conformance.context import CheckContext
+from conformance.requirements import level_of
 from conformance.verdicts import Level
-from conformance.wire import Connection, request_bytes
+from conformance.wire import Connection, Response, request_bytes
 
 EXAMPLE_TIMEOUT = 3.0  # seconds for one generated request's response and journal entries
 
@@ -89,21 +96,29 @@ def body_requests(draw: st.DrawFn) -> BodyRequest:
     return BodyRequest(body=body, chunks=chunks, extension=extension, cuts=cuts)
 
 
-def _differences(req: BodyRequest, events: list[dict[str, Any]]) -> list[str]:
+def _differences(req: BodyRequest, response: Response,
+                 events: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(sentence, message) for each way the events differ from the request sent (the same
+    sentences as asgi-http.request-body-events)."""
     summary = next((e for e in events if e["event"] == "body-summary"), None)
     if summary is None:
-        return ["the app never finished reading the body"]
-    diffs = []
-    if summary["size"] != len(req.body) or \
-            summary["sha256"] != hashlib.sha256(req.body).hexdigest():
-        diffs.append(f"the http.request bodies concatenate to {summary['size']} bytes that "
-                     f"differ from the {len(req.body)} bytes sent")
-    receives = [e for e in events if e["event"] == "receive"]
-    finals = [i for i, e in enumerate(receives) if not e.get("more_body")]
-    if finals != [len(receives) - 1] or any(e.get("type") != "http.request" for e in receives):
-        diffs.append("expected http.request events with exactly one (the last) more_body "
-                     f"False, got {[(e.get('type'), e.get('more_body')) for e in receives]}")
-    return diffs
+        return [(refusal_ref(response.status, req.chunks is not None),
+                 f"the server answered {response.status or 'nothing'} "
+                 f"({problems_text(response)}) and the app did not get the body")]
+    found = []
+    difference = body_difference(summary, req.body,
+                                 req.wire_body() if req.chunks is not None else None)
+    if difference:
+        found.append(difference)
+    found += event_differences([e for e in events if e["event"] == "receive"])
+    return found
+
+
+def _shown(req: BodyRequest) -> str:
+    if len(req.body) <= 200:
+        return repr(req)
+    return (f"BodyRequest(body=<{len(req.body)} bytes>, chunks={req.chunks}, "
+            f"extension={req.extension}, cuts={req.cuts})")
 
 
 @check(
@@ -116,16 +131,23 @@ def _differences(req: BodyRequest, events: list[dict[str, Any]]) -> list[str]:
     section="asgi-www.rst 'Request - receive event'; RFC 9112 7.1",
 )
 def generated_bodies(ctx: CheckContext) -> None:
-    """asgi-www.rst, Request: "if the request is being sent using Transfer-Encoding:
-    chunked, the server is responsible for handling this encoding. The http.request messages
-    should contain just the decoded contents of each chunk"; body chunks concatenate, and
-    more_body False marks the last. RFC 9112 7.1.1: "A recipient MUST ignore unrecognized
-    chunk extensions." For generated bodies (0 to 300 kB), Content-Length or chunked framing
-    with generated chunk sizes and extensions, written in generated splits, the events'
-    bodies must concatenate to the body with exactly one, final, more_body False."""
+    """asgi-www.rst, Request: "The http.request messages should contain just the decoded
+    contents of each chunk." (ASGI-HTTP-01.g, SHOULD); the bodies concatenate to the body
+    ("body (*byte string*) -- Body of the request.", .c) and more_body False marks the last
+    event (.e), definitions: MUST; RFC 9112 6.1: "A recipient MUST be able to parse the
+    chunked transfer coding" (.h). For generated bodies (0 to 300 kB), Content-Length or
+    chunked framing with generated chunk sizes and extensions, written in generated splits,
+    each difference is a finding at its sentence's level, as in
+    asgi-http.request-body-events (a 411 for chunked and a 413 are the server's choice:
+    INFO).
+
+    Hypothesis hunts for the MUST problems and shrinks the first to a minimal request; a
+    SHOULD or INFO difference does not stop the search and is reported with the first
+    generated request that showed it."""
     server = ctx.server
     host = f"{server.host}:{server.port}"
     failure: dict[str, Any] = {}
+    lesser: dict[str, tuple[str, BodyRequest]] = {}  # sentence -> (message, first request)
 
     @check_settings(ctx.harness.examples)
     @given(body_requests())
@@ -133,34 +155,42 @@ def generated_bodies(ctx: CheckContext) -> None:
         rid = ctx.untracked_rid()
         data = req.to_bytes(host, rid)
         with Connection(server.host, server.port, timeout=EXAMPLE_TIMEOUT) as conn:
-            conn.send_split(data, req.cut_offsets(len(data)))
+            send_tolerating_early_close(conn, data, req.cut_offsets(len(data)))
             response = conn.read_response(method="POST", timeout=EXAMPLE_TIMEOUT)
-            if response.status != 200:
-                diffs = [f"the server answered {response.status or 'nothing'} "
-                         f"({response.problems})"]
+            events = ctx.journal.wait_for(
+                lambda evs: any(e["event"] == "body-summary" for e in evs),
+                rid=rid, timeout=EXAMPLE_TIMEOUT if response.status == 200 else 0.5) or []
+        musts = []
+        for ref, message in _differences(req, response, events):
+            if level_of(ref) is Level.MUST:
+                musts.append((ref, message))
             else:
-                events = ctx.journal.wait_for(
-                    lambda evs: any(e["event"] == "body-summary" for e in evs),
-                    rid=rid, timeout=EXAMPLE_TIMEOUT) or []
-                diffs = _differences(req, events)
-        if diffs:
-            failure.update(request=req, diffs=diffs)
-            raise AssertionError("; ".join(diffs))
+                lesser.setdefault(ref, (message, req))
+        if musts:
+            failure.update(request=req, diffs=musts)
+            raise AssertionError("; ".join(message for _, message in musts))
 
     try:
         prop()
     except AssertionError:
         if not failure:
             raise
-        replay: BodyRequest = failure["request"]
-        rid = ctx.new_rid()
-        conn = ctx.connect(timeout=EXAMPLE_TIMEOUT)
-        data = replay.to_bytes(host, rid)
-        conn.send_split(data, replay.cut_offsets(len(data)))
-        conn.read_response(method="POST", timeout=EXAMPLE_TIMEOUT)
-        shown = repr(replay) if len(replay.body) <= 200 else (
-            f"BodyRequest(body=<{len(replay.body)} bytes>, chunks={replay.chunks}, "
-            f"extension={replay.extension}, cuts={replay.cuts})")
-        ctx.fail("minimal generated body on which the http.request events differ: "
-                 + "; ".join(failure["diffs"]), minimal_request=shown,
-                 examples=ctx.harness.examples)
+        _replay(ctx, host, failure["request"])
+        for ref, message in failure["diffs"]:
+            ctx.finding(ref, f"minimal generated body on which the http.request events differ: "
+                             f"{message}", minimal_request=_shown(failure["request"]),
+                        examples=ctx.harness.examples)
+    for ref, (message, req) in lesser.items():
+        _replay(ctx, host, req)
+        ctx.finding(ref, f"first generated body on which this showed: {message}",
+                    request=_shown(req))
+
+
+def _replay(ctx: CheckContext, host: str, replay: BodyRequest) -> None:
+    """Send a request found by the search once more on a tracked connection: its bytes and
+    journal entries become the evidence."""
+    rid = ctx.new_rid()
+    conn = ctx.connect(timeout=EXAMPLE_TIMEOUT)
+    data = replay.to_bytes(host, rid)
+    send_tolerating_early_close(conn, data, replay.cut_offsets(len(data)))
+    conn.read_response(method="POST", timeout=EXAMPLE_TIMEOUT)

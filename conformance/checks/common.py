@@ -7,6 +7,7 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, settings
 
 from conformance.context import CheckContext, Exchange
+from conformance.wire import Response
 
 
 def observed_entry(ctx: CheckContext, exchange: Exchange) -> dict[str, Any]:
@@ -22,6 +23,11 @@ def observed_scope(ctx: CheckContext, exchange: Exchange) -> dict[str, Any]:
 def observed_environ(ctx: CheckContext, exchange: Exchange) -> dict[str, Any]:
     """The WSGI environ the probe app saw for this exchange (stream objects as type names)."""
     return observed_entry(ctx, exchange)["environ"]
+
+
+def problems_text(response: Response) -> str:
+    """A response's framing problems for a message (RFC 9112 deviations the client saw)."""
+    return "; ".join(response.problems) or "no framing problems"
 
 
 # A field value with obs-text (RFC 9110 5.5): valid, and to be carried as opaque bytes.

@@ -1,15 +1,21 @@
 """Generated requests against the oracle (DESIGN.md decision 8).
 
 For every valid request Hypothesis generates, the environ or scope the probe app journalled
-must equal what conformance/oracle.py derives from the request bytes. A failure is shrunk to a
-minimal request, whose exact bytes, the app's view and the differences go into the results.
-Runs are derandomised: the same suite version generates the same examples every time.
+must equal what conformance/oracle.py derives from the request bytes. Each difference rests on
+the spec sentence of the key it concerns (REQ-ID.key). A difference whose sentence is a MUST
+fails the property, which Hypothesis shrinks to a minimal request whose exact bytes, the app's
+view and the differences go into the results; every other sentence an example broke (of any
+level, a SHOULD or a choice the spec leaves open included) is its own finding, with the first
+request that showed it. Runs are derandomised: the same suite version generates the same examples.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -19,104 +25,213 @@ from conformance.catalogue import check
 from conformance.checks.common import check_settings
 from conformance.context import CheckContext
 from conformance.oracle import GeneratedRequest
+from conformance.requirements import level_of
 from conformance.verdicts import Level
 from conformance.wire import Connection, WireTimeout
 
 EXAMPLE_TIMEOUT = 3.0  # seconds for one generated request's response and journal entries
+# One difference: the sentence it rests on (REQ-ID.key) and what was seen.
+Difference = tuple[str, str]
 Compare = Callable[[GeneratedRequest, str, Connection, dict[str, Any], list[dict[str, Any]]],
-                   list[str]]
+                   list[Difference]]
+# What a request the app did not (fully) see breaks: (request, status, app saw the head).
+Unseen = Callable[[GeneratedRequest, int, bool], Difference]
 
 
 class _Mismatch(AssertionError):
     pass
 
 
+@dataclass
+class _Seen:
+    """What the examples showed: the minimal failing one (MUST differences) and, per sentence,
+    the first example with a difference on it (the shrinking phase tries many more)."""
+
+    failure: dict[str, Any] = field(default_factory=dict)
+    first: dict[str, tuple[GeneratedRequest, str]] = field(default_factory=dict)
+
+
 def run_property(ctx: CheckContext, requests: st.SearchStrategy[GeneratedRequest],
-                 compare: Compare) -> None:
+                 compare: Compare, unseen: Unseen) -> None:
     """Send each generated request on a fresh connection and compare the app's view."""
     server = ctx.server
     host = f"{server.host}:{server.port}"
-    failure: dict[str, Any] = {}
+    seen = _Seen()
 
     @check_settings(ctx.harness.examples)
     @given(requests)
     def prop(req: GeneratedRequest) -> None:
         rid = ctx.untracked_rid()
-        data = req.to_bytes(host, rid)
-        diffs: list[str] = []
         with Connection(server.host, server.port, timeout=EXAMPLE_TIMEOUT) as conn:
-            conn.send_split(data, list(req.cuts))
-            try:
-                response = conn.read_response(method=req.method, timeout=EXAMPLE_TIMEOUT)
-            except WireTimeout:
-                response = None
-            entry = None
-            if response is not None and response.status == 200:
-                entry = ctx.journal.wait_event(rid, "body", timeout=EXAMPLE_TIMEOUT)
-            if entry is None:
-                status = response.status if response else "no response"
-                diffs.append(f"the app never saw this valid request (server answered {status})")
-            else:
-                events = ctx.journal.for_rid(rid)
-                request_entry = next(e for e in events if e["event"] == "request")
-                diffs = compare(req, rid, conn, request_entry, events)
-        if diffs:
-            failure.update(request=req, rid=rid, sent=bytes(conn.sent),
-                           received=bytes(conn.received), diffs=diffs, port=conn.port)
-            raise _Mismatch("; ".join(diffs))
+            conn.send_split(req.to_bytes(host, rid), list(req.cuts))
+            diffs = _differences(ctx, req, rid, conn, compare, unseen)
+        must = [d for d in diffs if level_of(d[0]) in (Level.MUST, Level.OPTIONAL)]
+        for ref, text in diffs:
+            seen.first.setdefault(ref, (req, text))
+        if must:
+            seen.failure.update(request=req, sent=bytes(conn.sent),
+                                received=bytes(conn.received), diffs=diffs)
+            raise _Mismatch("; ".join(text for _, text in must))
 
     try:
         prop()
     except _Mismatch:
-        # Replay the minimal request on a tracked connection: its bytes, the app's view of it
-        # and the reproducer go into the evidence.
-        replay = failure["request"]
-        rid = ctx.new_rid()
-        conn = ctx.connect(timeout=EXAMPLE_TIMEOUT)
-        conn.send_split(replay.to_bytes(host, rid), list(replay.cuts))
-        conn.read_response(method=replay.method, timeout=EXAMPLE_TIMEOUT)
-        ctx.fail(
-            "minimal generated request on which the app's view differs from the spec's: "
-            + "; ".join(failure["diffs"]),
-            minimal_request=repr(failure["request"]),
-            sent=failure["sent"],
-            received=failure["received"],
-            examples=ctx.harness.examples,
-        )
+        _report_failure(ctx, host, seen)
+    _report_others(ctx, host, seen)
+
+
+def _differences(ctx: CheckContext, req: GeneratedRequest, rid: str, conn: Connection,
+                 compare: Compare, unseen: Unseen) -> list[Difference]:
+    try:
+        response = conn.read_response(method=req.method, timeout=EXAMPLE_TIMEOUT)
+    except WireTimeout:
+        response = None
+    entry = None
+    if response is not None and response.status == 200:
+        entry = ctx.journal.wait_event(rid, "body", timeout=EXAMPLE_TIMEOUT)
+    if entry is None:
+        head_seen = any(e["event"] == "request" for e in ctx.journal.for_rid(rid))
+        return [unseen(req, response.status if response else 0, head_seen)]
+    events = ctx.journal.for_rid(rid)
+    request_entry = next(e for e in events if e["event"] == "request")
+    return compare(req, rid, conn, request_entry, events)
+
+
+def _replay(ctx: CheckContext, host: str, req: GeneratedRequest) -> None:
+    """Send ``req`` again on a tracked connection: its bytes, the app's view of it and the
+    reproducer go into the evidence."""
+    rid = ctx.new_rid()
+    conn = ctx.connect(timeout=EXAMPLE_TIMEOUT)
+    conn.send_split(req.to_bytes(host, rid), list(req.cuts))
+    conn.read_response(method=req.method, timeout=EXAMPLE_TIMEOUT)
+
+
+def _report_failure(ctx: CheckContext, host: str, seen: _Seen) -> None:
+    failure = seen.failure
+    _replay(ctx, host, failure["request"])
+    details = {"minimal_request": repr(failure["request"]), "sent": failure["sent"],
+               "received": failure["received"], "examples": ctx.harness.examples}
+    for ref, text in failure["diffs"]:
+        ctx.finding(ref, f"minimal generated request on which the app's view differs from "
+                         f"the spec's: {text}", **details)
+        seen.first.pop(ref, None)  # the minimal example stands for this sentence
+
+
+def _report_others(ctx: CheckContext, host: str, seen: _Seen) -> None:
+    """Every other sentence an example broke, with the first request that showed it."""
+    if seen.first and not seen.failure:
+        # The evidence of a cell without a MUST failure: the first of these requests.
+        _replay(ctx, host, next(iter(seen.first.values()))[0])
+    for ref, (req, text) in seen.first.items():
+        ctx.finding(ref, f"generated request on which the app's view differs from the "
+                         f"oracle's: {text}", request=repr(req),
+                    examples=ctx.harness.examples)
+
+
+# -- WSGI ----------------------------------------------------------------------------------
+
+# The sentence each compared environ key's value rests on (a definition of what the server
+# produces, or the MUST that it be present).
+_ENVIRON_SENTENCES = {
+    "REQUEST_METHOD": "WSGI-ENV-02.e", "SERVER_PROTOCOL": "WSGI-ENV-03.b",
+    "SCRIPT_NAME": "WSGI-ENV-06.b", "QUERY_STRING": "WSGI-ENV-07.b",
+    "CONTENT_TYPE": "WSGI-ENV-04.e", "CONTENT_LENGTH": "WSGI-ENV-04.f",
+}
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _skeleton(path: str) -> str:
+    """The path with each run of non-ASCII characters as one marker: what is left when the
+    treatment of non-ASCII bytes, which RFC 3875 leaves to the system, is set aside."""
+    return _NON_ASCII.sub("\x00", path)
+
+
+def _path_info_sentence(expected: str, got: Any) -> str:
+    if not isinstance(got, str):
+        return "WSGI-ENV-05.a" if got is not None else "WSGI-ENV-04.a"
+    if _skeleton(got) == _skeleton(expected):
+        return "WSGI-ENV-05.h"  # only non-ASCII bytes differ: "system-defined"
+    decoded = unquote_to_bytes(got.encode("latin-1")).decode("latin-1")
+    return "WSGI-ENV-06.c" if decoded == expected else "WSGI-ENV-06.a"
+
+
+def _cgi_name(name: bytes) -> str:
+    """RFC 3875 4.1.18: upper case, "-" to "_", "HTTP_" in front."""
+    return "HTTP_" + name.decode("latin-1").upper().replace("-", "_")
+
+
+def _header_sentence(req: GeneratedRequest, key: str, got: Any, host: str, rid: str) -> str:
+    if got is None:
+        return "WSGI-ENV-08.b"  # presence "should correspond"
+    repeated = sum(_cgi_name(n) == key for n, _ in req.all_headers(host, rid)) > 1
+    return "WSGI-ENV-08.h" if repeated else "WSGI-ENV-08.a"
+
+
+def _environ_sentence(req: GeneratedRequest, key: str, expected: dict[str, Any],
+                      environ: dict[str, Any], host: str, rid: str) -> str:
+    got = environ.get(key)
+    if isinstance(got, str) and any(ord(c) > 0xFF for c in got):
+        return "WSGI-ENV-05.d"
+    if key == "PATH_INFO":
+        return _path_info_sentence(expected["PATH_INFO"], got)
+    if key.startswith("HTTP_"):
+        return _header_sentence(req, key, got, host, rid)
+    if got is None and key in _ENVIRON_SENTENCES:
+        return "WSGI-ENV-04.a"  # "must be present, unless their value would be an empty string"
+    return _ENVIRON_SENTENCES.get(key, "WSGI-ENV-04.a")
+
+
+def _body_sentence(req: GeneratedRequest, text: str) -> str:
+    if text.startswith("chunked body"):
+        return "WSGI-IN-06.h"  # no CONTENT_LENGTH and no end-of-file: left open by the PEP
+    return "WSGI-IN-06.a" if req.chunked else "WSGI-IN-01.g"
 
 
 def _wsgi_compare(req: GeneratedRequest, rid: str, conn: Connection, entry: dict[str, Any],
-                  events: list[dict[str, Any]]) -> list[str]:
+                  events: list[dict[str, Any]]) -> list[Difference]:
     host = f"{conn.host}:{conn.port}"
-    diffs = oracle.environ_differences(oracle.expected_environ(req, host=host, rid=rid),
-                                       entry["environ"])
+    expected = oracle.expected_environ(req, host=host, rid=rid)
+    environ = entry["environ"]
+    diffs: list[Difference] = []
+    for text in oracle.environ_differences(expected, environ):
+        key = text.split(":")[0]
+        ref = ("WSGI-ENV-08.b" if key.startswith("HTTP_* keys")  # keys for headers not sent
+               else _environ_sentence(req, key, expected, environ, host, rid))
+        diffs.append((ref, text))
     body_event = next(e for e in events if e["event"] == "body")
-    diffs += oracle.body_differences(req, entry["environ"], body_event["body"],
-                                     body_event.get("readable", True))
+    diffs += [(_body_sentence(req, text), text) for text in oracle.body_differences(
+        req, environ, body_event["body"], body_event.get("readable", True))]
     return diffs
 
 
-def _asgi_compare(req: GeneratedRequest, rid: str, conn: Connection, entry: dict[str, Any],
-                  events: list[dict[str, Any]]) -> list[str]:
-    host = f"{conn.host}:{conn.port}"
-    expected = oracle.expected_scope(req, host=host, rid=rid, server_port=conn.port,
-                                     client_port=conn.local_port)
-    diffs = oracle.scope_differences(expected, entry["scope"])
-    body = next(e["body"] for e in events if e["event"] == "body")
-    if body != req.body:
-        diffs.append(f"http.request bodies concatenate to {body!r}, sent {req.body!r}")
-    receives = [e for e in events if e["event"] == "receive"]
-    finals = [e for e in receives if e.get("type") == "http.request" and not e["more_body"]]
-    if len(finals) != 1:
-        diffs.append(f"expected exactly one http.request with more_body False, got {receives!r}")
-    return diffs
+def _wsgi_unseen(req: GeneratedRequest, status: int, head_seen: bool) -> Difference:
+    """A valid request the app never saw, or whose body it could not read. RFC 3875 lets a
+    server reject a PATH_INFO it finds objectionable (an encoded "/", bytes outside ASCII) and
+    RFC 9112 a body without Content-Length with 411; a chunked body that could not be read
+    breaks "A recipient MUST be able to parse and decode the chunked transfer coding." and
+    anything else "invokes the application callable once for each request"."""
+    if head_seen:
+        return ("WSGI-IN-06.c" if req.chunked else "WSGI-IN-01.g",
+                f"the app saw this valid request but could not read its "
+                f"{'chunked ' if req.chunked else ''}body (server answered "
+                f"{status or 'nothing'})")
+    answered = f"the app never saw this valid request (server answered {status or 'nothing'})"
+    decoded = unquote_to_bytes(req.path)
+    if status >= 400 and b"%2f" in req.path.lower():
+        return "WSGI-ENV-06.k", answered + "; its path has an encoded '/'"
+    if status >= 400 and (not decoded.isascii() or b"%25" in req.path):
+        return "WSGI-ENV-06.j", answered + "; its path has percent-encoded non-ASCII or '%'"
+    if req.chunked:
+        return ("WSGI-IN-06.d" if status == 411 else "WSGI-IN-06.c"), (
+            answered + "; its body was chunked")
+    return "WSGI-ENV-02.h", answered
 
 
 @check(
     id="wsgi-environ.generated-requests",
     title="for generated valid requests the environ equals the oracle's",
     requirements=["WSGI-ENV-02", "WSGI-ENV-03", "WSGI-ENV-04", "WSGI-ENV-05", "WSGI-ENV-06",
-                  "WSGI-ENV-07", "WSGI-ENV-08", "WSGI-IN-06"],
+                  "WSGI-ENV-07", "WSGI-ENV-08", "WSGI-IN-01", "WSGI-IN-06"],
     level=Level.MUST,
     interfaces=("wsgi",),
     via=("direct",),
@@ -127,29 +242,101 @@ def wsgi_generated(ctx: CheckContext) -> None:
     """PEP 3333, environ Variables and Unicode Issues, for generated valid requests (methods,
     percent-encoded paths with %2F, %25 and bytes 0x80-0xFF, raw query strings, mixed-case and
     repeated headers, bodies with Content-Length or chunked in random chunk sizes with chunk
-    extensions, each request split across TCP writes at random offsets): REQUEST_METHOD,
-    PATH_INFO (the percent-decoded path as latin-1, so %2F is "/"), QUERY_STRING (raw),
-    SERVER_PROTOCOL, CONTENT_TYPE, CONTENT_LENGTH and every HTTP_* key equal the oracle's, and
-    wsgi.input yields the body ("an application should not attempt to read more data than is
-    specified by the CONTENT_LENGTH variable", Input and Error Streams: a chunked body is read
-    to EOF only under wsgi.input_terminated; see oracle.body_differences for WSGI-IN-06)."""
-    run_property(ctx, strategies.wsgi_requests(), _wsgi_compare)
+    extensions, each request split across TCP writes at random offsets). Each key's value is
+    held to the sentence that defines it: REQUEST_METHOD (WSGI-ENV-02.e), SERVER_PROTOCOL
+    (WSGI-ENV-03.b), CONTENT_TYPE and CONTENT_LENGTH (WSGI-ENV-04.e, .f), PATH_INFO "not
+    URL-encoded" (WSGI-ENV-06.c: %2F is "/"), QUERY_STRING raw (WSGI-ENV-07.b), repeated
+    headers joined (WSGI-ENV-08.h) and code points within U+00FF (WSGI-ENV-05.d), all MUST.
+    HTTP_* keys present exactly for the headers sent is a SHOULD (WSGI-ENV-08.b). Left open and
+    reported (INFO): the form of non-ASCII path bytes, "system-defined" (WSGI-ENV-05.h); a
+    rejected path with an encoded "/" or other objectionable bytes (WSGI-ENV-06.j, .k); a 411
+    to a chunked body (WSGI-IN-06.d); and a chunked body with neither CONTENT_LENGTH nor
+    wsgi.input_terminated, which "The application should not attempt to read more data than
+    is specified by the CONTENT_LENGTH variable." leaves unreadable (WSGI-IN-06.h). A chunked
+    body the app cannot read breaks "A recipient MUST be able to parse and decode the chunked
+    transfer coding." (WSGI-IN-06.c); any other valid request that never reaches the app
+    breaks "The server or gateway invokes the
+    application callable once for each request it receives from an HTTP client, that is
+    directed at the application." (WSGI-ENV-02.h)."""
+    run_property(ctx, strategies.wsgi_requests(), _wsgi_compare, _wsgi_unseen)
+
+
+# -- ASGI ----------------------------------------------------------------------------------
+
+# The sentence each scope key's value rests on (the key's definition in asgi-www.rst).
+_SCOPE_SENTENCES = {
+    "type": "ASGI-SCOPE-01.d", "http_version": "ASGI-SCOPE-02.a", "method": "ASGI-SCOPE-02.c",
+    "scheme": "ASGI-SCOPE-02.d", "path": "ASGI-SCOPE-03.a", "raw_path": "ASGI-SCOPE-03.c",
+    "query_string": "ASGI-SCOPE-04.a", "root_path": "ASGI-SCOPE-06.a",
+    "client": "ASGI-SCOPE-07.a", "server": "ASGI-SCOPE-07.b",
+}
+
+
+def _headers_sentence(expected: list[tuple[bytes, bytes]],
+                      got: list[tuple[bytes, bytes]]) -> str:
+    """Duplicates merged or dropped break "must be preserved"; anything else the exact bytes."""
+    def count(pairs: list[tuple[bytes, bytes]]) -> dict[bytes, int]:
+        counted: dict[bytes, int] = {}
+        for name, _ in pairs:
+            counted[bytes(name).lower()] = counted.get(bytes(name).lower(), 0) + 1
+        return counted
+    want, have = count(expected), count(got)
+    merged = any(n > 1 and have.get(name, 0) < n for name, n in want.items())
+    return "ASGI-SCOPE-05.c" if merged else "ASGI-SCOPE-05.g"
+
+
+def _asgi_compare(req: GeneratedRequest, rid: str, conn: Connection, entry: dict[str, Any],
+                  events: list[dict[str, Any]]) -> list[Difference]:
+    host = f"{conn.host}:{conn.port}"
+    expected = oracle.expected_scope(req, host=host, rid=rid, server_port=conn.port,
+                                     client_port=conn.local_port)
+    scope = entry["scope"]
+    diffs: list[Difference] = []
+    for text in oracle.scope_differences(expected, scope):
+        key = text.split(":")[0]
+        ref = (_headers_sentence(expected["headers"], scope.get("headers") or [])
+               if key == "headers" else _SCOPE_SENTENCES.get(key, "ASGI-SCOPE-05.a"))
+        diffs.append((ref, text))
+    body = next(e["body"] for e in events if e["event"] == "body")
+    if body != req.body:
+        diffs.append(("ASGI-HTTP-01.c", f"http.request bodies concatenate to {body!r}, sent "
+                                        f"{req.body!r}"))
+    receives = [e for e in events if e["event"] == "receive"]
+    finals = [e for e in receives if e.get("type") == "http.request" and not e["more_body"]]
+    if len(finals) != 1:
+        diffs.append(("ASGI-HTTP-01.e", f"expected exactly one http.request with more_body "
+                                        f"False, got {receives!r}"))
+    return diffs
+
+
+def _asgi_unseen(req: GeneratedRequest, status: int, head_seen: bool) -> Difference:
+    """A valid request whose http.request events the app never got in full."""
+    if head_seen:
+        return "ASGI-HTTP-01.c", (f"the app saw this valid request but not its whole body "
+                                  f"(server answered {status or 'nothing'})")
+    return "ASGI-HTTP-01.a", (f"the app never saw this valid request (server answered "
+                              f"{status or 'nothing'})")
 
 
 @check(
     id="asgi-scope.generated-requests",
     title="for generated valid requests the scope and body events equal the oracle's",
-    requirements=["ASGI-SCOPE-02", "ASGI-SCOPE-03", "ASGI-SCOPE-04", "ASGI-SCOPE-05",
-                  "ASGI-SCOPE-07", "ASGI-HTTP-01"],
+    requirements=["ASGI-SCOPE-01", "ASGI-SCOPE-02", "ASGI-SCOPE-03", "ASGI-SCOPE-04",
+                  "ASGI-SCOPE-05", "ASGI-SCOPE-06", "ASGI-SCOPE-07", "ASGI-HTTP-01"],
     level=Level.MUST,
     interfaces=("asgi",),
     via=("direct",),
     section="asgi-www.rst 'HTTP Connection Scope'; 'Request - receive event'",
 )
 def asgi_generated(ctx: CheckContext) -> None:
-    """asgi-www.rst, HTTP Connection Scope and Request, for generated valid requests: type,
-    http_version, method, scheme, path (percent-decoded UTF-8), raw_path (verbatim), query_string
-    (raw), headers (order and duplicates kept; names compared case-insensitively, lower-casing
-    is its own check), client and server equal the oracle's, and the http.request bodies
-    concatenate to the body with exactly one final more_body False."""
-    run_property(ctx, strategies.asgi_requests(), _asgi_compare)
+    """asgi-www.rst, HTTP Connection Scope and Request, for generated valid requests: type
+    (ASGI-SCOPE-01.d), http_version, method, scheme (ASGI-SCOPE-02.a, .c, .d), path
+    (percent-decoded UTF-8, ASGI-SCOPE-03.a), raw_path (verbatim, ASGI-SCOPE-03.c),
+    query_string (raw, ASGI-SCOPE-04.a), root_path (ASGI-SCOPE-06.a), headers ("Duplicates are
+    possible and must be preserved in the message as received.", ASGI-SCOPE-05.c; values as
+    sent, ASGI-SCOPE-05.g; names compared case-insensitively, lower-casing is its own check),
+    client and server (ASGI-SCOPE-07.a, .b) equal the oracle's, and the http.request bodies
+    concatenate to the body (ASGI-HTTP-01.c) with exactly one final more_body False
+    (ASGI-HTTP-01.e). A valid request that never reaches the app breaks "Sent to the
+    application to indicate an incoming request." (ASGI-HTTP-01.a). Each of these is a MUST."""
+    run_property(ctx, strategies.asgi_requests(), _asgi_compare, _asgi_unseen)

@@ -14,14 +14,15 @@ from conformance.checks.http_headers import get
 from conformance.context import CheckContext
 from conformance.desync import (
     MARKER_PATH,
-    MAY,
-    SHOULD_NOT,
     Case,
     Parts,
+    Rules,
+    Unjudged,
+    announces_close,
     request_line,
     run_cases,
 )
-from conformance.verdicts import Level
+from conformance.verdicts import HarnessError, Level
 from conformance.wire import Connection, Response, WireTimeout, escape_bytes, parse_responses
 
 BOTH = ("wsgi", "asgi")
@@ -64,7 +65,7 @@ def _request(ctx: CheckContext, method: str, target: str, rid: str, *,
             + extra + b"\r\n")
 
 
-def _leak(conn: Connection, responses: list[Response]) -> str | None:
+def _leak(responses: list[Response]) -> str | None:
     """Bytes after the first response that are not a well-formed response: a leaked body."""
     for resp in responses[1:]:
         if resp.status == 0 or resp.problems:
@@ -72,40 +73,83 @@ def _leak(conn: Connection, responses: list[Response]) -> str | None:
     return None
 
 
+def _finals(responses: list[Response]) -> list[Response]:
+    return [r for r in responses if r.status >= 200]
+
+
+def _unanswered(ctx: CheckContext, conn: Connection, responses: list[Response],
+                wanted: int, what: str, *, closed_too: bool = False) -> None:
+    """Fewer than ``wanted`` answers after a response that did not announce "close": the
+    server promised persistence (9112 9.3: one that does not support it MUST send "close").
+    Judged when the connection was left open after READ seconds, or with ``closed_too`` also
+    when the server closed it with the pipelined request unanswered."""
+    finals = _finals(responses)
+    if not finals or len(finals) >= wanted or (conn.eof and not closed_too):
+        return
+    last = finals[-1]
+    if announces_close(last):
+        if not conn.eof:
+            ctx.finding("HTTP-13.g", f"{what}: the response announced \"Connection: close\", "
+                                     f"but the connection was still open after {READ:g} s")
+    elif last.keeps_alive():
+        how = ("then the server closed the connection" if conn.eof else
+               f"the connection was left open for {READ:g} s")
+        ctx.finding("HTTP-13.c", f"{what}: the {last.version} response did not announce "
+                                 f"\"close\", yet only {len(finals)} of {wanted} pipelined "
+                                 f"requests were answered and {how}")
+
+
+# (method, target, status, the sentence a leaked body breaks)
+BODILESS = [("HEAD", "/desync/head", 200, "HTTP-10.a"),
+            ("GET", "/probe/framing-status?code=204", 204, "HTTP-10.c"),
+            ("GET", "/probe/framing-status?code=304", 304, "HTTP-10.d")]
+
+
+def _bodiless_case(ctx: CheckContext, method: str, target: str, status: int, leak_ref: str,
+                   unjudged: Unjudged) -> None:
+    label = f"{method} {target}"
+    conn, responses, _ = _pipeline(ctx, _request(ctx, method, target, ctx.new_rid()), method)
+    conn.close()  # gunicorn's sync worker lingers on an open client before the next one
+    got = responses[0].status if responses else 0
+    if got != status:
+        unjudged.add(f"{label} was answered {got or 'with nothing'}, not the app's {status}")
+        return
+    first = responses[0]
+    leak = _leak(responses)
+    if leak is not None:
+        ctx.finding(leak_ref, f"{label}: the {status} response carried body bytes: {leak}")
+    else:  # leaked bytes hide the marker's answer: only a clean exchange shows it missing
+        _unanswered(ctx, conn, responses, 2, f"{label} and a pipelined GET")
+    if status == 204:
+        # 304 (and HEAD) MAY carry both fields (9110 8.6, 9112 6.1); 204 never.
+        for name, ref in ((b"content-length", "HTTP-10.f"), (b"transfer-encoding", "HTTP-10.g")):
+            values = first.header_all(name.decode())
+            if values:
+                ctx.finding(ref, f"{label}: the 204 response has {name.decode()}: {values!r}")
+
+
 @check(id="http-connection.bodiless-responses", title="HEAD, 204 and 304 responses carry no "
        "body (and 204 no framing); a pipelined follow-up stays in sync",
-       requirements=["HTTP-10"], level=Level.MUST, interfaces=BOTH, via=DIRECT,
+       requirements=["HTTP-10", "HTTP-13"], level=Level.MUST, interfaces=BOTH, via=DIRECT,
        section="RFC 9110 9.3.2, 15.3.5, 15.4.5, 8.6; RFC 9112 6.1, 6.3")
 def bodiless_responses(ctx: CheckContext) -> None:
-    """RFC 9110 9.3.2: "The server SHOULD send the same header fields in response to a HEAD
-    request as it would have sent if the request method had been GET" but no content; 15.3.5
-    and 15.4.5: a 204/304 response cannot contain content; 8.6: "A server MUST NOT send a
-    Content-Length header field in any response with a status code of 1xx (Informational) or
-    204 (No Content)"; RFC 9112 6.1: nor Transfer-Encoding. The echo app writes a body for the
-    HEAD request; the server must drop it. A pipelined marker request catches leaked bytes."""
-    cases = [("HEAD", "/desync/head", 200), ("GET", "/probe/framing-status?code=204", 204),
-             ("GET", "/probe/framing-status?code=304", 304)]
-    for method, target, status in cases:
-        rid = ctx.new_rid()
-        conn, responses, _ = _pipeline(ctx, _request(ctx, method, target, rid), method)
-        conn.close()  # gunicorn's sync worker lingers on an open client before the next one
-        label = f"{method} {target}"
-        ctx.expect(bool(responses) and responses[0].status == status,
-                   f"{label}: expected {status}, got "
-                   f"{responses[0].status if responses else 'nothing'}")
-        first = responses[0]
-        leak = _leak(conn, responses)
-        ctx.expect(leak is None, f"{label}: the response carried body bytes: {leak}")
-        if first.keeps_alive() and len(responses) < 2 and not conn.eof:
-            ctx.fail(f"{label}: the pipelined request after it was never answered (the "
-                     "server is waiting for a body that a bodiless response does not have?)")
-        if status == 204:
-            framing = [n for n, _ in first.headers
-                       if n.lower() in (b"content-length", b"transfer-encoding")]
-            ctx.expect(not framing, f"{label}: the 204 response has framing headers {framing}")
-        if status == 304:
-            ctx.expect(first.header("transfer-encoding") is None,
-                       f"{label}: the 304 response has Transfer-Encoding")
+    """RFC 9110 9.3.2: "The HEAD method is identical to GET except that the server MUST NOT
+    send content in the response." (HTTP-10.a; the echo app writes a body for HEAD, the server
+    must drop it). 15.3.5 and 15.4.5: "A 204 response is terminated by the end of the header
+    section; it cannot contain content or trailers." (HTTP-10.c) and the same of 304
+    (HTTP-10.d). 8.6: "A server MUST NOT send a Content-Length header field in any response
+    with a status code of 1xx (Informational) or 204 (No Content)." (HTTP-10.f); RFC 9112 6.1:
+    the same of Transfer-Encoding (HTTP-10.g). A 304 MAY carry either (HTTP-10.h, HTTP-10.i).
+    A pipelined marker request catches leaked bytes; a response that kept the connection open
+    but left the marker unanswered breaks RFC 9112 9.3: "A server that does not support
+    persistent connections MUST send the "close" connection option in every response message
+    that does not have a 1xx (Informational) status code." (HTTP-13.c), and one that announced
+    "close" but left the connection open breaks 9.6 (HTTP-13.g)."""
+    unjudged = Unjudged()
+    for method, target, status, ref in BODILESS:
+        with ctx.case(f"{method} {status}"):
+            _bodiless_case(ctx, method, target, status, ref, unjudged)
+    unjudged.raise_if_any()
 
 
 @check(id="http-connection.http10-no-chunked", title="no chunked response to an HTTP/1.0 "
@@ -113,20 +157,24 @@ def bodiless_responses(ctx: CheckContext) -> None:
        section="RFC 9112 6.1")
 def http10_no_chunked(ctx: CheckContext) -> None:
     """RFC 9112 6.1: "A server MUST NOT send a response containing Transfer-Encoding unless the
-    corresponding request indicates HTTP/1.1 (or later minor revisions)." The app streams a
-    response without Content-Length, which an HTTP/1.1 server would chunk."""
+    corresponding request indicates HTTP/1.1 (or later minor revisions)." (HTTP-11.a) The app
+    streams a response without Content-Length, which an HTTP/1.1 server would chunk."""
     rid = ctx.new_rid()
     conn = ctx.connect(timeout=8)
     conn.send(_request(ctx, "GET", "/probe/stream?blocks=2&wait=0.05", rid, version="HTTP/1.0"))
     conn.read_until_close(timeout=6)
     response = conn.read_response(timeout=0.1)
     conn.close()
-    ctx.expect(response.status == 200, f"expected 200, got {response.status}")
-    ctx.expect(response.header("transfer-encoding") is None,
-               f"the response to an HTTP/1.0 request has Transfer-Encoding: "
-               f"{response.header('transfer-encoding')!r}")
-    ctx.expect(b"block-2" in response.body, "the streamed body did not arrive whole "
-               "(close-delimited)")
+    if response.status != 200:
+        raise HarnessError(f"GET /probe/stream in HTTP/1.0 was answered "
+                           f"{response.status or 'with nothing'} within 6 s, not the app's 200")
+    framing = response.header("transfer-encoding")
+    if framing is not None:
+        ctx.finding("HTTP-11.a", f"the response to an HTTP/1.0 request has Transfer-Encoding: "
+                                 f"{framing!r}")
+    elif b"block-2" not in response.body:
+        raise HarnessError("the streamed response to an HTTP/1.0 request (no Transfer-Encoding) "
+                           "did not arrive whole within 6 s: the framing could not be judged")
 
 
 def _read_interim(conn: Connection, wait: float) -> None:
@@ -137,45 +185,90 @@ def _read_interim(conn: Connection, wait: float) -> None:
             conn.recv_some(deadline - time.monotonic())
 
 
-@check(id="http-connection.expect-continue", title="Expect: 100-continue gets at most one "
-       "clean 100; ignored for HTTP/1.0", requirements=["HTTP-12"], level=Level.MUST,
-       interfaces=BOTH, via=DIRECT, section="RFC 9110 10.1.1, 15.2.1, 8.6")
+CONTINUE_ANSWER = 5.0  # seconds for the final response once the body is sent
+
+
+def _expect_exchange(ctx: CheckContext, version: str, gate: float) -> tuple[list[Response], str]:
+    """POST with Expect: 100-continue; the body goes after ``gate`` seconds, or at once when
+    something arrived. Returns every response (interim ones too) and the request id."""
+    rid = ctx.new_rid()
+    conn = ctx.connect(timeout=CONTINUE_ANSWER + 1)
+    conn.send(_request(ctx, "POST", "/desync/continue", rid, version=version,
+                       extra=b"Expect: 100-continue\r\nContent-Length: 5\r\n"))
+    _read_interim(conn, gate)
+    with contextlib.suppress(OSError):
+        conn.send(b"hello")
+    conn.read_response(method="POST", timeout=CONTINUE_ANSWER, skip_interim=False)
+    with contextlib.suppress(WireTimeout, OSError):
+        conn.read_until_close(timeout=0.3)
+    responses = parse_responses(bytes(conn.received), ["POST"], eof=conn.eof)
+    conn.close()
+    return responses, rid
+
+
+def _expect_http11(ctx: CheckContext, unjudged: Unjudged) -> None:
+    responses, rid = _expect_exchange(ctx, "HTTP/1.1", 1.0)
+    interim = [r for r in responses if 100 <= r.status < 200]
+    finals = _finals(responses)
+    # Several 1xx are allowed (9110 15: "zero or more interim (non-final) responses"); each
+    # must be bodiless and unframed.
+    for resp in interim:
+        for name, ref in ((b"content-length", "HTTP-10.f"), (b"transfer-encoding", "HTTP-10.g")):
+            if resp.header_all(name.decode()):
+                ctx.finding(ref, f"the {resp.status} interim response carries "
+                                 f"{name.decode()}: {resp.header_all(name.decode())!r}")
+    if not finals:
+        ref = "HTTP-12.h" if interim else "HTTP-12.a"
+        ctx.finding(ref, f"no final response within {CONTINUE_ANSWER:g} s after the body was "
+                         f"sent ({len(interim)} interim response(s) before it)")
+        return
+    if finals[0].status != 200:
+        unjudged.add(f"HTTP/1.1 with Expect: 100-continue was answered {finals[0].status}, not "
+                     "the app's 200: what the app read could not be judged")
+        return
+    body = [e.get("body") for e in ctx.journal.for_rid(rid) if e["event"] == "body"]
+    if body != [b"hello"]:
+        ref = "HTTP-12.c" if ctx.target.interface == "wsgi" else "ASGI-HTTP-01.c"
+        ctx.finding(ref, f"with Expect: 100-continue the app read {body!r}, not the body "
+                         "b'hello'")
+
+
+def _expect_http10(ctx: CheckContext, unjudged: Unjudged) -> None:
+    # Nothing should come before the body, so the gate is kept short.
+    responses, _ = _expect_exchange(ctx, "HTTP/1.0", 0.5)
+    interim = [r for r in responses if 100 <= r.status < 200]
+    if interim:
+        ctx.finding("HTTP-12.f", f"{len(interim)} interim {interim[0].status} response(s) were "
+                                 "sent to an HTTP/1.0 request with Expect: 100-continue")
+    if not _finals(responses):
+        unjudged.add(f"the HTTP/1.0 request with Expect: 100-continue had no final response "
+                     f"within {CONTINUE_ANSWER:g} s after its body")
+
+
+@check(id="http-connection.expect-continue", title="Expect: 100-continue gets 100s or a final "
+       "status, clean 1xx and the body; ignored for HTTP/1.0",
+       requirements=["HTTP-12", "HTTP-10", "ASGI-HTTP-01"], level=Level.MUST, interfaces=BOTH,
+       via=DIRECT, section="RFC 9110 10.1.1, 15, 8.6; RFC 9112 6.1")
 def expect_continue(ctx: CheckContext) -> None:
-    """RFC 9110 10.1.1: a server that sends a 100 (Continue) "MUST ultimately send a final
-    status code"; "A server that receives a 100-continue expectation in an HTTP/1.0 request
-    MUST ignore that expectation." 8.6: no Content-Length in a 1xx; RFC 9112 6.1: no
-    Transfer-Encoding in a 1xx. The client waits up to 1 s for the 100 (a gate, not a verdict:
-    a server may also wait for the body), then sends the body."""
-    for version in ("HTTP/1.1", "HTTP/1.0"):
-        rid = ctx.new_rid()
-        conn = ctx.connect(timeout=6)
-        conn.send(_request(ctx, "POST", "/desync/continue", rid, version=version,
-                           extra=b"Expect: 100-continue\r\nContent-Length: 5\r\n"))
-        # HTTP/1.0: nothing should come, so the gate is kept short.
-        _read_interim(conn, 1.0 if version == "HTTP/1.1" else 0.5)
-        with contextlib.suppress(OSError):
-            conn.send(b"hello")
-        conn.read_response(method="POST", timeout=5, skip_interim=False)
-        with contextlib.suppress(WireTimeout, OSError):
-            conn.read_until_close(timeout=0.3)
-        responses = parse_responses(bytes(conn.received), ["POST"], eof=conn.eof)
-        conn.close()
-        interim = [r for r in responses if 100 <= r.status < 200]
-        finals = [r for r in responses if r.status >= 200]
-        ctx.expect(bool(finals) and finals[0].status == 200,
-                   f"{version} with Expect: 100-continue: no 200 final response "
-                   f"({escape_bytes(bytes(conn.received[:300]))!r})")
-        if version == "HTTP/1.0":
-            ctx.expect(not interim, "a 100 (Continue) was sent to an HTTP/1.0 request (MUST "
-                                    "ignore the expectation)")
-            continue
-        ctx.expect(len(interim) <= 1, f"{len(interim)} interim 100 responses were sent")
-        for resp in interim:
-            framing = [n for n, _ in resp.headers
-                       if n.lower() in (b"content-length", b"transfer-encoding")]
-            ctx.expect(not framing, f"the 100 (Continue) carries framing headers {framing}")
-        body = [e.get("body") for e in ctx.journal.for_rid(rid) if e["event"] == "body"]
-        ctx.expect(body == [b"hello"], f"the app read {body!r}, not the body b'hello'")
+    """RFC 9110 10.1.1: an origin server "MUST send either:" an immediate final status or an
+    immediate 100 (HTTP-12.a), and "A server that sends a 100 (Continue) response MUST
+    ultimately send a final status code, once it receives and processes the request content,
+    unless the connection is closed prematurely." (HTTP-12.h). Several 100s are allowed: "A
+    single request can have multiple associated responses: zero or more interim (non-final)
+    responses with status codes in the "informational" (1xx) range, followed by exactly one
+    final response with a status code in one of the other ranges." (HTTP-12.d). A 1xx carries
+    no Content-Length or Transfer-Encoding (HTTP-10.f, HTTP-10.g). The app must read the body:
+    PEP 3333 "Servers and gateways that implement HTTP 1.1 must provide transparent support for
+    HTTP 1.1's "expect/continue" mechanism." (HTTP-12.c); ASGI "body (*byte string*) -- Body
+    of the request." (ASGI-HTTP-01.c). "A server that receives a 100-continue expectation in an
+    HTTP/1.0 request MUST ignore that expectation." (HTTP-12.f). The client waits up to 1 s
+    for the 100 (a gate, not a verdict), then sends the body."""
+    unjudged = Unjudged()
+    with ctx.case("HTTP/1.1"):
+        _expect_http11(ctx, unjudged)
+    with ctx.case("HTTP/1.0"):
+        _expect_http10(ctx, unjudged)
+    unjudged.raise_if_any()
 
 
 def _unread_body(parts: Parts) -> bytes:
@@ -189,12 +282,40 @@ def _unread_continue(parts: Parts) -> bytes:
 
 
 # The body is a complete request: a server that neither drains nor closes serves it.
-UNREAD_SECTION = "RFC 9112 9.3, 6.3 (the body is framed by Content-Length whether read or not)"
 UNREAD_CASES = [
-    Case("body the app never read", _unread_body, UNREAD_SECTION, accept=MAY, keep_open=MAY),
-    Case("unread body after Expect: 100-continue", _unread_continue, UNREAD_SECTION,
-         accept=MAY, keep_open=MAY),
+    Case("body the app never read", _unread_body, framing="HTTP-13.f"),
+    Case("unread body after Expect: 100-continue", _unread_continue, framing="HTTP-12.j"),
 ]
+
+
+def _persistence_http11(ctx: CheckContext, unjudged: Unjudged) -> None:
+    conn, responses, _ = _pipeline(ctx, _request(ctx, "GET", "/desync/keep", ctx.new_rid()),
+                                   "GET")
+    if not responses or responses[0].status != 200:
+        conn.close()
+        unjudged.add(f"GET /desync/keep was answered "
+                     f"{responses[0].status if responses else 'with nothing'}, not 200")
+        return
+    first = responses[0]
+    if first.keeps_alive():
+        _unanswered(ctx, conn, responses, 2, "GET and a pipelined GET", closed_too=True)
+    elif not conn.eof and not conn.read_until_close(timeout=READ):
+        ref = "HTTP-13.g" if announces_close(first) else "HTTP-13.e"
+        ctx.finding(ref, f"the {first.version} response said the connection closes, but it "
+                         f"was still open {READ:g} s later")
+    conn.close()
+
+
+def _persistence_http10(ctx: CheckContext) -> None:
+    conn, responses, marker = _pipeline(ctx, _request(ctx, "GET", "/desync/keep10",
+                                                      ctx.new_rid(), version="HTTP/1.0"), "GET")
+    conn.close()
+    if ctx.journal.for_rid(marker):
+        said = (f"its {responses[0].version} response "
+                + ("announced keep-alive" if responses[0].keeps_alive() else "did not announce "
+                   "keep-alive")) if responses else "no response was read"
+        ctx.finding("HTTP-13.e", "after an HTTP/1.0 request without keep-alive the server "
+                                 f"served the next request on the same connection ({said})")
 
 
 @check(id="http-connection.persistence", title="HTTP/1.1 persists by default, 1.0 only with "
@@ -202,39 +323,36 @@ UNREAD_CASES = [
        requirements=["HTTP-13", "HTTP-12"], level=Level.MUST, interfaces=BOTH, via=DIRECT,
        section="RFC 9112 9.3, 9.6")
 def persistence(ctx: CheckContext) -> None:
-    """RFC 9112 9.3: HTTP/1.1 connections persist unless "close" is signalled; an HTTP/1.0
-    connection persists only with "keep-alive". A body the app did not read is still framed
-    by its Content-Length: it must be discarded or the connection closed, never parsed as the
-    next request (the unread body here is itself a request: serving it is a desync)."""
+    """RFC 9112 9.3: "A server MUST read the entire request message body or close the
+    connection after sending its response; otherwise, the remaining data on a persistent
+    connection would be misinterpreted as the next request." (HTTP-13.f; HTTP-12.j after
+    Expect: the unread body here is itself a request, and serving it is a desync). "A server
+    that does not support persistent connections MUST send the "close" connection option in
+    every response message that does not have a 1xx (Informational) status code." (HTTP-13.c:
+    a response without "close" and an unanswered pipelined request). For HTTP/1.0 without
+    keep-alive: "The connection will close after the current response." (HTTP-13.e). 9.6: "A
+    server that sends a "close" connection option MUST initiate closure of the connection (see
+    below) after it sends the response containing the "close" connection option." (HTTP-13.g)
+    """
+    unjudged = Unjudged()
     run_cases(ctx, UNREAD_CASES)
-    rid = ctx.new_rid()
-    conn, responses, marker = _pipeline(ctx, _request(ctx, "GET", "/desync/keep", rid), "GET")
-    ctx.expect(bool(responses) and responses[0].status == 200, "GET was not answered 200")
-    if responses[0].keeps_alive():
-        conn.close()
-        ctx.expect(len(responses) >= 2 and responses[1].status == 200,
-                   "an HTTP/1.1 response without Connection: close, but the next pipelined "
-                   "request was not answered (RFC 9112 9.6: a server that does not support "
-                   "persistent connections MUST send the close option in every response)")
-    elif not conn.read_until_close(timeout=READ):
-        ctx.fail(f"the response said the connection closes, but it stayed open {READ:g}s")
-    conn.close()
-    rid = ctx.new_rid()
-    conn, responses, marker = _pipeline(ctx, _request(ctx, "GET", "/desync/keep10", rid,
-                                                      version="HTTP/1.0"), "GET")
-    conn.close()
-    if ctx.journal.for_rid(marker) and responses and not responses[0].keeps_alive():
-        ctx.fail("after an HTTP/1.0 request without keep-alive the server served the next "
-                 "request on the same connection without announcing keep-alive")
+    with ctx.case("HTTP/1.1 persists"):
+        _persistence_http11(ctx, unjudged)
+    with ctx.case("HTTP/1.0 without keep-alive"):
+        _persistence_http10(ctx)
+    unjudged.raise_if_any()
 
 
 @check(id="http-connection.pipelining-order", title="pipelined requests are answered in order",
-       requirements=["HTTP-14"], level=Level.MUST, interfaces=BOTH, via=DIRECT,
-       section="RFC 9112 9.3.2")
+       requirements=["HTTP-14", "HTTP-13"], level=Level.MUST, interfaces=BOTH, via=DIRECT,
+       section="RFC 9112 9.3.2, 9.3")
 def pipelining_order(ctx: CheckContext) -> None:
     """RFC 9112 9.3.2: "A server MAY process a sequence of pipelined requests in parallel if
-    they all have safe methods, but it MUST send the corresponding responses in the same order
-    that the requests were received." Three requests in one write ask for 201, 202, 203."""
+    they all have safe methods (Section 9.2.1 of [HTTP]), but it MUST send the corresponding
+    responses in the same order that the requests were received." (HTTP-14.a) Three requests in
+    one write ask for 201, 202, 203. Fewer answers on a connection left open break 9.3 when the
+    responses did not announce "close" (HTTP-13.c, as in http-connection.persistence), and 9.6
+    when they did (HTTP-13.g)."""
     data = b"".join(_request(ctx, "GET", f"/probe/framing-status?code={code}", ctx.new_rid())
                     for code in (201, 202, 203))
     conn = ctx.connect(timeout=READ + 1)
@@ -245,14 +363,13 @@ def pipelining_order(ctx: CheckContext) -> None:
             break
         with contextlib.suppress(WireTimeout, OSError):
             conn.recv_some(deadline - time.monotonic())
-    statuses = [r.status for r in parse_responses(bytes(conn.received), ["GET"] * 3,
-                                                  eof=conn.eof)]
+    responses = parse_responses(bytes(conn.received), ["GET"] * 3, eof=conn.eof)
     conn.close()
-    ctx.expect(bool(statuses) and statuses == [201, 202, 203][: len(statuses)],
-               f"pipelined requests for 201, 202, 203 were answered {statuses}")
-    if len(statuses) < 3 and not conn.eof:
-        ctx.fail(f"only {len(statuses)} of 3 pipelined requests answered and the connection "
-                 "was left open")
+    statuses = [r.status for r in responses]
+    if statuses != [201, 202, 203][: len(statuses)]:
+        ctx.finding("HTTP-14.a", f"pipelined requests for 201, 202, 203 were answered "
+                                 f"{statuses}")
+    _unanswered(ctx, conn, responses, 3, "three pipelined GETs")
 
 
 @check(id="http-connection.close", title="Connection: close is answered, then the connection "
@@ -260,65 +377,95 @@ def pipelining_order(ctx: CheckContext) -> None:
        level=Level.MUST, interfaces=BOTH, via=DIRECT, section="RFC 9112 9.6")
 def connection_close(ctx: CheckContext) -> None:
     """RFC 9112 9.6: "A server that receives a "close" connection option MUST initiate closure
-    of the connection after it sends the final response to the request that contained the
-    "close" connection option. The server SHOULD send a "close" connection option in its final
-    response on that connection. The server MUST NOT process any further requests received on
-    that connection." """
-    rid = ctx.new_rid()
+    of the connection (see below) after it sends the final response to the request that
+    contained the "close" connection option." (HTTP-15.a) "The server SHOULD send a "close"
+    connection option in its final response on that connection." (HTTP-15.c, a warn) "The
+    server MUST NOT process any further requests received on that connection." (HTTP-15.b)
+    Pipelining after "close" breaks the client's own rule (HTTP-15.d), so any answer to the
+    first request is acceptable; only what happens to the second is judged."""
     conn, responses, marker = _pipeline(
-        ctx, _request(ctx, "GET", "/desync/close", rid, extra=b"Connection: close\r\n"), "GET")
+        ctx, _request(ctx, "GET", "/desync/close", ctx.new_rid(), extra=b"Connection: close\r\n"),
+        "GET")
     with contextlib.suppress(WireTimeout, OSError):
         conn.read_until_close(timeout=READ)
-    # Pipelining after "close" breaks the client's own MUST NOT (9.6), so any answer to the
-    # first request is acceptable; only what happens to the second is judged.
-    ctx.expect(not ctx.journal.for_rid(marker),
-               "the request pipelined after Connection: close was processed by the app")
-    ctx.expect(len(responses) < 2, "the request after Connection: close was answered")
-    ctx.expect(conn.eof, f"the server did not close the connection within {READ:g}s")
-    tokens = b",".join(responses[0].header_all("connection")).lower() if responses else b""
-    if responses and b"close" not in tokens and responses[0].version == "HTTP/1.1":
-        ctx.warn("the final response did not carry Connection: close (RFC 9112 9.6 SHOULD)")
+    processed = bool(ctx.journal.for_rid(marker))
+    if processed or len(_finals(responses)) >= 2:
+        ctx.finding("HTTP-15.b", "the request pipelined after Connection: close was "
+                                 + ("processed by the app" if processed else "answered")
+                                 + f" ({len(_finals(responses))} responses)")
+    if not conn.eof:
+        ctx.finding("HTTP-15.a", f"the server did not close the connection within {READ:g} s "
+                                 "of its response to the request with Connection: close")
+    if responses and responses[0].version == "HTTP/1.1" and not announces_close(responses[0]):
+        ctx.finding("HTTP-15.c", "the final response did not carry Connection: close")
 
 
-@check(id="http-connection.date", title="responses carry a valid Date header",
-       requirements=["HTTP-17"], level=Level.SHOULD, interfaces=BOTH, via=DIRECT,
-       section="RFC 9110 6.6.1")
+@check(id="http-connection.date", title="responses carry one valid Date header",
+       requirements=["HTTP-17"], level=Level.MUST, interfaces=BOTH, via=DIRECT,
+       section="RFC 9110 6.6.1, 5.6.7; PEP 3333")
 def date_header(ctx: CheckContext) -> None:
     """RFC 9110 6.6.1: "An origin server with a clock (as defined in Section 5.6.7) MUST
     generate a Date header field in all 2xx (Successful), 3xx (Redirection), and 4xx (Client
-    Error) responses". The catalogue rates this SHOULD (the WSGI/ASGI app, not only the server,
-    is the origin), so its absence warns; the value must be an IMF-fixdate."""
+    Error) responses, and MAY generate a Date header field in 1xx (Informational) and 5xx
+    (Server Error) responses." The probe app sends none. For WSGI the server must add it: "if
+    the application omits a header required by HTTP (or other relevant specifications that
+    are in effect), the server or gateway must add it." (HTTP-17.b, PEP 3333). No ASGI text
+    gives the server that duty (ASGI's protocol server is "A *protocol server*, which
+    terminates sockets and translates them into connections and per-connection event
+    messages."), so for ASGI a missing Date is reported (HTTP-17.d, info). A Date the server
+    sends is one line (HTTP-17.e, RFC 9110 5.3) in the IMF-fixdate format (HTTP-17.c: "When a
+    sender generates a field that contains one or more timestamps defined as HTTP-date, the
+    sender MUST generate those timestamps in the IMF-fixdate format.")."""
     response = ctx.request("GET", "/desync/date").response
+    if response.status != 200:
+        raise HarnessError(f"GET /desync/date was answered {response.status or 'with nothing'}, "
+                           "not the app's 200")
     values = response.header_all("date")
-    ctx.expect(len(values) == 1, f"the 200 response has {len(values)} Date field(s)")
-    ctx.expect(email.utils.parsedate_to_datetime(values[0].decode("latin-1")) is not None
-               and values[0].endswith(b" GMT"), f"Date {values[0]!r} is not an IMF-fixdate")
+    if not values:
+        ref = "HTTP-17.b" if ctx.target.interface == "wsgi" else "HTTP-17.d"
+        ctx.finding(ref, "the 200 response to GET /desync/date has no Date field (the app "
+                         "sent none)")
+    if len(values) > 1:
+        ctx.finding("HTTP-17.e", f"the 200 response has {len(values)} Date fields: {values!r}")
+    for value in values:
+        if not _imf_fixdate(value):
+            ctx.finding("HTTP-17.c", f"Date {value!r} is not an IMF-fixdate")
+
+
+def _imf_fixdate(value: bytes) -> bool:
+    with contextlib.suppress(TypeError, ValueError):
+        return (email.utils.parsedate_to_datetime(value.decode("latin-1")) is not None
+                and value.endswith(b" GMT"))
+    return False
 
 
 # The framing of the invalid request is intact (its head ended), so keeping the connection open
-# after a 400 breaks only RFC 9112 2.2's SHOULD; serving the bad request is the same SHOULD.
-INVALID_SECTION = "RFC 9112 2.2 (SHOULD respond with 400 and close the connection)"
-_INVALID = {"accept": SHOULD_NOT, "keep_open": MAY, "reject_keep_open": SHOULD_NOT}
+# after a 400 breaks only RFC 9112 2.2's SHOULD; serving the bad request is the same SHOULD. A
+# 400 that announced "close" and is followed by more answers breaks 9.6's MUST.
+_INVALID: Rules = {"reject": "HTTP-18.a", "respond": "HTTP-18.a", "close_after_reject": "HTTP-18.a",
+            "announced_close": "HTTP-18.d"}
 INVALID_CASES = [
-    Case("field line without a colon", get(b"NoColonHere\r\n"), INVALID_SECTION, **_INVALID),
+    Case("field line without a colon", get(b"NoColonHere\r\n"), **_INVALID),
     Case("request-line with an extra word",
          lambda p: b"GET /probe/read-all?case=invalid HTTP/1.1 extra\r\n" + p.base + b"\r\n",
-         INVALID_SECTION, **_INVALID),
+         **_INVALID),
     Case("lower-case protocol name",
-         lambda p: b"GET /desync/invalid http/1.1\r\n" + p.base + b"\r\n", INVALID_SECTION,
-         **_INVALID),
-    Case("method with a control character", get(b"", method=b"G\x01T"), INVALID_SECTION,
-         **_INVALID),
+         lambda p: b"GET /desync/invalid http/1.1\r\n" + p.base + b"\r\n", **_INVALID),
+    Case("method with a control character", get(b"", method=b"G\x01T"), **_INVALID),
 ]
 
 
 @check(id="http-connection.invalid-then-valid", title="after rejecting an invalid request the "
-       "pipelined valid one is not served", requirements=["HTTP-18"], level=Level.SHOULD,
-       interfaces=BOTH, via=DIRECT, section="RFC 9112 2.2")
+       "pipelined valid one is not served", requirements=["HTTP-18"], level=Level.MUST,
+       interfaces=BOTH, via=DIRECT, section="RFC 9112 2.2, 9.6")
 def invalid_then_valid(ctx: CheckContext) -> None:
-    """RFC 9112 2.2: "When a server listening only for HTTP request messages ... receives a
-    sequence of octets that does not match the HTTP-message grammar aside from the robustness
-    exceptions listed above, the server SHOULD respond with a 400 (Bad Request) response and
-    close the connection." A pipelined valid request after the invalid one must not be served.
+    """RFC 9112 2.2: "When a server listening only for HTTP request messages, or processing
+    what appears from the start-line to be an HTTP request message, receives a sequence of
+    octets that does not match the HTTP-message grammar aside from the robustness exceptions
+    listed above, the server SHOULD respond with a 400 (Bad Request) response and close the
+    connection." (HTTP-18.a, a warn: serving the invalid request, or answering the pipelined
+    valid one after the 400). 9.6: "A server that sends a "close" connection option MUST
+    initiate closure of the connection (see below) after it sends the response containing the
+    "close" connection option." (HTTP-18.d: a 400 with Connection: close, then more answers).
     """
     run_cases(ctx, INVALID_CASES)

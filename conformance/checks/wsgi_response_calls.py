@@ -11,9 +11,10 @@ from typing import Any
 
 from conformance.catalogue import check
 from conformance.context import CheckContext, Exchange
-from conformance.verdicts import Level
+from conformance.verdicts import HarnessError, Level
 
 WSGI = ("wsgi",)
+STEP_BOUND = 5.0  # seconds for the app's journalled step; it runs right after the request
 
 
 def respond(ctx: CheckContext, mode: str, *, version: str = "HTTP/1.1",
@@ -22,15 +23,26 @@ def respond(ctx: CheckContext, mode: str, *, version: str = "HTTP/1.1",
     return ctx.request("GET", f"/probe/respond?{query}", version=version)
 
 
-def respond_step(ctx: CheckContext, rid: str, step: str) -> dict[str, Any]:
-    """The app's journalled ``respond`` event for ``step`` (harness error if it never came)."""
+def respond_step(ctx: CheckContext, rid: str, step: str) -> dict[str, Any] | None:
+    """The app's journalled ``respond`` event for ``step``, or None when the app never got
+    there within STEP_BOUND (a harness error if the request never reached the app at all)."""
     events = ctx.journal.wait_for(
         lambda evs: any(e["event"] == "respond" and e.get("step") == step for e in evs),
-        rid=rid, timeout=5.0)
+        rid=rid, timeout=STEP_BOUND)
     if events is None:
         ctx.observed(rid)  # a harness error naming the request if the app never saw it
-        ctx.fail(f"the app never reached its {step!r} step: the server stopped iterating")
+        return None
     return next(e for e in events if e["event"] == "respond" and e.get("step") == step)
+
+
+def required_step(ctx: CheckContext, rid: str, step: str) -> dict[str, Any]:
+    """A step the probe journals before it returns to the server: missing means the suite
+    could not run the check (the app itself failed), never a finding on the server."""
+    found = respond_step(ctx, rid, step)
+    if found is None:
+        raise HarnessError(f"the probe app never journalled its {step!r} step within "
+                           f"{STEP_BOUND:g}s although it received the request")
+    return found
 
 
 @check(
@@ -42,48 +54,75 @@ def respond_step(ctx: CheckContext, rid: str, step: str) -> dict[str, Any]:
     section="PEP 3333 'The start_response() Callable'; 'The write() Callable'",
 )
 def write_before_iterable(ctx: CheckContext) -> None:
-    """PEP 3333, The write() Callable: "The write() callable is returned by the
-    start_response() callable, and it accepts a single parameter: a bytestring to be written
-    as part of the HTTP response body, that is treated exactly as though it had been yielded
-    by the output iterable." The app writes b"written\\n" and returns [b"iterable\\n"]."""
+    """PEP 3333, Specification Details: "The start_response callable must return a
+    write(body_data) callable that takes one positional parameter: a bytestring to be written
+    as part of the HTTP response body." (WSGI-RESP-01.a). The write() Callable: the bytestring
+    is "treated exactly as though it had been yielded by the output iterable" (WSGI-RESP-01.b)
+    and "before write() returns, it must guarantee that the passed-in bytestring was either
+    completely sent to the client, or that it is buffered for transmission while the
+    application proceeds onward" (WSGI-RESP-01.c), so it precedes the iterable's bytes. The app
+    writes b"written\\n" and returns [b"iterable\\n"]."""
     exchange = respond(ctx, "write-then-iter")
     step = respond_step(ctx, exchange.rid, "write")
-    ctx.expect(step["callable"], f"start_response returned {step['returned']}, not a write() "
-                                 "callable")
+    # The app journals the step after start_response returned; without it there is no write.
+    ctx.require(step is not None, "WSGI-RESP-01.a",
+                f"start_response did not return to the app within {STEP_BOUND:g}s (the client "
+                f"got {exchange.response.status or 'no response'})")
+    assert step is not None  # require() ended the check otherwise
+    ctx.require(step["callable"], "WSGI-RESP-01.a",
+                f"start_response returned {step['returned']}, not a write() callable")
     response = exchange.response
-    ctx.expect(response.status == 200, f"the response was {response.status or 'missing'}")
-    ctx.expect(response.complete and response.body == b"written\niterable\n",
-               f"body {response.body!r} (complete: {response.complete}); expected the written "
-               "bytes, then the iterable's: b'written\\niterable\\n'")
+    wanted = b"written\niterable\n"
+    if response.complete and response.body == wanted:
+        return
+    ref = "WSGI-RESP-01.c" if sorted(response.body.splitlines()) == sorted(
+        wanted.splitlines()) else "WSGI-RESP-01.b"
+    ctx.finding(ref, f"status {response.status or 'none'}, body {response.body!r} (complete: "
+                     f"{response.complete}); expected the written bytes, then the iterable's: "
+                     f"{wanted!r}")
 
 
 @check(
     id="wsgi-response.headers-held-until-body",
     title="headers wait for the first non-empty block: the status can still be replaced",
-    requirements=["WSGI-RESP-02"],
+    requirements=["WSGI-RESP-02", "WSGI-RESP-08"],
     level=Level.MUST,
     interfaces=WSGI,
     section="PEP 3333 'The start_response() Callable' (headers sent only after the first "
             "non-empty bytestring)",
 )
 def headers_held_until_body(ctx: CheckContext) -> None:
-    """PEP 3333, The start_response() Callable: the server must store the headers "to transmit
-    only after the first iteration of the application return value that yields a non-empty
-    bytestring ... This delaying of response header transmission is to ensure that buffered
-    and asynchronous applications can replace their originally intended output with error
-    output, up until the last possible moment." The app starts a 200, yields b"", then calls
-    start_response("503 Replaced", ..., exc_info): the client must get the 503."""
+    """PEP 3333, The start_response() Callable: "response headers must not be sent until there
+    is actual body data available, or until the application's returned iterable is exhausted"
+    (WSGI-RESP-02.c); Error Handling: "If no output has been written when an exception
+    occurs, the call to start_response will return normally" (WSGI-RESP-02.f, a definition);
+    and "If exc_info is supplied, and no HTTP headers have been output yet, start_response
+    should replace the currently-stored HTTP response headers with the newly-supplied ones"
+    (WSGI-RESP-02.e, SHOULD). The app starts a 200 with X-Original, yields b"", then calls
+    start_response("503 Replaced", [X-Replaced], exc_info) and yields a block. A raise means
+    the server took b"" for output (MUST); a client that still gets the 200 or X-Original means
+    the replacement did not happen (SHOULD: from the bytes alone the suite cannot tell a
+    replacement ignored from headers sent early). A server that stops iterating after b"" does
+    not treat the later non-empty output "normally" (WSGI-RESP-08.b)."""
     exchange = respond(ctx, "replace-status")
     step = respond_step(ctx, exchange.rid, "replace")
-    ctx.expect(step["raised"] is None,
-               f"start_response with exc_info after only b'' was yielded raised "
-               f"{step['raised']}: the server treated the headers as already sent")
+    ctx.require(step is not None, "WSGI-RESP-08.b",
+                f"the app's iterable was not asked for a block after b'' within "
+                f"{STEP_BOUND:g}s: the server stopped iterating at the empty block")
+    assert step is not None  # require() ended the check otherwise
+    # After a raise the app went on under the original status: nothing more to compare.
+    ctx.require(step["raised"] is None, "WSGI-RESP-02.f",
+                f"start_response with exc_info after only b'' was yielded raised "
+                f"{step['raised']}: the server treated the headers as already sent")
     response = exchange.response
-    ctx.expect(response.status == 503 and response.header("x-replaced") == b"yes"
-               and response.header("x-original") is None,
-               f"the client got status {response.status} with X-Original "
-               f"{response.header('x-original')!r}: the original headers were sent before "
-               "any non-empty block")
+    replaced = response.status == 503 and response.header("x-replaced") == b"yes"
+    if not replaced or response.header("x-original") is not None:
+        ctx.finding("WSGI-RESP-02.e", f"start_response(..., exc_info) returned normally after "
+                                      f"only b'' was yielded, but the client got status "
+                                      f"{response.status or 'none'} with X-Original "
+                                      f"{response.header('x-original')!r} and X-Replaced "
+                                      f"{response.header('x-replaced')!r}: the stored headers "
+                                      "were not replaced")
 
 
 @check(
@@ -95,15 +134,17 @@ def headers_held_until_body(ctx: CheckContext) -> None:
     section="PEP 3333 'Specification Details' (AppClass; start_response called by the iterable)",
 )
 def start_response_in_iterable(ctx: CheckContext) -> None:
-    """PEP 3333, Specification Details: "servers must not assume that start_response() has
-    been called before they begin iterating over the iterable" (the PEP's AppClass example
-    calls start_response in its first __next__)."""
-    exchange = respond(ctx, "start-in-iter")
-    response = exchange.response
-    ctx.expect(response.status == 200 and response.header("x-started") == b"in-next"
-               and response.body == b"started in __next__\n",
-               f"status {response.status}, X-Started {response.header('x-started')!r}, body "
-               f"{response.body!r}; expected the response started inside __next__")
+    """PEP 3333, Specification Details: "this invocation may be performed by the iterable's
+    first iteration, so servers must not assume that start_response() has been called before
+    they begin iterating over the iterable" (WSGI-RESP-03.a; the PEP's AppClass example calls
+    start_response in its first __next__)."""
+    response = respond(ctx, "start-in-iter").response
+    if not (response.status == 200 and response.header("x-started") == b"in-next"
+            and response.body == b"started in __next__\n"):
+        ctx.finding("WSGI-RESP-03.a", f"status {response.status}, X-Started "
+                                      f"{response.header('x-started')!r}, body "
+                                      f"{response.body!r}; expected the response started "
+                                      "inside __next__")
 
 
 @check(
@@ -116,17 +157,21 @@ def start_response_in_iterable(ctx: CheckContext) -> None:
 )
 def exc_info_after_headers(ctx: CheckContext) -> None:
     """PEP 3333, The start_response() Callable: "if exc_info is provided, and the HTTP headers
-    have already been sent, start_response must raise an error, and should re-raise using the
-    exc_info tuple". The app yields a block, then calls start_response with exc_info: it
-    must raise (MUST), and the exception should be the app's own (SHOULD: a warning)."""
+    have already been sent, start_response must raise an error" (WSGI-RESP-04.a, MUST) "and
+    should re-raise using the exc_info tuple" (WSGI-RESP-04.b, SHOULD). The app yields a
+    block, then calls start_response with exc_info."""
     exchange = respond(ctx, "exc-after-headers")
     step = respond_step(ctx, exchange.rid, "exc-after-headers")
-    ctx.expect(step["raised"] is not None,
-               "start_response(..., exc_info) after the headers were sent returned normally; "
-               "it must raise")
-    if not step["reraised_original"]:
-        ctx.warn(f"start_response raised {step['raised']} instead of re-raising the app's "
-                 "exception (exc_info[1])")
+    if step is None:
+        raise HarnessError(f"the app's iterable was not asked for a second block within "
+                           f"{STEP_BOUND:g}s after its first one: start_response with "
+                           "exc_info could not be called after the headers were sent")
+    if step["raised"] is None:
+        ctx.finding("WSGI-RESP-04.a", "start_response(..., exc_info) after the headers were "
+                                      "sent returned normally; it must raise")
+    elif not step["reraised_original"]:
+        ctx.finding("WSGI-RESP-04.b", f"start_response raised {step['raised']} instead of "
+                                      "re-raising the app's exception (exc_info[1])")
 
 
 @check(
@@ -138,11 +183,13 @@ def exc_info_after_headers(ctx: CheckContext) -> None:
     section="PEP 3333 'The start_response() Callable' (exc_info)",
 )
 def second_start_response(ctx: CheckContext) -> None:
-    """PEP 3333, The start_response() Callable: "It is a fatal error to call start_response
+    """PEP 3333, The start_response() Callable: "it is a fatal error to call start_response
     without the exc_info argument if start_response has already been called within the
-    current invocation of the application"; the server must raise it to the app."""
+    current invocation of the application", and "See the example CGI gateway above for an
+    illustration of the correct logic." (WSGI-RESP-05.c): the example's start_response
+    raises on such a call."""
     exchange = respond(ctx, "second-start")
-    step = respond_step(ctx, exchange.rid, "second-start")
-    ctx.expect(step["raised"] is not None,
-               "a second start_response call without exc_info returned normally "
-               f"(the client got {exchange.response.status})")
+    step = required_step(ctx, exchange.rid, "second-start")
+    if step["raised"] is None:
+        ctx.finding("WSGI-RESP-05.c", "a second start_response call without exc_info returned "
+                                      f"normally (the client got {exchange.response.status})")

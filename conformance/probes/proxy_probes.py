@@ -6,7 +6,8 @@
     /probe/error            raises before responding; ?after_start=1 (ASGI): after sending the
                             start with Content-Length 64 and 8 of those bytes
     /probe/digest           reads the whole body (WSGI: CONTENT_LENGTH, else to EOF when
-                            wsgi.input_terminated is true) and journals its size and sha256
+                            wsgi.input_terminated is true) and journals its size, sha256 and
+                            first HEAD_BYTES bytes (to tell chunk framing the server left in)
 
 Registered into the probe apps' BEHAVIOURS tables; only the journal is imported here, so the
 probe apps can import this module.
@@ -26,6 +27,7 @@ Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ERROR_CONTENT_LENGTH = 64
+HEAD_BYTES = 16  # of the body the app read, journalled with its digest
 
 
 def _query(raw: str, name: str) -> str:
@@ -65,7 +67,7 @@ def wsgi_digest(environ: dict[str, Any], start_response: StartResponse,
                 rid: str | None) -> Iterable[bytes]:
     stream = environ["wsgi.input"]
     length_field = environ.get("CONTENT_LENGTH") or ""
-    digest, size = hashlib.sha256(), 0
+    digest, size, head = hashlib.sha256(), 0, b""
     if length_field.isdigit():
         how, remaining = "content-length", int(length_field)
         while remaining > 0:
@@ -73,16 +75,19 @@ def wsgi_digest(environ: dict[str, Any], start_response: StartResponse,
             if not block:
                 break
             digest.update(block)
+            head += block[:HEAD_BYTES - len(head)]
             size += len(block)
             remaining -= len(block)
     elif environ.get("wsgi.input_terminated"):
         how = "input-terminated"
         while block := stream.read(65536):
             digest.update(block)
+            head += block[:HEAD_BYTES - len(head)]
             size += len(block)
     else:
         how = "none"  # no length and no end marker: the app may not read (PEP 3333)
-    journal.record("body-summary", rid, size=size, sha256=digest.hexdigest(), how=how)
+    journal.record("body-summary", rid, size=size, sha256=digest.hexdigest(), how=how,
+                   head=head)
     payload = f"{size} {digest.hexdigest()}\n".encode()
     start_response("200 OK", [("Content-Type", "text/plain"),
                               ("Content-Length", str(len(payload)))])
@@ -133,17 +138,19 @@ async def asgi_error(scope: dict[str, Any], receive: Receive, send: Send,
 
 async def asgi_digest(scope: dict[str, Any], receive: Receive, send: Send,
                       rid: str | None) -> None:
-    digest, size = hashlib.sha256(), 0
+    digest, size, head = hashlib.sha256(), 0, b""
     while True:
         message = await receive()
         if message["type"] != "http.request":
             break
         body = message.get("body", b"")
         digest.update(body)
+        head += body[:HEAD_BYTES - len(head)]
         size += len(body)
         if not message.get("more_body", False):
             break
-    journal.record("body-summary", rid, size=size, sha256=digest.hexdigest(), how="asgi")
+    journal.record("body-summary", rid, size=size, sha256=digest.hexdigest(), how="asgi",
+                   head=head)
     payload = f"{size} {digest.hexdigest()}\n".encode()
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-type", b"text/plain"),

@@ -14,7 +14,7 @@ from typing import Any
 from conformance.reviews import review_for
 
 # Only these verdicts carry a review: a pass needs no justification.
-REVIEWED_VERDICTS = frozenset({"fail", "warn", "info"})
+REVIEWED_VERDICTS = frozenset({"fail", "warn", "info", "hardening"})
 
 
 @cache
@@ -33,7 +33,8 @@ def review_of(record: dict[str, Any]) -> dict[str, str] | None:
     """The review of a non-passing cell: ``{"finding": server|suite|open, "note": ...}``."""
     if record.get("verdict") not in REVIEWED_VERDICTS:
         return None
-    return review_for(str(record.get("check", "")), str(record.get("target", "")))
+    return review_for(str(record.get("check", "")), str(record.get("target", "")),
+                      str(record.get("verdict", "")))
 
 
 def findings_of(record: dict[str, Any]) -> list[dict[str, str]]:

@@ -145,26 +145,15 @@ async def hides_shutdown_failed(scope: Scope, receive: Receive, send: Send) -> N
 
 
 async def swallows_exceptions(scope: Scope, receive: Receive, send: Send) -> None:
-    """A server that hides an app exception from the client: a 200 before the response
-    started, a normally completed response after."""
+    """A server that swallows an app exception and leaves the request hanging: it neither
+    answers nor closes the connection (the application instance never ends)."""
     if scope["type"] != "http":
         await probe(scope, receive, send)
         return
-    started = finished = False
-
-    async def tracking_send(message: dict[str, Any]) -> None:
-        nonlocal started, finished
-        started = started or message["type"] == "http.response.start"
-        finished = message["type"] == "http.response.body" and not message.get("more_body")
-        await send(message)
-
     try:
-        await probe(scope, receive, tracking_send)
+        await probe(scope, receive, send)
     except Exception:  # noqa: BLE001 - the bug: swallowing it
-        if not started:
-            await send({"type": "http.response.start", "status": 200, "headers": []})
-        if not finished:
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        await anyio.sleep_forever()
 
 
 async def ignores_root_path(scope: Scope, receive: Receive, send: Send) -> None:
@@ -172,3 +161,78 @@ async def ignores_root_path(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] == "http":
         scope = {**scope, "root_path": ""}
     await probe(scope, receive, send)
+
+
+async def request_instead_of_disconnect(scope: Scope, receive: Receive, send: Send) -> None:
+    """A server that answers a closed connection with an empty final http.request instead of
+    http.disconnect (an app reading a body then takes a truncated body as complete)."""
+
+    async def masking_receive() -> dict[str, Any]:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return {"type": "http.request", "body": b"", "more_body": False}
+        return message
+
+    await probe(scope, masking_receive if scope["type"] == "http" else receive, send)
+
+
+async def lenient_event_order(scope: Scope, receive: Receive, send: Send) -> None:
+    """A server that validates every event dictionary (str header values raise, which
+    uvicorn's h11 protocol does not do) but not their order: a body sent before the response
+    start is silently dropped instead of raising."""
+    if scope["type"] != "http":
+        await probe(scope, receive, send)
+        return
+    started = False
+
+    async def checking_send(message: dict[str, Any]) -> None:
+        nonlocal started
+        if message["type"] == "http.response.start":
+            if any(not isinstance(v, bytes) for _, v in message.get("headers", [])):
+                raise TypeError("header values must be bytes")
+            started = True
+        elif message["type"] == "http.response.body" and not started:
+            return  # the bug: neither raised nor sent
+        await send(message)
+
+    await probe(scope, receive, checking_send)
+
+
+async def skips_lifespan_shutdown(scope: Scope, receive: Receive, send: Send) -> None:
+    """A server that completes the lifespan shutdown itself on SIGTERM: the app is never
+    sent lifespan.shutdown."""
+    if scope["type"] != "lifespan":
+        await probe(scope, receive, send)
+        return
+
+    async def hiding_receive() -> dict[str, Any]:
+        message = await receive()
+        if message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            await anyio.sleep_forever()
+        return message
+
+    await probe(scope, hiding_receive, send)
+
+
+async def root_path_outside_path(scope: Scope, receive: Receive, send: Send) -> None:
+    """A server that reports a mount in root_path without including it in path."""
+    if scope["type"] == "http" and scope.get("path") != "/probe/ready":
+        scope = {**scope, "root_path": "/mount"}
+    await probe(scope, receive, send)
+
+
+async def ignores_early_hints(scope: Scope, receive: Receive, send: Send) -> None:
+    """A server that advertises early hints and accepts them, but never sends a 103 (the
+    spec lets a server ignore them)."""
+    if scope["type"] != "http":
+        await probe(scope, receive, send)
+        return
+    scope = {**scope, "extensions": {**(scope.get("extensions") or {}),
+                                     "http.response.early_hint": {}}}
+
+    async def dropping_send(message: dict[str, Any]) -> None:
+        if message["type"] != "http.response.early_hint":
+            await send(message)
+
+    await probe(scope, receive, dropping_send)

@@ -10,16 +10,30 @@ that writes whatever the app sends:
   written as is;
 * when the app raises or returns without a response it just closes the connection.
 
-Usage: python broken_asgi_naive_server.py --host H --port P module:attr
+Variant switches, one more defect each (off by default):
+
+* ``--chunked raw`` hands a chunked request body to the app undecoded, chunk framing and
+  all; ``--chunked 411`` refuses chunked request bodies with 411 (allowed; by default the
+  server ignores Transfer-Encoding altogether);
+* ``--early-hints`` advertises http.response.early_hint and sends a 103 without the links;
+* ``--zerocopysend`` advertises http.response.zerocopysend, sends the file and then closes
+  the application's file descriptor.
+
+Usage: python broken_asgi_naive_server.py --host H --port P [switches] module:attr
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
+import os
 from typing import Any
 from urllib.parse import unquote
+
+# The variant switches of this process, set once by main() (see the module docstring).
+OPTIONS = argparse.Namespace(chunked="ignore", early_hints=False, zerocopysend=False)
 
 
 def _b(value: Any) -> bytes:
@@ -51,16 +65,65 @@ class _Exchange:
                 self.chunked = True
             self.writer.write(b"\r\n".join(out) + b"\r\n\r\n")
             self.started = True
+        elif message["type"] == "http.response.early_hint" and OPTIONS.early_hints:
+            # The variant's defect: the app's links are dropped.
+            self.writer.write(b"HTTP/1.1 103 Early Hints\r\n\r\n")
+        elif message["type"] == "http.response.zerocopysend" and OPTIONS.zerocopysend:
+            await self._body(_read_and_close(message["file"].fileno()), message)
         elif message["type"] == "http.response.body":
-            data = bytes(message.get("body", b""))
-            if self.chunked:
-                if data:
-                    self.writer.write(b"%x\r\n" % len(data) + data + b"\r\n")
-                if not message.get("more_body"):
-                    self.writer.write(b"0\r\n\r\n")
-            else:
-                self.writer.write(data)
-            await self.writer.drain()
+            await self._body(bytes(message.get("body", b"")), message)
+
+    async def _body(self, data: bytes, message: dict[str, Any]) -> None:
+        if self.chunked:
+            if data:
+                self.writer.write(b"%x\r\n" % len(data) + data + b"\r\n")
+            if not message.get("more_body"):
+                self.writer.write(b"0\r\n\r\n")
+        else:
+            self.writer.write(data)
+        await self.writer.drain()
+
+
+def _read_and_close(fd: int) -> bytes:
+    """The file from its current position, then the descriptor closed (the variant's defect:
+    closing is the application's job)."""
+    data = bytearray()
+    while chunk := os.read(fd, 65536):
+        data += chunk
+    os.close(fd)
+    return bytes(data)
+
+
+async def _read_chunked_raw(reader: asyncio.StreamReader) -> bytes:
+    """A chunked body as it came, chunk framing and all (the ``--chunked raw`` defect)."""
+    raw = bytearray()
+    while True:
+        line = await reader.readuntil(b"\r\n")
+        raw += line
+        if int(line.split(b";")[0].strip(), 16) == 0:
+            while (trailer := await reader.readuntil(b"\r\n")) != b"\r\n":
+                raw += trailer
+            return bytes(raw + b"\r\n")
+        raw += await reader.readexactly(int(line.split(b";")[0].strip(), 16) + 2)
+
+
+async def _lingering_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Close our side, then read what the client still sends until it closes (RFC 9112 9.6):
+    closing at once would reset the connection and could lose the response."""
+    await writer.drain()
+    writer.write_eof()
+    with contextlib.suppress(asyncio.TimeoutError, ConnectionError):
+        while await asyncio.wait_for(reader.read(65536), timeout=2.0):
+            pass
+
+
+def _extensions() -> dict[str, Any]:
+    offered: dict[str, Any] = {}
+    if OPTIONS.early_hints:
+        offered["http.response.early_hint"] = {}
+    if OPTIONS.zerocopysend:
+        offered["http.response.zerocopysend"] = {}
+    return offered
 
 
 async def _handle(app: Any, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -78,6 +141,14 @@ async def _handle(app: Any, reader: asyncio.StreamReader, writer: asyncio.Stream
                        (line.partition(b":") for line in lines[1:])]
             length = int(dict(headers).get(b"content-length", b"0") or 0)
             body = await reader.readexactly(length) if length else b""
+            if dict(headers).get(b"transfer-encoding", b"").lower() == b"chunked":
+                if OPTIONS.chunked == "411":
+                    writer.write(b"HTTP/1.1 411 Length Required\r\ncontent-length: 0\r\n"
+                                 b"connection: close\r\n\r\n")
+                    await _lingering_close(reader, writer)
+                    return
+                if OPTIONS.chunked == "raw":
+                    body = await _read_chunked_raw(reader)
             raw_path, _, query = target.partition(b"?")
             scope = {
                 "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"},
@@ -85,7 +156,7 @@ async def _handle(app: Any, reader: asyncio.StreamReader, writer: asyncio.Stream
                 "method": method.decode(), "scheme": "http",
                 "path": unquote(raw_path.decode("latin-1")), "raw_path": raw_path,
                 "query_string": query, "root_path": "", "headers": headers,
-                "client": list(peer[:2]), "server": list(sock[:2]), "extensions": {},
+                "client": list(peer[:2]), "server": list(sock[:2]), "extensions": _extensions(),
             }
             exchange = _Exchange(body, writer)
             try:
@@ -110,8 +181,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--chunked", choices=("ignore", "raw", "411"), default="ignore")
+    parser.add_argument("--early-hints", action="store_true")
+    parser.add_argument("--zerocopysend", action="store_true")
     parser.add_argument("app")
     args = parser.parse_args()
+    OPTIONS.chunked, OPTIONS.early_hints = args.chunked, args.early_hints
+    OPTIONS.zerocopysend = args.zerocopysend
     module, _, attr = args.app.partition(":")
     app = getattr(importlib.import_module(module), attr)
     asyncio.run(_serve(app, args.host, args.port))

@@ -10,6 +10,10 @@ framing bugs can be switched on (run as a script)::
                    request (RFC 9112 6.1 forbids it)
     no-drain       keeps the connection open without reading the rest of an unread request
                    body, so the leftover bytes prefix the next request on the connection
+    error-keepalive
+                   ends a response cut short by an app error as if it were complete and keeps
+                   the connection, whose next request then gets the failed request's error
+                   (PEP 3333 only says the server should close: a SHOULD)
 """
 
 from __future__ import annotations
@@ -31,6 +35,10 @@ from conformance.probes.asgi_app import app as asgi_probe
 from conformance.probes.wsgi_app import app as wsgi_probe
 
 StartResponse = Callable[..., Any]
+LATE_DISCONNECT = 8.0  # seconds: after proxy.disconnect's 5 s bound, well before its 20 s limit
+# What a connection whose previous request failed mid-response answers next (error-keepalive).
+STALE_ERROR = (b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 21\r\n\r\n"
+               b"earlier request error")
 
 
 # -- WSGI wrappers ------------------------------------------------------------------------
@@ -80,6 +88,34 @@ def loses_script_name(environ: dict[str, Any],
     return wsgi_probe(environ, start_response)
 
 
+class _DrainedOnClose:
+    """Iterates the app's iterable; its close() first runs the iterable to its end, as a
+    server that goes on producing a response after the client went away would."""
+
+    def __init__(self, inner: Iterable[bytes]) -> None:
+        self._inner = inner
+        self._blocks = iter(inner)
+
+    def __iter__(self) -> Any:
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._blocks)
+
+    def close(self) -> None:
+        for _ in self._blocks:
+            pass
+        close = getattr(self._inner, "close", None)
+        if close is not None:
+            close()
+
+
+def keeps_iterating(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    """A server that calls close() only after iterating the app's stream to its end, even
+    when the client is gone (late, not never: RFC 9112 9.5's SHOULD, not PEP 3333's MUST)."""
+    return _DrainedOnClose(wsgi_probe(environ, start_response))
+
+
 def drops_query_when_proxied(environ: dict[str, Any],
                              start_response: StartResponse) -> Iterable[bytes]:
     """A server that loses the query string of requests that came through a proxy."""
@@ -101,10 +137,54 @@ async def no_disconnect(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await asgi_probe(scope, held if scope["type"] == "http" else receive, send)
 
 
+async def late_disconnect(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """A server that delivers http.disconnect, but only LATE_DISCONNECT seconds late."""
+
+    async def late() -> dict[str, Any]:
+        message = await receive()
+        if message.get("type") == "http.disconnect":
+            await anyio.sleep(LATE_DISCONNECT)
+        return message
+
+    await asgi_probe(scope, late if scope["type"] == "http" else receive, send)
+
+
+def _is_chunked(scope: dict[str, Any]) -> bool:
+    return any(bytes(n).lower() == b"transfer-encoding" and b"chunked" in bytes(v).lower()
+               for n, v in scope.get("headers", []))
+
+
+async def leaves_chunks_in(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """A server that hands the app a chunked request body with its chunk framing (asgi-www
+    says it should de-chunk it: a SHOULD)."""
+    if scope["type"] != "http" or not _is_chunked(scope):
+        await asgi_probe(scope, receive, send)
+        return
+
+    async def framed() -> dict[str, Any]:
+        message = await receive()
+        if message.get("type") == "http.request":
+            body = bytes(message.get("body", b""))
+            data = b"%x\r\n%s\r\n" % (len(body), body) if body else b""
+            if not message.get("more_body", False):
+                data += b"0\r\n\r\n"
+            message = {**message, "body": data}
+        return message
+
+    await asgi_probe(scope, framed, send)
+
+
 async def fake_server_address(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """A server on a Unix socket that reports a made-up host and port as scope server."""
     if scope["type"] == "http":
         scope = {**scope, "server": ("localhost", 80)}
+    await asgi_probe(scope, receive, send)
+
+
+async def no_server_address(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """A server on a Unix socket that leaves scope server out (asgi-www allows it: info)."""
+    if scope["type"] == "http":
+        scope = {key: value for key, value in scope.items() if key != "server"}
     await asgi_probe(scope, receive, send)
 
 
@@ -176,6 +256,7 @@ def _environ(method: str, target: str, version: str, headers: list[tuple[str, st
 def _serve(sock: socket.socket, peer: tuple[str, int], app: Any, bugs: set[str],
            port: int) -> None:
     rfile = sock.makefile("rb")
+    poisoned = False  # error-keepalive: the previous request on it failed mid-response
     with sock:
         while True:
             parts = rfile.readline(65537).decode("latin-1").rstrip("\r\n").split(" ")
@@ -199,27 +280,48 @@ def _serve(sock: socket.socket, peer: tuple[str, int], app: Any, bugs: set[str],
                 body = _Body(rfile, int(environ.get("CONTENT_LENGTH") or 0))
             environ["wsgi.input"] = body
             keep = version == "HTTP/1.1" and "close" not in environ.get("HTTP_CONNECTION", "")
-            if not _respond(sock, app, environ, bugs) or not keep:
+            if poisoned:
+                sock.sendall(STALE_ERROR)
+                poisoned, kept = False, True
+            else:
+                kept, poisoned = _respond(sock, app, environ, bugs)
+            if not kept or not keep:
                 return
             if "no-drain" not in bugs:
                 body.drain()
 
 
-def _respond(sock: socket.socket, app: Any, environ: dict[str, Any], bugs: set[str]) -> bool:
-    """Run the app and send its response; False when the connection must close."""
+def _end_cut_short(sock: socket.socket, state: list[Any], blocks: list[bytes]) -> None:
+    """error-keepalive: send what the app produced before it failed as a complete chunked
+    response (last chunk included), as if nothing had gone wrong."""
+    status, headers = state
+    head = f"HTTP/1.1 {status}\r\n" + "".join(f"{n}: {v}\r\n" for n, v in headers)
+    payload = b"".join(blocks)
+    sock.sendall((head + "Transfer-Encoding: chunked\r\n\r\n").encode("latin-1")
+                 + b"%x\r\n%s\r\n0\r\n\r\n" % (len(payload), payload))
+
+
+def _respond(sock: socket.socket, app: Any, environ: dict[str, Any],
+             bugs: set[str]) -> tuple[bool, bool]:
+    """Run the app and send its response: (whether the connection may stay open, whether
+    the next request on it is answered with this one's error: error-keepalive)."""
     state: list[Any] = []
+    blocks: list[bytes] = []
     try:
         result = app(environ, lambda status, headers, exc_info=None: state.extend(
             [status, headers]))
         try:
-            blocks = [bytes(b) for b in result]
+            blocks.extend(bytes(b) for b in result)
         finally:
             if hasattr(result, "close"):
                 result.close()
     except Exception:
+        if "error-keepalive" in bugs and state and blocks:
+            _end_cut_short(sock, state, blocks)
+            return True, True
         sock.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
                      b"Connection: close\r\n\r\n")
-        return False
+        return False, False
     status, headers = state
     code = int(status.split()[0])
     names = {n.lower() for n, _ in headers}
@@ -235,7 +337,7 @@ def _respond(sock: socket.socket, app: Any, environ: dict[str, Any], bugs: set[s
     elif chunked:
         payload = (b"%x\r\n%s\r\n" % (len(payload), payload) if payload else b"") + b"0\r\n\r\n"
     sock.sendall(head.encode("latin-1") + b"\r\n" + payload)
-    return bodiless or chunked or "content-length" in names
+    return bodiless or chunked or "content-length" in names, False
 
 
 def main() -> None:

@@ -30,6 +30,30 @@ def shared_environ(environ: dict[str, Any], start_response: Callable[..., Any]) 
     return probe(_SHARED, start_response)
 
 
+class _Environ(dict[str, Any]):
+    """A dict subclass: what PEP 3333 says environ must not be."""
+
+
+def dict_subclass_environ(environ: dict[str, Any], start_response: Callable[..., Any]
+                          ) -> Iterable[bytes]:
+    """A server that hands the app a dict subclass as environ."""
+    return probe(_Environ(environ), start_response)
+
+
+_LEFT_OVER: dict[str, Any] = {}
+
+
+def leaks_extra_keys(environ: dict[str, Any], start_response: Callable[..., Any]
+                     ) -> Iterable[bytes]:
+    """A server that carries the non-CGI keys an app added (conformance.taint) into the next
+    request's environ, but no HTTP_ key."""
+    environ.update(_LEFT_OVER)
+    result = probe(environ, start_response)
+    _LEFT_OVER.update({k: v for k, v in environ.items()
+                       if k.islower() and not k.startswith("wsgi.")})
+    return result
+
+
 drop_query_string = _rewrite(lambda env: env.pop("QUERY_STRING", None))
 server_port_int = _rewrite(lambda env: env.update(SERVER_PORT=int(env["SERVER_PORT"])))
 protocol_always_11 = _rewrite(lambda env: env.update(SERVER_PROTOCOL="HTTP/1.1"))
@@ -43,6 +67,39 @@ def _utf8_headers(env: dict[str, Any]) -> None:
 
 
 utf8_decoded = _rewrite(_utf8_headers)
+# obs-text in a header value dropped (the value kept as ""): RFC 9110 5.5's SHOULD only.
+obs_text_dropped = _rewrite(lambda env: env.update(
+    {k: "" for k, v in env.items() if k.startswith("HTTP_") and not v.isascii()}))
+# An upper-case extension key that is not a str (werkzeug's REMOTE_PORT is an int).
+extension_key_int = _rewrite(lambda env: env.update(REMOTE_PORT=54321))
+# Of two X-Dup headers only the last is kept (no single value "having the same semantics").
+duplicates_last_wins = _rewrite(lambda env: env.update(
+    {k: v.split(",")[-1].strip() for k, v in env.items() if k == "HTTP_X_DUP"}))
+
+
+def _no_default_content_type(env: dict[str, Any]) -> None:
+    """Undo wsgiref's CONTENT_TYPE "text/plain" default (generated requests send no
+    Content-Type), so that a generated-request row shows only its own defect."""
+    if env.get("CONTENT_TYPE") == "text/plain":
+        env.pop("CONTENT_TYPE")
+
+
+def _extra_http_key(env: dict[str, Any]) -> None:
+    _no_default_content_type(env)
+    env["HTTP_X_NOT_SENT"] = "added by the server"
+
+
+def _mangled_non_ascii_path(env: dict[str, Any]) -> None:
+    """werkzeug's way with path bytes that are not UTF-8: U+FFFD, as UTF-8, as latin-1."""
+    _no_default_content_type(env)
+    raw = env["PATH_INFO"].encode("latin-1")
+    env["PATH_INFO"] = raw.decode("utf-8", "replace").encode("utf-8").decode("latin-1")
+
+
+# An HTTP_ key for a header the request did not have: a SHOULD (presence should correspond).
+extra_http_key = _rewrite(_extra_http_key)
+# Only the form of non-ASCII path bytes differs (RFC 3875: system-defined): reported.
+mangled_non_ascii_path = _rewrite(_mangled_non_ascii_path)
 content_type_as_http = _rewrite(
     lambda env: env.update(HTTP_CONTENT_TYPE=env.get("CONTENT_TYPE", "")))
 

@@ -186,3 +186,79 @@ def rewinding_file_wrapper(environ: dict[str, Any], start_response: StartRespons
                            ) -> Iterable[bytes]:
     environ["wsgi.file_wrapper"] = _FromStart
     return probe(environ, start_response)
+
+
+def ignores_replacement(environ: dict[str, Any], start_response: StartResponse
+                        ) -> Iterable[bytes]:
+    """start_response(..., exc_info) returns normally but keeps the first status and headers
+    (no replacement; under wsgiref they also went out at the first b"")."""
+    state: dict[str, Any] = {}
+
+    def sr(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        if exc_info is not None and "write" in state:
+            return state["write"]
+        state["write"] = start_response(status, headers, exc_info)
+        return state["write"]
+
+    return probe(environ, sr)
+
+
+def raises_own_error(environ: dict[str, Any], start_response: StartResponse
+                     ) -> Iterable[bytes]:
+    """start_response with exc_info after the headers went out raises an exception of its own
+    instead of re-raising the app's."""
+
+    def sr(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        try:
+            return start_response(status, headers, exc_info)
+        except Exception:
+            if exc_info is None:
+                raise
+            raise OSError("headers already sent") from None
+
+    return probe(environ, sr)
+
+
+def _bare_cr(text: str) -> str:
+    return text.replace("\r\n", "\r")
+
+
+def bare_cr_headers(environ: dict[str, Any], start_response: StartResponse
+                    ) -> Iterable[bytes]:
+    """A server that "sanitises" CR LF in the status and header values by dropping the LF:
+    the bare CR reaches the wire inside the field line."""
+
+    def sr(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        cleaned = [(name, _bare_cr(value)) for name, value in headers]
+        return start_response(_bare_cr(status), cleaned, exc_info)
+
+    return probe(environ, sr)
+
+
+HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
+                        "te", "trailers", "transfer-encoding", "upgrade"})
+
+
+def drops_hop_by_hop(environ: dict[str, Any], start_response: StartResponse
+                     ) -> Iterable[bytes]:
+    """The app's hop-by-hop headers are dropped silently instead of raising (gunicorn's way):
+    the wire stays clean."""
+
+    def sr(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        kept = [(name, value) for name, value in headers if name.lower() not in HOP_BY_HOP]
+        return start_response(status, kept, exc_info)
+
+    return probe(environ, sr)
+
+
+class _FromStartWithClose(_FromStart):
+    """A file_wrapper that rewinds the file but passes close() on."""
+
+    def close(self) -> None:
+        self.filelike.close()
+
+
+def rewinding_file_wrapper_with_close(environ: dict[str, Any], start_response: StartResponse
+                                      ) -> Iterable[bytes]:
+    environ["wsgi.file_wrapper"] = _FromStartWithClose
+    return probe(environ, start_response)

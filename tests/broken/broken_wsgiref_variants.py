@@ -8,6 +8,10 @@ Started as ``python broken_wsgiref_variants.py --variant NAME --host H --port P 
     chunked-to-10   chunked responses to HTTP/1.0 clients too (WSGI-RESP-10)
     no-date         never adds a Date header (WSGI-RESP-14)
     lingers         keeps every connection open after the response (WSGI-RESP-09, too few)
+    expect-417      speaks HTTP/1.1 and answers every Expect: 100-continue with 417
+                    (Expectation Failed): the body never reaches the app (WSGI-IN-07)
+    chunked-411     answers every chunked request with 411 (Length Required), as RFC 9112
+                    6.3 allows (WSGI-IN-06)
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ class ChunkingHandler(ServerHandler):
     chunked = False
 
     def cleanup_headers(self) -> None:
+        # wsgiref's Headers wraps the app's own list: work on a copy, or the fields added here
+        # end up in the app's header constant (and in every later response of that app).
+        self.headers = self.headers_class(list(self.headers.items()))
         super().cleanup_headers()
         modern = self.request_handler.request_version == "HTTP/1.1" or not self.http11_only
         if "Content-Length" not in self.headers and modern:
@@ -69,23 +76,32 @@ class Http11(ServerHandler):
 
 HANDLERS: dict[str, type[ServerHandler]] = {
     "no-100": Http11, "empty-chunk": EmptyChunk, "chunked-to-10": ChunkedTo10,
-    "no-date": NoDate, "lingers": ServerHandler,
+    "no-date": NoDate, "lingers": ServerHandler, "expect-417": Http11,
+    "chunked-411": ServerHandler,
 }
+HTTP11_VARIANTS = frozenset({"no-100", "expect-417"})
 
 
 def handler_for(variant: str) -> type[WSGIRequestHandler]:
     server_handler = HANDLERS[variant]
 
     class Handler(WSGIRequestHandler):
-        protocol_version = "HTTP/1.1" if variant == "no-100" else "HTTP/1.0"
+        protocol_version = "HTTP/1.1" if variant in HTTP11_VARIANTS else "HTTP/1.0"
 
         def handle_expect_100(self) -> bool:
+            if variant == "expect-417":
+                self.send_error(417)
+                return False  # the request goes no further
             return True  # the defect of "no-100": go on without sending the interim response
 
         def handle(self) -> None:
             # WSGIRequestHandler.handle, with the ServerHandler class of the variant.
             self.raw_requestline = self.rfile.readline(65537)
             if not self.raw_requestline or not self.parse_request():
+                return
+            coding = self.headers.get("Transfer-Encoding", "").lower()
+            if variant == "chunked-411" and "chunked" in coding:
+                self.send_error(411)
                 return
             handler = server_handler(self.rfile, self.wfile, self.get_stderr(),
                                      self.get_environ(), multithread=False)

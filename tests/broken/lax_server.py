@@ -6,7 +6,7 @@ client, just enough HTTP to run the probe WSGI app, and every classic parsing si
   unchecked, "chunked" found anywhere in Transfer-Encoding (so "\\x0bchunked" counts);
 * Content-Length parsed with int() (accepts +5, 1_0); a short body at EOF handed to the app;
 * bare LF line ends, whitespace before the colon, lines without a colon silently dropped;
-  no Host checks; any request-target;
+  no Host checks; any request-target, an absolute-form one passed on whole as the path;
 * the body is read only if the app reads it, and never drained (so an unread body is parsed
   as the next request);
 * Connection: close ignored; always keep-alive; chunked responses even to HTTP/1.0; a HEAD
@@ -15,7 +15,29 @@ client, just enough HTTP to run the probe WSGI app, and every classic parsing si
 * a request head over 64 KiB makes the handler stop answering;
 * with --reorder, two requests that arrive together are answered in reverse order.
 
-Started as ``python lax_server.py --host H --port P [--reorder] module:app`` by a target TOML.
+Switches that make one part of it correct, or differently wrong, so that each level a check
+can report shows up on some variant (tests/test_broken_http.py):
+
+--wrap-chunk-size      chunk sizes wrap at 64 bits (2**68 reads as 0: a MUST broken)
+--hold-on-eof          a client's half-close is not answered by closing (held 10 s)
+--strict-te            Transfer-Encoding must end in chunked (else 400 and close), HTTP/1.0
+                       with Transfer-Encoding closes after the response; still recovers
+                       "\\x0bchunked" and accepts "chunked, chunked" and unknown codings
+--te-501               with --strict-te: a coding other than chunked gets 501 and close
+--strict-cl            Content-Length must be digits, duplicates equal (else 400 and close)
+--strict-fields        whitespace before the colon gets 400 and close; CR and NUL in values
+                       become SP; names are still not checked
+--absolute-form        an absolute-form target is reduced to its path
+--strict-target        a request-line with more than three parts, a control character, a
+                       non-ASCII octet or a version other than HTTP/1.x gets 400 and close
+--honour-close         Connection: close closes after the response (without saying so)
+--join-duplicates      duplicate request fields are joined without a separator (5, 5 -> 55)
+--oversize-answer      an oversized request-line gets 414, an oversized head 431; afterwards
+                       every request gets 503 (it keeps no defence of its own)
+--reject-but-stay      a line without a colon or a bad request-line gets 400 with
+                       "Connection: close", and the next request is read anyway
+
+Started as ``python lax_server.py --host H --port P [switches] module:app`` by a target TOML.
 """
 
 from __future__ import annotations
@@ -23,18 +45,34 @@ from __future__ import annotations
 import argparse
 import importlib
 import io
+import re
 import socket
 import socketserver
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import unquote_to_bytes
+from urllib.parse import unquote_to_bytes, urlsplit
 
 HEAD_LIMIT = 64 * 1024
+LINE_LIMIT = 8 * 1024
+HOLD_ON_EOF = 10.0  # seconds a --hold-on-eof connection stays open after the client's EOF
+LINGER = 2.0  # seconds a deliberate close keeps reading what the client still sends
+REQUEST_LINE = re.compile(rb"^[!-~]+ [!-~]+ HTTP/1\.[01]$")
+OPTIONS = argparse.Namespace()
+POISONED: list[bool] = []  # --oversize-answer: set once an oversized request was answered
 
 
 class Closed(Exception):
     pass
+
+
+class Reject(Exception):
+    """Answer ``status`` with Connection: close, then close (or, --reject-but-stay, go on)."""
+
+    def __init__(self, status: str, stay: bool = False) -> None:
+        super().__init__(status)
+        self.status, self.stay = status, stay
 
 
 class Reader:
@@ -43,10 +81,12 @@ class Reader:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.buf = b""
+        self.eof = False
 
     def fill(self) -> bool:
         data = self.sock.recv(65536)
         self.buf += data
+        self.eof = self.eof or not data
         return bool(data)
 
     def line(self) -> bytes:
@@ -71,13 +111,13 @@ class LazyInput(io.RawIOBase):
     def __init__(self, reader: Reader, length: int) -> None:
         self.reader, self.left = reader, length
 
-    def read(self, size: int = -1) -> bytes:
+    def read(self, size: int | None = -1) -> bytes:
         size = self.left if size is None or size < 0 else min(size, self.left)
         data = self.reader.read(size)
         self.left -= len(data)
         return data
 
-    def readline(self, size: int = -1) -> bytes:
+    def readline(self, size: int | None = -1) -> bytes:
         return self.read(size)
 
 
@@ -85,6 +125,8 @@ def read_chunked(reader: Reader) -> bytes:
     body = b""
     while True:
         size = int(reader.line().split(b";")[0].strip(), 16)  # lax: 0x1, +1, 1_0 all parse
+        if OPTIONS.wrap_chunk_size:
+            size &= (1 << 64) - 1  # a C-style 64-bit size: 2**68 becomes 0
         if size <= 0:
             while reader.line():
                 pass
@@ -93,24 +135,89 @@ def read_chunked(reader: Reader) -> bytes:
         reader.read(2)  # lax: whatever follows the data is taken for its CRLF
 
 
-def parse_head(reader: Reader) -> tuple[bytes, bytes, bytes, list[tuple[str, str]]]:
-    line = reader.line()
-    while not line:
+def _request_line(reader: Reader) -> tuple[bytes, bytes, bytes]:
+    try:
         line = reader.line()
+        while not line:
+            line = reader.line()
+    except OverflowError:
+        if OPTIONS.oversize_answer:
+            raise Reject("414 URI Too Long") from None
+        raise
+    if OPTIONS.oversize_answer and len(line) > LINE_LIMIT:
+        raise Reject("414 URI Too Long")
+    if (OPTIONS.strict_target or OPTIONS.reject_but_stay) and not REQUEST_LINE.match(line):
+        raise Reject("400 Bad Request", stay=OPTIONS.reject_but_stay)
     method, target, version = (line.split(b" ", 2) + [b"HTTP/1.0"])[:3]
+    return method, target, version
+
+
+def _field(field: bytes) -> tuple[str, str] | None:
+    """One field line as (name, value); None for a line the lax server drops."""
+    if b":" not in field:
+        if OPTIONS.reject_but_stay:
+            raise Reject("400 Bad Request", stay=True)
+        return None  # lax: a line without a colon is dropped
+    name, _, value = field.partition(b":")
+    if OPTIONS.strict_fields:
+        if name != name.rstrip():
+            raise Reject("400 Bad Request")
+        value = value.replace(b"\r", b" ").replace(b"\x00", b" ")
+    return name.strip().decode("latin-1"), value.strip().decode("latin-1")
+
+
+def parse_head(reader: Reader) -> tuple[bytes, bytes, bytes, list[tuple[str, str]]]:
+    method, target, version = _request_line(reader)
     headers: list[tuple[str, str]] = []
+    size = 0
     while True:
         field = reader.line()
+        size += len(field)
+        if OPTIONS.oversize_answer and size > HEAD_LIMIT // 2:
+            raise Reject("431 Request Header Fields Too Large")
         if not field:
             return method, target, version, headers
         if field[:1] in (b" ", b"\t") and headers:
             name, value = headers.pop()
             headers.append((name, value + " " + field.strip().decode("latin-1")))
             continue
-        if b":" not in field:
-            continue  # lax: a line without a colon is dropped
-        name, _, value = field.partition(b":")
-        headers.append((name.strip().decode("latin-1"), value.strip().decode("latin-1")))
+        parsed = _field(field)
+        if parsed is not None:
+            headers.append(parsed)
+
+
+def _fields(headers: list[tuple[str, str]]) -> dict[str, str]:
+    """Field values by lower-case name: the last wins, or --join-duplicates glues them."""
+    fields: dict[str, str] = {}
+    for name, value in headers:
+        key = name.lower()
+        fields[key] = fields.get(key, "") + value if OPTIONS.join_duplicates else value
+    return fields
+
+
+def _content_length(headers: list[tuple[str, str]], fields: dict[str, str]) -> int:
+    if not OPTIONS.strict_cl:
+        return int(fields["content-length"])  # lax: +5 and 1_0 parse
+    values = [v.strip() for name, line in headers if name.lower() == "content-length"
+              for v in line.split(",") if v.strip()]
+    if not values or len(set(values)) > 1 or not all(v.isdigit() for v in values):
+        raise Reject("400 Bad Request")
+    return int(values[0])
+
+
+def _transfer_codings(fields: dict[str, str], version: bytes) -> bool:
+    """Whether the body is chunked; --strict-te rejects what 6.3 says it must."""
+    value = fields.get("transfer-encoding", "")
+    if not OPTIONS.strict_te:
+        return "chunked" in value.lower()  # lax: anywhere, even "\x0bchunked"
+    codings = [c.strip().lower() for c in value.split(",") if c.strip()]  # strip() eats VT
+    if not codings:
+        return False
+    if codings[-1] != "chunked":
+        raise Reject("400 Bad Request")
+    if OPTIONS.te_501 and any(c != "chunked" for c in codings):
+        raise Reject("501 Not Implemented")
+    return True
 
 
 class Handler(socketserver.BaseRequestHandler):
@@ -120,12 +227,7 @@ class Handler(socketserver.BaseRequestHandler):
     def handle(self) -> None:
         reader = Reader(self.request)
         try:
-            while True:
-                request = parse_head(reader)
-                if self.reorder and reader.buf:
-                    second = parse_head(reader)
-                    self.respond(reader, *second)
-                self.respond(reader, *request)
+            self.serve(reader)
         except OverflowError:
             while reader.fill():  # lax: stop answering, swallow the rest
                 reader.buf = b""
@@ -133,30 +235,65 @@ class Handler(socketserver.BaseRequestHandler):
             pass
         except ValueError:
             self.send(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+        if OPTIONS.hold_on_eof and reader.eof:
+            time.sleep(HOLD_ON_EOF)  # the client is gone: the message was incomplete
+
+    def linger(self) -> None:
+        """Close in stages (RFC 9112 9.6): stop sending, then read what the client still
+        sends, so that unread bytes do not reset the connection and destroy the answer."""
+        try:
+            self.request.shutdown(socket.SHUT_WR)
+            self.request.settimeout(LINGER)
+            while self.request.recv(65536):
+                pass
+        except OSError:
+            pass
+
+    def serve(self, reader: Reader) -> None:
+        while True:
+            try:
+                if POISONED:
+                    parse_head(reader)
+                    self.send(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
+                    continue
+                request = parse_head(reader)
+                if self.reorder and reader.buf:
+                    second = parse_head(reader)
+                    self.respond(reader, *second)
+                if not self.respond(reader, *request):
+                    self.linger()
+                    return
+            except Reject as rejection:
+                self.send(f"HTTP/1.1 {rejection.status}\r\nConnection: close\r\n"
+                          "Content-Length: 0\r\n\r\n".encode())
+                if rejection.status[:3] in ("414", "431"):
+                    POISONED.append(True)
+                if not rejection.stay:
+                    self.linger()
+                    return
 
     def send(self, data: bytes) -> None:
         self.request.sendall(data)
 
     def respond(self, reader: Reader, method: bytes, target: bytes, version: bytes,
-                headers: list[tuple[str, str]]) -> None:
-        fields = {name.lower(): value for name, value in headers}
+                headers: list[tuple[str, str]]) -> bool:
+        """Answer one request; False when the connection is to be closed after it."""
+        fields = _fields(headers)
         if "100-continue" in fields.get("expect", "").lower():
             self.send(b"HTTP/1.1 100 Continue\r\n\r\n")
-        if "content-length" in fields:
-            stream: io.RawIOBase | io.BytesIO = LazyInput(reader, int(fields["content-length"]))
-            length = fields["content-length"]
-        elif "chunked" in fields.get("transfer-encoding", "").lower():
+        is_chunked = _transfer_codings(fields, version)
+        if "content-length" in fields and not (OPTIONS.strict_te and is_chunked):
+            length = _content_length(headers, fields)
+            stream: io.RawIOBase | io.BytesIO = LazyInput(reader, length)
+            content_length = str(length)
+        elif is_chunked:
             body = read_chunked(reader)
-            stream, length = io.BytesIO(body), str(len(body))
+            stream, content_length = io.BytesIO(body), str(len(body))
         else:
-            stream, length = io.BytesIO(b""), ""
-        path, _, query = target.partition(b"?")
-        try:
-            # lax: a path that is not UTF-8 crashes the handler, answered 500
-            path_info = unquote_to_bytes(path).decode("utf-8").encode().decode("latin-1")
-        except UnicodeDecodeError:
-            self.send(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n")
-            return
+            stream, content_length = io.BytesIO(b""), ""
+        path_info, query = self.split_target(target)
+        if path_info is None:
+            return True
         environ: dict[str, Any] = {
             "REQUEST_METHOD": method.decode("latin-1"),
             "SCRIPT_NAME": "",
@@ -168,15 +305,36 @@ class Handler(socketserver.BaseRequestHandler):
             "wsgi.errors": sys.stderr, "wsgi.multithread": True, "wsgi.multiprocess": False,
             "wsgi.run_once": False,
         }
-        if length:
-            environ["CONTENT_LENGTH"] = length
+        if content_length:
+            environ["CONTENT_LENGTH"] = content_length
         for name, value in headers:
             key = name.upper().replace("-", "_")
-            if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            if key == "CONTENT_TYPE":
                 environ[key] = value
-            else:
+            elif key != "CONTENT_LENGTH":  # the length the server framed the body by, above
                 environ["HTTP_" + key] = value
         self.run_app(environ, version)
+        return self.keeps_open(fields, version)
+
+    def keeps_open(self, fields: dict[str, str], version: bytes) -> bool:
+        if OPTIONS.honour_close and "close" in fields.get("connection", "").lower():
+            return False
+        # --strict-te: an HTTP/1.0 message with Transfer-Encoding ends the connection.
+        return not (OPTIONS.strict_te and version.startswith(b"HTTP/1.0")
+                    and "transfer-encoding" in fields)
+
+    def split_target(self, target: bytes) -> tuple[str | None, bytes]:
+        """PATH_INFO and the query; None (after a 500) for a path that is not UTF-8."""
+        if OPTIONS.absolute_form and target.lower().startswith((b"http://", b"https://")):
+            parts = urlsplit(target)
+            target = parts.path + (b"?" + parts.query if parts.query else b"")
+        path, _, query = target.partition(b"?")
+        try:
+            # lax: a path that is not UTF-8 crashes the handler, answered 500
+            return unquote_to_bytes(path).decode("utf-8").encode().decode("latin-1"), query
+        except UnicodeDecodeError:
+            self.send(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n")
+            return None, query
 
     def run_app(self, environ: dict[str, Any], version: bytes) -> None:
         started: list[Any] = []
@@ -213,13 +371,20 @@ class Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
 
 
+SWITCHES = ("wrap-chunk-size", "hold-on-eof", "strict-te", "te-501", "strict-cl",
+            "strict-fields", "absolute-form", "strict-target", "honour-close",
+            "join-duplicates", "oversize-answer", "reject-but-stay")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--reorder", action="store_true")
+    for switch in SWITCHES:
+        parser.add_argument(f"--{switch}", action="store_true")
     parser.add_argument("app")
-    args = parser.parse_args()
+    args = parser.parse_args(namespace=OPTIONS)
     module, _, attr = args.app.partition(":")
     Handler.app = staticmethod(getattr(importlib.import_module(module), attr or "app"))
     Handler.reorder = args.reorder
