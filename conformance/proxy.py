@@ -50,6 +50,7 @@ class Variant:
     strip_prefix: bool = False  # proxy_pass http://app_server/: the prefix is replaced by "/"
     forwarded: bool = False  # fixed X-Forwarded-For / -Proto, as described above
     max_body: str = ""  # client_max_body_size when nginx's 1m default is too small
+    protocol: str = "http"  # "uwsgi": uwsgi_pass with nginx's stock uwsgi_params (PROXY-12)
 
     @property
     def upstream_version(self) -> str:
@@ -67,7 +68,19 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("prefix-strip", prefix=PREFIX, strip_prefix=True),
     Variant("no-request-buffering", request_buffering=False, max_body="64m"),
     Variant("forwarded", forwarded=True),
+    # nginx -> uwsgi protocol -> server (PROXY-12); no keep-alive pool for uwsgi_pass.
+    Variant("uwsgi", keepalive=0, protocol="uwsgi"),
 )}
+# nginx's uwsgi_params as Debian ships it (/etc/nginx/uwsgi_params), written into the config
+# so that no file under /etc/nginx is needed.
+UWSGI_PARAMS = (
+    "QUERY_STRING $query_string", "REQUEST_METHOD $request_method",
+    "CONTENT_TYPE $content_type", "CONTENT_LENGTH $content_length",
+    "REQUEST_URI $request_uri", "PATH_INFO $document_uri", "DOCUMENT_ROOT $document_root",
+    "SERVER_PROTOCOL $server_protocol", "REQUEST_SCHEME $scheme", "HTTPS $https if_not_empty",
+    "REMOTE_ADDR $remote_addr", "REMOTE_PORT $remote_port", "SERVER_PORT $server_port",
+    "SERVER_NAME $server_name",
+)
 
 _CONFIG = """\
 worker_processes 1;
@@ -91,9 +104,7 @@ http {{
         listen {host}:{port};
         server_name localhost;
         location {prefix} {{
-            proxy_pass http://app_server{strip};
-{location}            proxy_read_timeout 30s;
-        }}
+{location}        }}
     }}
 }}
 """
@@ -122,7 +133,12 @@ def nginx_version() -> str | None:
 
 
 def _location(variant: Variant) -> str:
-    lines = []
+    """The directives inside the location block: how requests are passed upstream."""
+    if variant.protocol == "uwsgi":
+        lines = ["uwsgi_pass app_server;", "uwsgi_read_timeout 30s;"]
+        lines += [f"uwsgi_param {param};" for param in UWSGI_PARAMS]
+        return "".join(f"            {line}\n" for line in lines)
+    lines = [f"proxy_pass http://app_server{'/' if variant.strip_prefix else ''};"]
     if variant.http_version != "1.0":
         # HTTP/1.1 upstream; an empty Connection lets the pooled connection stay open.
         lines += ["proxy_http_version 1.1;", 'proxy_set_header Connection "";']
@@ -138,6 +154,7 @@ def _location(variant: Variant) -> str:
         lines.append(f"client_max_body_size {variant.max_body};")
     if not variant.request_buffering:
         lines.append("proxy_request_buffering off;")
+    lines.append("proxy_read_timeout 30s;")
     return "".join(f"            {line}\n" for line in lines)
 
 
@@ -151,8 +168,7 @@ def render_config(*, workdir: Path, port: int, upstream_port: int | None = None,
     pool = f"        keepalive {chosen.keepalive};\n" if chosen.keepalive else ""
     return _CONFIG.format(user=user, dir=workdir, host=HOST, port=port,
                           upstream=upstream or f"{HOST}:{upstream_port}", pool=pool,
-                          prefix=chosen.prefix, location=_location(chosen),
-                          strip="/" if chosen.strip_prefix else "")
+                          prefix=chosen.prefix, location=_location(chosen))
 
 
 class Nginx:

@@ -7,65 +7,26 @@ Only for targets that declare a uwsgi-protocol socket in their TOML:
     uwsgi_socket_args = ["--socket", "{host}:{port}"]   # added to the server's command
 
 The check starts its own server with those arguments (the HTTP socket stays, so readiness
-and the direct requests use it) and its own nginx with ``uwsgi_pass`` and nginx's stock
-``uwsgi_params`` (written out here, so no file under /etc/nginx is needed).
+and the direct requests use it) and its own nginx of the ``uwsgi`` variant (proxy.py:
+``uwsgi_pass`` with nginx's stock ``uwsgi_params``).
 """
 
 from __future__ import annotations
 
-import os
-import time
-from pathlib import Path
 from typing import Any
 
 from conformance.catalogue import check
 from conformance.checks.common import OBS_TEXT_VALUE
 from conformance.context import CheckContext
-from conformance.proxy import nginx_binary
 from conformance.servers import (
     HOST,
-    ManagedProcess,
     ServerStartError,
     ServerUnderTest,
     free_port,
-    http_answers,
 )
 from conformance.verdicts import HarnessError, Level
 from conformance.wire import request_bytes
 
-# nginx's uwsgi_params as Debian ships it (/etc/nginx/uwsgi_params).
-UWSGI_PARAMS = (
-    "QUERY_STRING $query_string", "REQUEST_METHOD $request_method",
-    "CONTENT_TYPE $content_type", "CONTENT_LENGTH $content_length",
-    "REQUEST_URI $request_uri", "PATH_INFO $document_uri", "DOCUMENT_ROOT $document_root",
-    "SERVER_PROTOCOL $server_protocol", "REQUEST_SCHEME $scheme", "HTTPS $https if_not_empty",
-    "REMOTE_ADDR $remote_addr", "REMOTE_PORT $remote_port", "SERVER_PORT $server_port",
-    "SERVER_NAME $server_name",
-)
-_CONFIG = """\
-worker_processes 1;
-{user}
-daemon off;
-master_process on;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log info;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/client_body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    server {{
-        listen {host}:{port};
-        location / {{
-            uwsgi_pass {upstream};
-            uwsgi_read_timeout 30s;
-{params}        }}
-    }}
-}}
-"""
 COMPARED = ("REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "CONTENT_TYPE",
             "CONTENT_LENGTH", "SERVER_PROTOCOL", "wsgi.url_scheme", "wsgi.version")
 # Headers that differ between the two paths by construction (hop, request id).
@@ -77,38 +38,6 @@ REQUESTS: tuple[tuple[str, str, list[tuple[str | bytes, str | bytes]], bytes], .
     ("GET", "/caf%C3%A9", [("X-Latin", OBS_TEXT_VALUE)], b""),
     ("GET", "/uwsgi/dup", [("X-Dup", "a"), ("X-Dup", "b")], b""),
 )
-
-
-class UwsgiNginx:
-    """nginx on a free port, passing every request to ``upstream`` with uwsgi_pass."""
-
-    def __init__(self, workdir: Path, upstream: str) -> None:
-        binary = nginx_binary()
-        if binary is None:
-            raise FileNotFoundError("nginx is not installed")
-        workdir.mkdir(parents=True, exist_ok=True)
-        self.workdir, self.host, self.port = workdir, HOST, free_port()
-        params = "".join(f"            uwsgi_param {p};\n" for p in UWSGI_PARAMS)
-        config = workdir / "nginx.conf"
-        config.write_text(_CONFIG.format(
-            user="user root;" if os.geteuid() == 0 else "", dir=workdir, host=HOST,
-            port=self.port, upstream=upstream, params=params))
-        self.process = ManagedProcess(
-            [binary, "-p", str(workdir), "-c", str(config), "-e", str(workdir / "error.log")],
-            log_path=workdir / "nginx.out", env=dict(os.environ), stop_timeout=5.0)
-
-    def wait_ready(self, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.process.alive():
-                raise ServerStartError("nginx (uwsgi_pass) exited at start")
-            if http_answers(self.host, self.port, timeout=1.0):
-                return
-            time.sleep(0.05)
-        raise ServerStartError(f"nginx (uwsgi_pass) did not answer within {timeout:.0f}s")
-
-    def stop(self) -> None:
-        self.process.stop()
 
 
 def _seen(ctx: CheckContext, server: ServerUnderTest, host: str, port: int, how: str,
@@ -200,10 +129,8 @@ def uwsgi_protocol(ctx: CheckContext) -> None:
     upstream_port = free_port()
     extra = [str(a).format(host=HOST, port=upstream_port) for a in args]
     server = ctx.start_server(extra_args=extra, label="uwsgi-protocol")
-    proxy = UwsgiNginx(ctx.harness.workdir / f"uwsgi-nginx-{upstream_port}",
-                       f"{HOST}:{upstream_port}")
     try:
-        proxy.wait_ready()
+        proxy = ctx.nginx_in_front(f"{HOST}:{upstream_port}", variant="uwsgi")
         for method, target, headers, body in REQUESTS:
             with ctx.case(f"{method} {target}"):
                 http = _seen(ctx, server, server.host, server.port, "over HTTP", method,
@@ -213,8 +140,6 @@ def uwsgi_protocol(ctx: CheckContext) -> None:
                 _judge_differences(ctx, http, uwsgi)
     except ServerStartError as exc:
         raise HarnessError(str(exc)) from None
-    finally:
-        proxy.stop()
 
 
 def _judge_differences(ctx: CheckContext, http: dict[str, Any], uwsgi: dict[str, Any]) -> None:
