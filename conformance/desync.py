@@ -267,7 +267,13 @@ def _answer_problems(outcome: Outcome) -> Iterator[Problem]:
             yield Problem(case.close_after_reject, f"answered {status}, then the connection "
                                                    f"stayed open and {after}")
     if status is None and case.respond:
-        yield Problem(case.respond, "closed the connection without any response" if
+        # Bytes that do not parse as an HTTP/1.x response (a status line echoing the invalid
+        # version, an HTTP/0.9-style error body) are no response a client can read, but they
+        # are not silence either: say which.
+        closed = ("closed the connection without any response" if not outcome.received else
+                  f"sent {len(outcome.received)} bytes that are not an HTTP/1.x response "
+                  "(see the bytes), then closed the connection")
+        yield Problem(case.respond, closed if
                       outcome.closed else f"neither answered nor closed within "
                       f"{READ_TIMEOUT + DRAIN_TIMEOUT:g} s (the client half-closed after "
                       f"{READ_TIMEOUT:g} s)")

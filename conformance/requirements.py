@@ -100,9 +100,10 @@ def split_ref(ref: str) -> tuple[str, str]:
 def level_of(ref: str) -> Level:
     """The level of a finding on ``ref`` ("ID" or "ID.key"): its sentence's level.
 
-    "ID" alone is enough when every sentence of the requirement that binds a server has one
-    level (or it rests on no sentence: HARDENING, INFO); otherwise the finding must name the
-    sentence, and a sentence that binds only the client or the application carries none."""
+    "ID" alone is enough when the requirement has one sentence that binds a server (or none:
+    HARDENING, INFO); otherwise the finding must name its sentence, so that it quotes exactly
+    the words it rests on. A sentence that binds only the client or the application carries
+    none."""
     requirement_id, key = split_ref(ref)
     requirement = all_requirements().get(requirement_id)
     if requirement is None:
@@ -115,13 +116,17 @@ def level_of(ref: str) -> Level:
             raise RequirementError(f"{ref} binds the {sentence.binds}, not the server: it "
                                    "cannot carry a finding against a server")
         return sentence.level
-    levels = {s.level for s in requirement.sentences if s.binds in BINDS_SERVER}
-    if not levels:
-        levels = set(requirement.levels)
+    binding = [s for s in requirement.sentences if s.binds in BINDS_SERVER]
+    if len(binding) > 1:
+        # The finding must quote the one sentence it rests on, whatever their levels.
+        raise RequirementError(f"{requirement_id} rests on several sentences: name the one "
+                               f"({', '.join(requirement_id + '.' + s.key for s in binding)})")
+    if binding:
+        return binding[0].level
+    levels = set(requirement.levels)
     if len(levels) != 1:
-        raise RequirementError(f"{requirement_id} has sentences of levels "
-                               f"{sorted(v.value for v in levels)}: name the sentence "
-                               f"({', '.join(s.key for s in requirement.sentences)})")
+        raise RequirementError(f"{requirement_id} has no sentence and levels "
+                               f"{sorted(v.value for v in levels)}")
     return levels.pop()
 
 

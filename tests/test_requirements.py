@@ -73,3 +73,25 @@ def test_a_finding_cannot_rest_on_a_client_rule() -> None:
     assert client_only, "the catalogue quotes client and application rules for context"
     with pytest.raises(ValueError, match="not the server"):
         level_of(client_only[0])
+
+
+def test_every_sentence_a_check_names_exists_and_binds_the_server() -> None:
+    """Each "ID.key" written in the checks (and each bare "ID" a finding is made on) resolves
+    to one sentence of the catalogue that a server can break, so no finding ends as a harness
+    error, or quotes the wrong words, only when a server finally triggers it."""
+    sources = [*(REPO / "conformance" / "checks").glob("*.py"), REPO / "conformance" / "desync.py"]
+    refs: set[str] = set()
+    for path in sources:
+        text = path.read_text()
+        refs |= set(re.findall(r'"((?:WSGI|ASGI|HTTP|PROXY|TLS|H2)-[A-Z0-9-]*\d{2}\.[a-z]+)"',
+                               text))
+        refs |= set(re.findall(r'(?:finding|require)\([^"]*?"((?:WSGI|ASGI|HTTP|PROXY|TLS|H2)'
+                               r'-[A-Z0-9-]*\d{2})"', text))
+    assert len(refs) > 100
+    broken = []
+    for ref in sorted(refs):
+        try:
+            level_of(ref)
+        except ValueError as exc:
+            broken.append(f"{ref}: {exc}")
+    assert not broken, "\n".join(broken)

@@ -206,7 +206,7 @@ def disconnect_after_response(ctx: CheckContext) -> None:
         return
     answer = (f"returned {entry.get('type')!r}" if entry.get("type") else
               f"had returned nothing after {AFTER_RESPONSE_WAIT:g}s (the app's wait)")
-    ctx.finding("ASGI-HTTP-02", f"receive() called after the complete response "
+    ctx.finding("ASGI-HTTP-02.a", f"receive() called after the complete response "
                                 f"({response.status or 'no status'} received, connection kept "
                                 f"open) {answer}, not http.disconnect")
 

@@ -131,3 +131,16 @@ def buffered(environ: dict[str, Any], start_response: Callable[..., Any]) -> Ite
         close = getattr(result, "close", None)
         if close:
             close()
+
+
+def _uwsgi_decodes_query(env: dict[str, Any]) -> None:
+    """Through the uwsgi protocol only (nginx's uwsgi_params carry DOCUMENT_ROOT; uWSGI's own
+    HTTP parser sets none), QUERY_STRING arrives percent-decoded: PEP 3333 / RFC 3875 define
+    it as the undecoded text after "?", over any transport (PROXY-12.d, MUST)."""
+    if "DOCUMENT_ROOT" in env:
+        from urllib.parse import unquote
+
+        env["QUERY_STRING"] = unquote(env.get("QUERY_STRING", ""))
+
+
+uwsgi_decodes_query = _rewrite(_uwsgi_decodes_query)

@@ -2,7 +2,8 @@
 
 Started as ``python broken_wsgiref_variants.py --variant NAME --host H --port P module:app``:
 
-    no-100          speaks HTTP/1.1 but never sends "100 Continue" (WSGI-IN-07)
+    no-100          speaks HTTP/1.1 but never sends "100 Continue" (WSGI-IN-07), and hands
+                    the app chunk framing as wsgiref does (WSGI-IN-06)
     empty-chunk     chunked responses (HTTP/1.1) that send an empty block as a chunk of size
                     0, the last-chunk (WSGI-RESP-08)
     chunked-to-10   chunked responses to HTTP/1.0 clients too (WSGI-RESP-10)
