@@ -19,6 +19,7 @@ import re
 import socket
 import struct
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 CRLF = b"\r\n"
@@ -32,7 +33,7 @@ class WireTimeout(Exception):
 def request_bytes(
     method: str,
     target: str | bytes,
-    headers: list[tuple[str | bytes, str | bytes]] | None = None,
+    headers: Sequence[tuple[str | bytes, str | bytes]] | None = None,
     body: bytes = b"",
     version: str = "HTTP/1.1",
 ) -> bytes:
