@@ -201,18 +201,21 @@ def chunk_size(ctx: CheckContext) -> None:
 
 
 def decodes_chunked(ctx: CheckContext) -> bool:
-    """Whether a valid chunked body reaches the app decoded (the echo app's journal). A
-    preliminary: kept out of the evidence, so the reproducer stays the finding's request."""
+    """Whether a valid chunked body reaches the app decoded. A WSGI app reads the 5 decoded
+    bytes with read(5) (the server need not give it a CONTENT_LENGTH), an ASGI app gets them
+    as http.request events. A preliminary: kept out of the evidence, so the reproducer stays
+    the finding's request."""
+    wsgi = ctx.target.interface == "wsgi"
     rid = ctx.untracked_rid()
     conn = Connection(ctx.host, ctx.port, timeout=5.0)
-    conn.send(request_bytes("POST", "/probe/echo", [("Host", f"{ctx.host}:{ctx.port}"),
-                                                    ("X-Probe-Id", rid)]
-                            + [("Transfer-Encoding", "chunked"), ("Connection", "close")],
+    conn.send(request_bytes("POST", "/probe/input?ops=read:5" if wsgi else "/probe/echo",
+                            [("Host", f"{ctx.host}:{ctx.port}"), ("X-Probe-Id", rid),
+                             ("Transfer-Encoding", "chunked"), ("Connection", "close")],
                             b"5\r\nhello\r\n0\r\n\r\n"))
     conn.read_response(method="POST", timeout=3.0)
     conn.close()
-    entry = ctx.journal.wait_event(rid, "body", timeout=2.0)
-    return entry is not None and entry.get("body") == b"hello"
+    entry = ctx.journal.wait_event(rid, "input-step" if wsgi else "body", timeout=2.0)
+    return entry is not None and entry.get("result" if wsgi else "body") == b"hello"
 
 
 @check(id="http-framing.cl-te", title="Content-Length with Transfer-Encoding: rejected, or "
