@@ -358,4 +358,5 @@ def printf_reproducer(data: bytes, host: str, port: int) -> str:
         ("%%" if chr(b) == "%" else f"\\{b:03o}")
         for b in data
     )
-    return f"printf '{escaped}' | nc -q 3 {host} {port}"
+    # "--": a format starting with "-" would otherwise be read as an option.
+    return f"printf -- '{escaped}' | nc -q 3 {host} {port}"

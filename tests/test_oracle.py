@@ -8,6 +8,7 @@ failure against a server.
 
 from __future__ import annotations
 
+import random
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -432,8 +433,9 @@ def test_no_percent_encoded_dot_segments() -> None:
 def test_wsgi_strategy_reaches_new_parts(part: Any) -> None:
     """The WSGI strategy does generate several chunks, chunk extensions, an empty chunked
     body, several cuts, and paths with %2F and %25."""
-    find(strategies.wsgi_requests(), part,
-         settings=settings(max_examples=2000, derandomize=True, database=None))
+    # A fixed Random, not derandomize: the search must not depend on anything but the seed.
+    find(strategies.wsgi_requests(), part, random=random.Random(0),
+         settings=settings(max_examples=2000, database=None))
 
 
 CHUNKED = GeneratedRequest(method="POST", path=b"/a%2Fb%25c", query=None, headers=(),
