@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from conformance.verdicts import Level
@@ -40,6 +43,12 @@ class Check:
     own_server: bool = False
 
     @property
+    def module(self) -> str:
+        """The check's source file, relative to the package: its spec document's folder and
+        its section's module (``checks/rfc9112/s7_1_chunked.py``)."""
+        return self.function.__module__.removeprefix("conformance.").replace(".", "/") + ".py"
+
+    @property
     def doc(self) -> str:
         return (self.function.__doc__ or "").strip()
 
@@ -56,6 +65,7 @@ class Check:
             "via": "both" if set(self.via) == set(VIAS) else self.via[0],
             "section": self.section,
             "area": self.area,
+            "module": self.module,
             "doc": " ".join(self.doc.split()),
         }
 
@@ -105,12 +115,29 @@ def check(
 
 
 def all_checks() -> list[Check]:
-    """Every registered check, in a stable order (area, then id)."""
+    """Every registered check, in a stable order (area, then id). Checks live in one package
+    per spec document and one module per section; ``support`` holds shared mechanisms."""
     import conformance.checks as package
 
-    for module in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"{package.__name__}.{module.name}")
+    for module in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}."):
+        importlib.import_module(module.name)
     return sorted(_REGISTRY.values(), key=lambda c: (c.area, c.id))
+
+
+RENAMES_PATH = Path(__file__).parent / "renames.toml"
+
+
+@cache
+def renames() -> dict[str, str]:
+    """Old check id -> current id (conformance/renames.toml)."""
+    data = tomllib.loads(RENAMES_PATH.read_text(encoding="utf-8"))
+    return dict(data.get("renamed", {}))
+
+
+def canonical_id(check_id: str) -> str:
+    """The current id of a check named by a current or an older id (results, baselines and
+    reviews written before a rename keep meaning the same check)."""
+    return renames().get(check_id, check_id)
 
 
 def covered_requirements() -> set[str]:

@@ -36,7 +36,14 @@ from typing import Any, TypedDict
 
 from conformance.context import CheckContext
 from conformance.verdicts import HarnessError
-from conformance.wire import Connection, Response, WireTimeout, escape_bytes, parse_responses
+from conformance.wire import (
+    Connection,
+    Response,
+    WireTimeout,
+    escape_bytes,
+    parse_responses,
+    request_bytes,
+)
 
 MARKER_PATH = b"/desync-marker"
 SMUGGLED_PATH = b"/desync-smuggled"
@@ -148,8 +155,8 @@ class Unjudged:
 
 
 def request_line(method: bytes, path: bytes, host: bytes, rid: str) -> bytes:
-    return (method + b" " + path + b" HTTP/1.1\r\nHost: " + host + b"\r\nX-Probe-Id: "
-            + rid.encode() + b"\r\n\r\n")
+    """A bodiless HTTP/1.1 request with Host and the probe id (wire.request_bytes builds it)."""
+    return request_bytes(method, path, [(b"Host", host), (b"X-Probe-Id", rid)])
 
 
 def run_case(ctx: CheckContext, case: Case, *, timeout: float = READ_TIMEOUT,

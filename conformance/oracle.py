@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+from conformance.wire import chunked_body, request_bytes
+
 HOP_BY_HOP_AND_FRAMING = frozenset({
     b"host", b"content-length", b"transfer-encoding", b"connection", b"keep-alive", b"te",
     b"trailer", b"upgrade", b"expect", b"proxy-connection",
@@ -63,17 +65,12 @@ class GeneratedRequest:
         """The body as sent: verbatim, or as RFC 9112 7.1 chunks ending in a last-chunk."""
         if self.chunks is None:
             return self.body
-        out, start = [], 0
-        for size, ext in self.chunks:
-            out.append(f"{size:x}".encode() + ext + b"\r\n" + self.body[start:start + size]
-                       + b"\r\n")
-            start += size
-        return b"".join(out) + b"0\r\n\r\n"
+        return chunked_body(self.body, [size for size, _ in self.chunks],
+                            [ext for _, ext in self.chunks])
 
     def to_bytes(self, host: str, rid: str) -> bytes:
-        lines = [b" ".join([self.method.encode(), self.target, self.version.encode()])]
-        lines += [name + b": " + value for name, value in self.all_headers(host, rid)]
-        return b"\r\n".join(lines) + b"\r\n\r\n" + self.framed_body()
+        return request_bytes(self.method, self.target, self.all_headers(host, rid),
+                             self.framed_body(), self.version)
 
 
 def _cgi_name(name: bytes) -> str:

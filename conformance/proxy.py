@@ -21,10 +21,10 @@ import shutil
 import socket
 import subprocess
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from conformance.polling import poll_until
 from conformance.servers import HOST, ManagedProcess, ServerStartError, free_port, http_answers
 
 INSTALL_HINT = "nginx is not installed; install it with: apt-get install -y nginx-light"
@@ -194,13 +194,18 @@ class Nginx:
                                       stop_timeout=5.0)
 
     def wait_ready(self, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not self.process.alive():
-                raise ServerStartError(f"nginx exited at start:\n{self.log_tail()}")
-            if http_answers(self.host, self.port, timeout=1.0):
-                return
-            time.sleep(0.05)
+        process = self.process
+
+        def state() -> str | None:
+            if not process.alive():
+                return "exited"
+            return "serving" if http_answers(self.host, self.port, timeout=1.0) else None
+
+        outcome = poll_until(state, timeout, interval=0.05)
+        if outcome == "serving":
+            return
+        if outcome == "exited":
+            raise ServerStartError(f"nginx exited at start:\n{self.log_tail()}")
         self.stop()
         raise ServerStartError(f"nginx did not answer within {timeout:.0f}s:\n{self.log_tail()}")
 

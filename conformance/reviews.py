@@ -12,6 +12,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from conformance.catalogue import canonical_id
+
 REVIEWS_PATH = Path(__file__).parent / "reviews.toml"
 FINDINGS = ("server", "suite", "open")
 
@@ -33,7 +35,7 @@ def review_for(check: str, target: str, verdict: str | None = None) -> dict[str,
     verdict: when a re-run changes the verdict, the old review no longer speaks for the cell."""
     general = None
     for entry in _reviews():
-        if entry["check"] != check:
+        if canonical_id(entry["check"]) != canonical_id(check):
             continue
         if verdict is not None and entry.get("verdict", verdict) != verdict:
             continue

@@ -18,10 +18,10 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from conformance.polling import poll_until
 from conformance.probes.journal import GATES_ENV, JOURNAL_ENV, Journal
 from conformance.targets import Target
 from conformance.wire import Connection, WireTimeout, request_bytes
@@ -197,18 +197,25 @@ class ServerUnderTest:
     def wait_ready(self) -> None:
         """Poll with a probe request until the server answers, it dies, or the deadline."""
         assert self.process is not None
-        deadline = time.monotonic() + self.target.startup_timeout
-        while time.monotonic() < deadline:
-            if not self.process.alive():
-                raise ServerStartError(
-                    f"{self.target.name} exited with status {self.process.proc.returncode} "
-                    f"before serving.\ncommand: {self.display_command_line}\nlog tail:\n"
-                    f"{self.process.log_tail()}"
-                )
+        process = self.process
+
+        def state() -> str | None:
+            if not process.alive():
+                return "exited"
             if (uds_answers(self.uds) if self.uds is not None
                     else http_answers(self.host, self.port, timeout=1.0)):
-                return
-            time.sleep(0.05)
+                return "serving"
+            return None
+
+        outcome = poll_until(state, self.target.startup_timeout, interval=0.05)
+        if outcome == "serving":
+            return
+        if outcome == "exited":
+            raise ServerStartError(
+                f"{self.target.name} exited with status {process.proc.returncode} "
+                f"before serving.\ncommand: {self.display_command_line}\nlog tail:\n"
+                f"{process.log_tail()}"
+            )
         log = self.process.log_tail()
         self.stop()
         raise ServerStartError(

@@ -47,6 +47,26 @@ def request_bytes(
     return CRLF.join(lines) + CRLF + CRLF + body
 
 
+def chunked_body(body: bytes, sizes: Sequence[int] | None = None,
+                 extensions: Sequence[bytes] = ()) -> bytes:
+    """``body`` in RFC 9112 7.1 chunked coding, ending in the last-chunk and an empty trailer.
+
+    ``sizes`` are the chunk sizes in order (the last chunk takes whatever they leave; None: one
+    chunk); ``extensions[i]`` (a chunk-ext such as b";a=b") goes after chunk i's size. The one
+    encoder of the suite: checks, strategies and the oracle all frame bodies with it."""
+    cuts = list(sizes or [])
+    if sum(cuts) < len(body):
+        cuts.append(len(body) - sum(cuts))
+    out, start = bytearray(), 0
+    for index, size in enumerate(cuts):
+        if size <= 0:
+            continue
+        ext = extensions[index] if index < len(extensions) else b""
+        out += b"%x" % size + ext + CRLF + body[start:start + size] + CRLF
+        start += size
+    return bytes(out) + b"0" + CRLF + CRLF
+
+
 @dataclass
 class Response:
     """One response as the server sent it. ``problems`` lists every deviation from RFC 9112."""

@@ -11,7 +11,7 @@ from typing import Any
 
 from conformance.catalogue import check
 from conformance.checks.asgi_http import DISCONNECT_BOUND, NOT_WITHIN_BOUND, wait_receive
-from conformance.checks.common import problems_text
+from conformance.checks.support.common import problems_text
 from conformance.context import JOURNAL_TIMEOUT, CheckContext
 from conformance.probes.asgi_app import AFTER_RESPONSE_WAIT
 from conformance.verdicts import Level

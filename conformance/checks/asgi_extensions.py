@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.catalogue import check
-from conformance.checks.common import observed_scope
+from conformance.checks.support.common import observed_scope
 from conformance.context import CheckContext
 from conformance.probes.asgi_respond import EARLY_HINT_LINK, EXT_FILE, TRAILER
 from conformance.verdicts import Level

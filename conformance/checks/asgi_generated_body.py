@@ -23,7 +23,7 @@ from conformance.checks.asgi_body import (
     refusal_ref,
     send_tolerating_early_close,
 )
-from conformance.checks.common import check_settings, problems_text
+from conformance.checks.support.common import check_settings, problems_text
 from conformance.context import CheckContext
 from conformance.requirements import level_of
 from conformance.verdicts import Level

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.catalogue import check
-from conformance.checks.streaming import check_blocks_stream
+from conformance.checks.support.streaming import check_blocks_stream
 from conformance.context import CheckContext
 from conformance.verdicts import Level
 from conformance.wire import request_bytes

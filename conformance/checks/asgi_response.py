@@ -10,7 +10,7 @@ starts where it should.
 from __future__ import annotations
 
 from conformance.catalogue import check
-from conformance.checks.common import problems_text
+from conformance.checks.support.common import problems_text
 from conformance.context import CheckContext
 from conformance.probes.asgi_respond import MARKER
 from conformance.verdicts import Level

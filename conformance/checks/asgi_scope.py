@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.catalogue import check
-from conformance.checks.common import OBS_TEXT_VALUE, observed_scope, request_with_obs_text
+from conformance.checks.support.common import OBS_TEXT_VALUE, observed_scope, request_with_obs_text
 from conformance.context import CheckContext
 from conformance.verdicts import HarnessError, Level
 

@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 from hypothesis.errors import Flaky
 
 from conformance.catalogue import check
-from conformance.checks.common import check_settings
 from conformance.checks.http_framing import decodes_chunked
+from conformance.checks.support.common import check_settings
 from conformance.context import CheckContext
 from conformance.desync import Case, Parts, Problem, judge, run_case
 from conformance.requirements import level_of

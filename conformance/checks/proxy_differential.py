@@ -14,7 +14,7 @@ from hypothesis import given
 
 from conformance import strategies
 from conformance.catalogue import check
-from conformance.checks.common import check_settings
+from conformance.checks.support.common import check_settings
 from conformance.context import CheckContext
 from conformance.oracle import GeneratedRequest
 from conformance.verdicts import Level

@@ -17,7 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from conformance.catalogue import check
-from conformance.checks.wsgi_response import DISCONNECT_CLOSE_BOUND, ENDLESS_PATH, ENDLESS_SECONDS
+from conformance.checks.support.endless_stream import (
+    DISCONNECT_CLOSE_BOUND,
+    ENDLESS_PATH,
+    ENDLESS_SECONDS,
+)
 from conformance.context import CheckContext
 from conformance.proxy import Nginx, RecordingRelay
 from conformance.verdicts import HarnessError, Level

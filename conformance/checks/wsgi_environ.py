@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.catalogue import check
-from conformance.checks.common import (
+from conformance.checks.support.common import (
     OBS_TEXT_VALUE,
     observed_entry,
     observed_environ,

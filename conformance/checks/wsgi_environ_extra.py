@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from conformance.catalogue import check
-from conformance.checks.common import observed_environ
+from conformance.checks.support.common import observed_environ
 from conformance.checks.wsgi_response_calls import required_step, respond
 from conformance.context import CheckContext
 from conformance.verdicts import Level

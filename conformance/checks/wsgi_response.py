@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 from conformance.catalogue import check
-from conformance.checks.streaming import check_blocks_stream
+from conformance.checks.support.endless_stream import (
+    CLOSE_BOUND,
+    DISCONNECT_CLOSE_BOUND,
+    ENDLESS_PATH,
+    ENDLESS_SECONDS,
+    FIRST_BLOCK_BOUND,
+)
+from conformance.checks.support.streaming import check_blocks_stream
 from conformance.context import CheckContext
 from conformance.verdicts import HarnessError, Level
 from conformance.wire import request_bytes
 
 WSGI = ("wsgi",)
-CLOSE_BOUND = 10.0  # seconds for close() after the response ended or the client vanished
 SECOND_CLOSE_WINDOW = 0.5  # how long a second close() call is looked for after the first
-# The probe's endless stream ends by itself after this long. close() is owed "upon completion
-# of the current request": a server that notices a vanished client only when the stream ends
-# is slow, not wrong, so a disconnect's bound covers the whole stream and CLOSE_BOUND more.
-ENDLESS_SECONDS = 5.0
-ENDLESS_PATH = f"/probe/endless?seconds={ENDLESS_SECONDS:g}"
-DISCONNECT_CLOSE_BOUND = ENDLESS_SECONDS + CLOSE_BOUND
-# The stream's first block is yielded at once; a server that holds the response back sends it
-# when the stream ends by itself, so the wait for it covers the whole stream too.
-FIRST_BLOCK_BOUND = ENDLESS_SECONDS + CLOSE_BOUND
 
 
 def _expect_close(ctx: CheckContext, rid: str, situation: str,

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from conformance.catalogue import check
-from conformance.checks.common import OBS_TEXT_VALUE
+from conformance.checks.support.common import OBS_TEXT_VALUE
 from conformance.context import CheckContext
 from conformance.servers import (
     HOST,

@@ -44,6 +44,7 @@ import anyio
 
 from conformance.probes import journal
 from conformance.probes.asgi_respond import ext, loop_identity, respond
+from conformance.probes.contract import Event, Route
 from conformance.probes.proxy_probes import ASGI_BEHAVIOURS
 
 Scope = dict[str, Any]
@@ -80,17 +81,17 @@ def _param(scope: Scope, name: str, default: float) -> float:
 
 async def _lifespan(scope: Scope, receive: Receive, send: Send) -> None:
     mode = os.environ.get(LIFESPAN_ENV, "normal")
-    journal.record("lifespan-scope", None, mode=mode, **snapshot_scope(scope))
+    journal.record(Event.LIFESPAN_SCOPE, None, mode=mode, **snapshot_scope(scope))
     if mode == "raise":
         raise RuntimeError("probe: this app raises on the lifespan scope on purpose")
     while True:
         message = await receive()
-        journal.record("lifespan-receive", None, message=message, loop=loop_identity())
+        journal.record(Event.LIFESPAN_RECEIVE, None, message=message, loop=loop_identity())
         if message["type"] == "lifespan.startup":
             if mode == "slow":
                 await anyio.sleep(1.5)
             if mode == "fail":
-                journal.record("lifespan-send", None, type="lifespan.startup.failed")
+                journal.record(Event.LIFESPAN_SEND, None, type="lifespan.startup.failed")
                 await send({"type": "lifespan.startup.failed", "message": STARTUP_FAILED_MESSAGE})
                 return
             state = scope.get("state")
@@ -98,18 +99,18 @@ async def _lifespan(scope: Scope, receive: Receive, send: Send) -> None:
             if isinstance(state, dict):
                 state["probe.startup"] = "set at startup"
                 state["probe.shared"] = shared
-            journal.record("lifespan-send", None, type="lifespan.startup.complete",
+            journal.record(Event.LIFESPAN_SEND, None, type="lifespan.startup.complete",
                            shared_id=id(shared))
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown" and mode == "shutdown-fail":
-            journal.record("lifespan-send", None, type="lifespan.shutdown.failed")
+            journal.record(Event.LIFESPAN_SEND, None, type="lifespan.shutdown.failed")
             await send({"type": "lifespan.shutdown.failed", "message": SHUTDOWN_FAILED_MESSAGE})
             return
         elif message["type"] == "lifespan.shutdown":
             if mode == "slow-shutdown":
                 # The app's own cleanup time: the server must wait for it (ASGI-LIFE-05).
                 await anyio.sleep(1.0)
-            journal.record("lifespan-send", None, type="lifespan.shutdown.complete")
+            journal.record(Event.LIFESPAN_SEND, None, type="lifespan.shutdown.complete")
             await send({"type": "lifespan.shutdown.complete"})
             return
 
@@ -118,7 +119,7 @@ async def _read_body(receive: Receive, rid: str | None) -> bytes:
     body = bytearray()
     while True:
         message = await receive()
-        journal.record("receive", rid, type=message.get("type"),
+        journal.record(Event.RECEIVE, rid, type=message.get("type"),
                        size=len(message.get("body", b"")),
                        more_body=message.get("more_body", False))
         if message["type"] != "http.request":
@@ -137,14 +138,14 @@ async def _respond(send: Send, status: int, body: bytes) -> None:
 
 
 async def _echo(scope: Scope, receive: Receive, send: Send, rid: str | None) -> None:
-    journal.record("request", rid, **snapshot_scope(scope))
+    journal.record(Event.REQUEST, rid, **snapshot_scope(scope))
     body = await _read_body(receive, rid)
-    journal.record("body", rid, body=body)
+    journal.record(Event.BODY, rid, body=body)
     await _respond(send, 200, b"echo\n")
 
 
 async def _stream(scope: Scope, receive: Receive, send: Send, rid: str | None) -> None:
-    journal.record("request", rid, **snapshot_scope(scope))
+    journal.record(Event.REQUEST, rid, **snapshot_scope(scope))
     blocks = int(_param(scope, "blocks", 3))
     wait = _param(scope, "wait", 5.0)
     await send({"type": "http.response.start", "status": 200,
@@ -154,40 +155,40 @@ async def _stream(scope: Scope, receive: Receive, send: Send, rid: str | None) -
             started = time.monotonic()
             while not journal.gate_is_open(rid or "", number - 1):
                 if time.monotonic() - started > wait:
-                    journal.record("gate-timeout", rid, block=number - 1, waited=wait)
+                    journal.record(Event.GATE_TIMEOUT, rid, block=number - 1, waited=wait)
                     break
                 await anyio.sleep(0.005)
             else:
-                journal.record("gate-open", rid, block=number - 1)
-        journal.record("produce", rid, block=number)
+                journal.record(Event.GATE_OPEN, rid, block=number - 1)
+        journal.record(Event.PRODUCE, rid, block=number)
         await send({"type": "http.response.body",
                     "body": f"block-{number}\n".encode() + b"." * 64 + b"\n",
                     "more_body": number < blocks})
 
 
 async def _wait_disconnect(scope: Scope, receive: Receive, send: Send, rid: str | None) -> None:
-    journal.record("request", rid)
+    journal.record(Event.REQUEST, rid)
     await _read_body(receive, rid)
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-type", b"text/plain")]})
     await send({"type": "http.response.body", "body": b"started\n", "more_body": True})
-    journal.record("awaiting-receive", rid)
+    journal.record(Event.AWAITING_RECEIVE, rid)
     message = await receive()
-    journal.record("receive", rid, type=message.get("type"))
+    journal.record(Event.RECEIVE, rid, type=message.get("type"))
 
 
 async def _receive_all(scope: Scope, receive: Receive, send: Send, rid: str | None) -> None:
-    journal.record("request", rid)
+    journal.record(Event.REQUEST, rid)
     body = await _read_body(receive, rid)
-    journal.record("body-summary", rid, size=len(body), sha256=hashlib.sha256(body).hexdigest())
+    journal.record(Event.BODY_SUMMARY, rid, size=len(body), sha256=hashlib.sha256(body).hexdigest())
     await _respond(send, 200, b"received %d bytes\n" % len(body))
     if _param(scope, "after", 0):
         with anyio.move_on_after(AFTER_RESPONSE_WAIT) as waited:
             message = await receive()
         if waited.cancel_called:
-            journal.record("after-response", rid, type=None, waited=AFTER_RESPONSE_WAIT)
+            journal.record(Event.AFTER_RESPONSE, rid, type=None, waited=AFTER_RESPONSE_WAIT)
         else:
-            journal.record("after-response", rid, type=message.get("type"))
+            journal.record(Event.AFTER_RESPONSE, rid, type=message.get("type"))
 
 
 async def _send_after_disconnect(scope: Scope, receive: Receive, send: Send,
@@ -197,19 +198,19 @@ async def _send_after_disconnect(scope: Scope, receive: Receive, send: Send,
         await send({"type": "http.response.body", "body": b"after-disconnect\n",
                     "more_body": True})
     except BaseException as exc:  # noqa: BLE001 - what the server raised is the observation
-        journal.record("send-after-disconnect", rid, raised=True, error=type(exc).__name__,
+        journal.record(Event.SEND_AFTER_DISCONNECT, rid, raised=True, error=type(exc).__name__,
                        is_oserror=isinstance(exc, OSError))
         return
-    journal.record("send-after-disconnect", rid, raised=False, error=None, is_oserror=False)
+    journal.record(Event.SEND_AFTER_DISCONNECT, rid, raised=False, error=None, is_oserror=False)
 
 
 async def _state(scope: Scope, receive: Receive, send: Send, rid: str | None) -> None:
     state = scope.get("state")
     await _read_body(receive, rid)
     if not isinstance(state, dict):
-        journal.record("state", rid, present=False, loop=loop_identity())
+        journal.record(Event.STATE, rid, present=False, loop=loop_identity())
     else:
-        journal.record("state", rid, present=True, keys=sorted(str(k) for k in state),
+        journal.record(Event.STATE, rid, present=True, keys=sorted(str(k) for k in state),
                        startup=state.get("probe.startup"),
                        shared_id=id(state.get("probe.shared")), loop=loop_identity())
         # A top-level key that the next request must not see (ASGI-SCOPE-08).
@@ -219,7 +220,7 @@ async def _state(scope: Scope, receive: Receive, send: Send, rid: str | None) ->
 
 async def _status(scope: Scope, receive: Receive, send: Send, rid: str | None) -> None:
     """Answer ?code= (204/304 without body or framing) with ?cookies= Set-Cookie fields."""
-    journal.record("request", rid)
+    journal.record(Event.REQUEST, rid)
     code = int(_param(scope, "code", 200))
     headers = [(b"set-cookie", f"probe{n}=v{n}; Path=/".encode())
                for n in range(int(_param(scope, "cookies", 0)))]
@@ -232,20 +233,20 @@ async def _status(scope: Scope, receive: Receive, send: Send, rid: str | None) -
 
 async def _no_read(scope: Scope, receive: Receive, send: Send, rid: str | None) -> None:
     """Answer at once without reading the request body (HTTP-12, HTTP-13)."""
-    journal.record("request", rid)
+    journal.record(Event.REQUEST, rid)
     await _respond(send, 200, b"no-read\n")
 
 
 BEHAVIOURS: dict[str, Callable[[Scope, Receive, Send, str | None], Awaitable[None]]] = {
-    "/probe/stream": _stream,
-    "/probe/framing-status": _status,
-    "/probe/no-read": _no_read,
-    "/probe/wait-disconnect": _wait_disconnect,
-    "/probe/receive-all": _receive_all,
-    "/probe/send-after-disconnect": _send_after_disconnect,
-    "/probe/state": _state,
-    "/probe/respond": respond,
-    "/probe/ext": ext,
+    Route.STREAM: _stream,
+    Route.FRAMING_STATUS: _status,
+    Route.NO_READ: _no_read,
+    Route.WAIT_DISCONNECT: _wait_disconnect,
+    Route.RECEIVE_ALL: _receive_all,
+    Route.SEND_AFTER_DISCONNECT: _send_after_disconnect,
+    Route.STATE: _state,
+    Route.RESPOND: respond,
+    Route.EXT: ext,
 }
 BEHAVIOURS.update(ASGI_BEHAVIOURS)  # /probe/whoami, status, error, digest (PROXY-*)
 
@@ -256,7 +257,7 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         return
     if scope["type"] != "http":
         return
-    if scope.get("path") == "/probe/ready":
+    if scope.get("path") == Route.READY:
         await _respond(send, 200, b"ready\n")
         return
     rid = _rid(scope)
@@ -264,5 +265,5 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     try:
         await behaviour(scope, receive, send, rid)
     except Exception as exc:  # journal it, then let the server handle it as the spec says
-        journal.record("app-exception", rid, error=repr(exc))
+        journal.record(Event.APP_EXCEPTION, rid, error=repr(exc))
         raise

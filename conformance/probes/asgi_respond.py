@@ -18,6 +18,7 @@ import anyio
 import sniffio
 
 from conformance.probes import journal
+from conformance.probes.contract import Event
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -65,11 +66,11 @@ async def _try(send: Send, message: Message, rid: str | None, step: str,
     try:
         await send(message)
     except Exception as exc:  # noqa: BLE001 - what the server raised is the observation
-        journal.record("send-result", rid, step=step, raised=True, error=type(exc).__name__)
+        journal.record(Event.SEND_RESULT, rid, step=step, raised=True, error=type(exc).__name__)
         if reraise:
             raise
         return True
-    journal.record("send-result", rid, step=step, raised=False, error=None)
+    journal.record(Event.SEND_RESULT, rid, step=step, raised=False, error=None)
     return False
 
 
@@ -176,16 +177,16 @@ RESPONSE_CASES: dict[str, Callable[[Scope, Send, str | None], Awaitable[None]]] 
 
 async def respond(scope: Scope, receive: Receive, send: Send, rid: str | None) -> None:
     case = _query(scope, "case")
-    journal.record("request", rid, case=case, method=scope.get("method"))
+    journal.record(Event.REQUEST, rid, case=case, method=scope.get("method"))
     await _drain(receive)
     await RESPONSE_CASES[case](scope, send, rid)
-    journal.record("app-returned", rid, case=case)
+    journal.record(Event.APP_RETURNED, rid, case=case)
 
 
 async def ext(scope: Scope, receive: Receive, send: Send, rid: str | None) -> None:
     """Use one HTTP extension, whether or not the server advertised it."""
     kind = _query(scope, "kind")
-    journal.record("request", rid, kind=kind, extensions=scope.get("extensions"))
+    journal.record(Event.REQUEST, rid, kind=kind, extensions=scope.get("extensions"))
     await _drain(receive)
     size = os.path.getsize(EXT_FILE)
     file_headers = [(b"content-type", b"text/plain"), (b"content-length", str(size).encode())]
@@ -201,7 +202,7 @@ async def ext(scope: Scope, receive: Receive, send: Send, rid: str | None) -> No
                 still_open = True
             except OSError:
                 still_open = False
-            journal.record("fd-after-send", rid, open=still_open)
+            journal.record(Event.FD_AFTER_SEND, rid, open=still_open)
     elif kind == "trailers":
         await send(_start(headers=[(b"content-type", b"text/plain"),
                                    (b"trailer", TRAILER[0])], trailers=True))
@@ -216,4 +217,4 @@ async def ext(scope: Scope, receive: Receive, send: Send, rid: str | None) -> No
         await send(_body(b"final\n"))
     else:
         raise ValueError(f"unknown extension kind {kind!r}")
-    journal.record("app-returned", rid, kind=kind)
+    journal.record(Event.APP_RETURNED, rid, kind=kind)

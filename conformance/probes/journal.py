@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from conformance.polling import poll_until
+
 JOURNAL_ENV = "CONFORMANCE_JOURNAL"
 GATES_ENV = "CONFORMANCE_GATES"
 RID_HEADER = "x-probe-id"
@@ -115,14 +117,12 @@ class Journal:
         poll: float = 0.01,
     ) -> list[dict[str, Any]] | None:
         """Poll until predicate(events of rid) holds; the events, or None at the deadline."""
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def satisfied() -> list[dict[str, Any]] | None:
             events = self.for_rid(rid)
-            if predicate(events):
-                return events
-            if time.monotonic() >= deadline:
-                return None
-            time.sleep(poll)
+            return events if predicate(events) else None
+
+        return poll_until(satisfied, timeout, interval=poll)
 
     def wait_event(self, rid: str | None, event: str, *, timeout: float) -> dict[str, Any] | None:
         events = self.wait_for(lambda evs: any(e["event"] == event for e in evs), rid=rid,

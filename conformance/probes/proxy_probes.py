@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from conformance.probes import journal
+from conformance.probes.contract import Event, Route
 
 StartResponse = Callable[..., Any]
 Message = dict[str, Any]
@@ -42,7 +43,7 @@ def _status_line(code: int) -> str:
 # -- WSGI ---------------------------------------------------------------------------------
 def wsgi_whoami(environ: dict[str, Any], start_response: StartResponse,
                 rid: str | None) -> Iterable[bytes]:
-    journal.record("whoami", rid, method=environ.get("REQUEST_METHOD"))
+    journal.record(Event.WHOAMI, rid, method=environ.get("REQUEST_METHOD"))
     payload = f"rid={rid}\n".encode()
     start_response("200 OK", [("Content-Type", "text/plain"),
                               ("Content-Length", str(len(payload)))])
@@ -52,14 +53,14 @@ def wsgi_whoami(environ: dict[str, Any], start_response: StartResponse,
 def wsgi_status(environ: dict[str, Any], start_response: StartResponse,
                 rid: str | None) -> Iterable[bytes]:
     code = int(_query(environ.get("QUERY_STRING", ""), "code") or 204)
-    journal.record("status", rid, code=code)
+    journal.record(Event.STATUS, rid, code=code)
     start_response(_status_line(code), [("X-Probe-Status", str(code))])
     return []
 
 
 def wsgi_error(environ: dict[str, Any], start_response: StartResponse,
                rid: str | None) -> Iterable[bytes]:
-    journal.record("error", rid)
+    journal.record(Event.ERROR, rid)
     raise RuntimeError("probe: deliberate error before the response")
 
 
@@ -86,7 +87,7 @@ def wsgi_digest(environ: dict[str, Any], start_response: StartResponse,
             size += len(block)
     else:
         how = "none"  # no length and no end marker: the app may not read (PEP 3333)
-    journal.record("body-summary", rid, size=size, sha256=digest.hexdigest(), how=how,
+    journal.record(Event.BODY_SUMMARY, rid, size=size, sha256=digest.hexdigest(), how=how,
                    head=head)
     payload = f"{size} {digest.hexdigest()}\n".encode()
     start_response("200 OK", [("Content-Type", "text/plain"),
@@ -95,10 +96,10 @@ def wsgi_digest(environ: dict[str, Any], start_response: StartResponse,
 
 
 WSGI_BEHAVIOURS = {
-    "/probe/whoami": wsgi_whoami,
-    "/probe/status": wsgi_status,
-    "/probe/error": wsgi_error,
-    "/probe/digest": wsgi_digest,
+    Route.WHOAMI: wsgi_whoami,
+    Route.STATUS: wsgi_status,
+    Route.ERROR: wsgi_error,
+    Route.DIGEST: wsgi_digest,
 }
 
 
@@ -109,7 +110,7 @@ def _scope_query(scope: dict[str, Any], name: str) -> str:
 
 async def asgi_whoami(scope: dict[str, Any], receive: Receive, send: Send,
                       rid: str | None) -> None:
-    journal.record("whoami", rid, method=scope.get("method"))
+    journal.record(Event.WHOAMI, rid, method=scope.get("method"))
     payload = f"rid={rid}\n".encode()
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-type", b"text/plain"),
@@ -120,7 +121,7 @@ async def asgi_whoami(scope: dict[str, Any], receive: Receive, send: Send,
 async def asgi_status(scope: dict[str, Any], receive: Receive, send: Send,
                       rid: str | None) -> None:
     code = int(_scope_query(scope, "code") or 204)
-    journal.record("status", rid, code=code)
+    journal.record(Event.STATUS, rid, code=code)
     await send({"type": "http.response.start", "status": code,
                 "headers": [(b"x-probe-status", str(code).encode())]})
     await send({"type": "http.response.body", "body": b""})
@@ -128,7 +129,7 @@ async def asgi_status(scope: dict[str, Any], receive: Receive, send: Send,
 
 async def asgi_error(scope: dict[str, Any], receive: Receive, send: Send,
                      rid: str | None) -> None:
-    journal.record("error", rid)
+    journal.record(Event.ERROR, rid)
     if _scope_query(scope, "after_start"):
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-length", str(ERROR_CONTENT_LENGTH).encode())]})
@@ -149,7 +150,7 @@ async def asgi_digest(scope: dict[str, Any], receive: Receive, send: Send,
         size += len(body)
         if not message.get("more_body", False):
             break
-    journal.record("body-summary", rid, size=size, sha256=digest.hexdigest(), how="asgi",
+    journal.record(Event.BODY_SUMMARY, rid, size=size, sha256=digest.hexdigest(), how="asgi",
                    head=head)
     payload = f"{size} {digest.hexdigest()}\n".encode()
     await send({"type": "http.response.start", "status": 200,
@@ -159,8 +160,8 @@ async def asgi_digest(scope: dict[str, Any], receive: Receive, send: Send,
 
 
 ASGI_BEHAVIOURS = {
-    "/probe/whoami": asgi_whoami,
-    "/probe/status": asgi_status,
-    "/probe/error": asgi_error,
-    "/probe/digest": asgi_digest,
+    Route.WHOAMI: asgi_whoami,
+    Route.STATUS: asgi_status,
+    Route.ERROR: asgi_error,
+    Route.DIGEST: asgi_digest,
 }

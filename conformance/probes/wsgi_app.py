@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from conformance.probes import journal
+from conformance.probes.contract import Event, Route
 from conformance.probes.proxy_probes import WSGI_BEHAVIOURS
 from conformance.probes.wsgi_input import input_behaviour
 from conformance.probes.wsgi_respond import respond_behaviour
@@ -68,7 +69,7 @@ class JournalledIterable:
         return next(self._blocks)
 
     def close(self) -> None:
-        journal.record("close", self.rid)
+        journal.record(Event.CLOSE, self.rid)
 
 
 def _param(environ: dict[str, Any], name: str, default: float) -> float:
@@ -107,9 +108,9 @@ def _read_whole_body(environ: dict[str, Any]) -> bytes | None:
 def _echo(
     environ: dict[str, Any], start_response: StartResponse, rid: str | None
 ) -> Iterable[bytes]:
-    journal.record("request", rid, **snapshot_environ(environ))
+    journal.record(Event.REQUEST, rid, **snapshot_environ(environ))
     body = _read_whole_body(environ)
-    journal.record("body", rid, body=body or b"", readable=body is not None)
+    journal.record(Event.BODY, rid, body=body or b"", readable=body is not None)
     payload = b"echo\n"
     start_response("200 OK", [("Content-Type", "text/plain"),
                               ("Content-Length", str(len(payload)))])
@@ -121,7 +122,7 @@ def _stream(
 ) -> Iterable[bytes]:
     blocks = int(_param(environ, "blocks", 3))
     wait = _param(environ, "wait", 5.0)
-    journal.record("request", rid, **snapshot_environ(environ))
+    journal.record(Event.REQUEST, rid, **snapshot_environ(environ))
 
     def produce() -> Iterator[bytes]:
         for number in range(1, blocks + 1):
@@ -129,12 +130,12 @@ def _stream(
                 started = time.monotonic()
                 while not journal.gate_is_open(rid or "", number - 1):
                     if time.monotonic() - started > wait:
-                        journal.record("gate-timeout", rid, block=number - 1, waited=wait)
+                        journal.record(Event.GATE_TIMEOUT, rid, block=number - 1, waited=wait)
                         break
                     time.sleep(0.005)
                 else:
-                    journal.record("gate-open", rid, block=number - 1)
-            journal.record("produce", rid, block=number)
+                    journal.record(Event.GATE_OPEN, rid, block=number - 1)
+            journal.record(Event.PRODUCE, rid, block=number)
             yield f"block-{number}\n".encode() + b"." * 64 + b"\n"
 
     start_response("200 OK", [("Content-Type", "text/plain"), ("X-Accel-Buffering", "no")])
@@ -144,11 +145,11 @@ def _stream(
 def _raise_in_iter(
     environ: dict[str, Any], start_response: StartResponse, rid: str | None
 ) -> Iterable[bytes]:
-    journal.record("request", rid)
+    journal.record(Event.REQUEST, rid)
 
     def produce() -> Iterator[bytes]:
         yield b"first block\n"
-        journal.record("raise", rid)
+        journal.record(Event.RAISE, rid)
         raise RuntimeError("probe: deliberate error during iteration")
 
     start_response("200 OK", [("Content-Type", "text/plain")])
@@ -158,7 +159,7 @@ def _raise_in_iter(
 def _endless(
     environ: dict[str, Any], start_response: StartResponse, rid: str | None
 ) -> Iterable[bytes]:
-    journal.record("request", rid)
+    journal.record(Event.REQUEST, rid)
     limit = _param(environ, "seconds", 20.0)
 
     def produce() -> Iterator[bytes]:
@@ -171,7 +172,7 @@ def _endless(
             else:
                 time.sleep(0.01)
                 yield b"x" * 8192
-        journal.record("endless-finished", rid, blocks=count)
+        journal.record(Event.ENDLESS_FINISHED, rid, blocks=count)
 
     start_response("200 OK", [("Content-Type", "application/octet-stream")])
     return JournalledIterable(rid, produce())
@@ -190,7 +191,7 @@ def _status(
     environ: dict[str, Any], start_response: StartResponse, rid: str | None
 ) -> Iterable[bytes]:
     """Answer ?code= (204/304 without body or framing) with ?cookies= Set-Cookie fields."""
-    journal.record("request", rid)
+    journal.record(Event.REQUEST, rid)
     code = int(_param(environ, "code", 200))
     headers = [("Set-Cookie", f"probe{n}=v{n}; Path=/") for n in range(int(
         _param(environ, "cookies", 0)))]
@@ -207,7 +208,7 @@ def _no_read(
     environ: dict[str, Any], start_response: StartResponse, rid: str | None
 ) -> Iterable[bytes]:
     """Answer at once without reading the request body (HTTP-12, HTTP-13)."""
-    journal.record("request", rid)
+    journal.record(Event.REQUEST, rid)
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "8")])
     return JournalledIterable(rid, [b"no-read\n"])
 
@@ -217,7 +218,7 @@ def _read_all(
 ) -> Iterable[bytes]:
     """Echo, reading the body to its end where the server terminates wsgi.input (a chunked
     body has no CONTENT_LENGTH): the framing checks need the server to parse the body."""
-    journal.record("request", rid, **snapshot_environ(environ))
+    journal.record(Event.REQUEST, rid, **snapshot_environ(environ))
     stream = environ["wsgi.input"]
     if environ.get("wsgi.input_terminated"):
         # Capped: a server whose input never reports EOF (werkzeug's DechunkedInput inside a
@@ -228,28 +229,28 @@ def _read_all(
         body = b"".join(blocks)
     else:
         body = _read_body(environ)
-    journal.record("body", rid, body=body)
+    journal.record(Event.BODY, rid, body=body)
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "5")])
     return JournalledIterable(rid, [b"echo\n"])
 
 
 BEHAVIOURS: dict[str, Callable[[dict[str, Any], StartResponse, str | None], Iterable[bytes]]] = {
-    "/probe/taint": _taint,
-    "/probe/framing-status": _status,
-    "/probe/no-read": _no_read,
-    "/probe/read-all": _read_all,
-    "/probe/stream": _stream,
-    "/probe/raise-in-iter": _raise_in_iter,
-    "/probe/endless": _endless,
-    "/probe/input": input_behaviour,
-    "/probe/respond": respond_behaviour,
+    Route.TAINT: _taint,
+    Route.FRAMING_STATUS: _status,
+    Route.NO_READ: _no_read,
+    Route.READ_ALL: _read_all,
+    Route.STREAM: _stream,
+    Route.RAISE_IN_ITER: _raise_in_iter,
+    Route.ENDLESS: _endless,
+    Route.INPUT: input_behaviour,
+    Route.RESPOND: respond_behaviour,
 }
 BEHAVIOURS.update(WSGI_BEHAVIOURS)  # /probe/whoami, status, error, digest (PROXY-*)
 
 
 def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
     path = environ.get("PATH_INFO", "")
-    if path == "/probe/ready":
+    if path == Route.READY:
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "6")])
         return [b"ready\n"]
     rid = environ.get("HTTP_X_PROBE_ID")
@@ -257,6 +258,6 @@ def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[byte
     try:
         return behaviour(environ, start_response, rid)
     except Exception as exc:  # journal it, then let the server handle it as the spec says
-        journal.record("app-exception", rid, error=repr(exc))
+        journal.record(Event.APP_EXCEPTION, rid, error=repr(exc))
         print(f"probe app error: {exc!r}", file=sys.stderr)
         raise

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from conformance.probes import journal
+from conformance.probes.contract import Event
 
 READALL_BLOCK = 7  # an odd size, so chunk boundaries and read sizes never line up
 READALL_LIMIT = 10000  # read() calls before readall gives up (a stream that never ends)
@@ -57,19 +58,19 @@ def input_behaviour(environ: dict[str, Any], start_response: Callable[..., Any],
                     rid: str | None) -> Iterable[bytes]:
     from conformance.probes.wsgi_app import JournalledIterable, snapshot_environ
 
-    journal.record("request", rid, **snapshot_environ(environ))
+    journal.record(Event.REQUEST, rid, **snapshot_environ(environ))
     query = parse_qs(environ.get("QUERY_STRING", ""))
     ops = [op for op in (query.get("ops") or [""])[0].split(",") if op]
     stream = environ["wsgi.input"]
     for index, op in enumerate(ops):
-        journal.record("input-start", rid, index=index, op=op)
+        journal.record(Event.INPUT_START, rid, index=index, op=op)
         try:
             result = _run(stream, op, environ)
         except Exception as exc:  # the server's stream raised: that is the observation
             print(f"probe: wsgi.input {op} raised {exc!r}", file=sys.stderr)
-            journal.record("input-step", rid, index=index, op=op, error=repr(exc))
+            journal.record(Event.INPUT_STEP, rid, index=index, op=op, error=repr(exc))
         else:
-            journal.record("input-step", rid, index=index, op=op, result=result,
+            journal.record(Event.INPUT_STEP, rid, index=index, op=op, result=result,
                            types=_type_names(result))
     payload = b"input done\n"
     start_response("200 OK", [("Content-Type", "text/plain"),

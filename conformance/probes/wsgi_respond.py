@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from conformance.probes import journal
+from conformance.probes.contract import Event
 
 StartResponse = Callable[..., Any]
 TEXT = [("Content-Type", "text/plain")]
@@ -47,9 +48,9 @@ def _try_start(rid: str | None, label: str, start_response: StartResponse, *args
     except Exception as exc:
         exc_info = args[2] if len(args) > 2 else None
         same = exc_info is not None and exc is exc_info[1]
-        journal.record("respond", rid, step=label, raised=repr(exc), reraised_original=same)
+        journal.record(Event.RESPOND, rid, step=label, raised=repr(exc), reraised_original=same)
         return False
-    journal.record("respond", rid, step=label, raised=None)
+    journal.record(Event.RESPOND, rid, step=label, raised=None)
     return True
 
 
@@ -73,7 +74,7 @@ class _PlainFile:
         return self.pos
 
     def close(self) -> None:
-        journal.record("file-close", self.rid)
+        journal.record(Event.FILE_CLOSE, self.rid)
 
 
 class _TrackedFile:
@@ -88,7 +89,7 @@ class _TrackedFile:
         return getattr(self.fh, name)
 
     def close(self) -> None:
-        journal.record("file-close", self.rid)
+        journal.record(Event.FILE_CLOSE, self.rid)
         self.fh.close()
 
 
@@ -106,7 +107,7 @@ class _StartsInNext:
             raise StopIteration
         self.done = True
         self.start_response("200 OK", TEXT + [("X-Started", "in-next")])
-        journal.record("respond", self.rid, step="started-in-next")
+        journal.record(Event.RESPOND, self.rid, step="started-in-next")
         return b"started in __next__\n"
 
 
@@ -114,7 +115,7 @@ def respond_behaviour(environ: dict[str, Any], start_response: StartResponse,
                       rid: str | None) -> Iterable[bytes]:
     from conformance.probes.wsgi_app import JournalledIterable, snapshot_environ
 
-    journal.record("request", rid, **snapshot_environ(environ))
+    journal.record(Event.REQUEST, rid, **snapshot_environ(environ))
     query = parse_qs(environ.get("QUERY_STRING", ""))
     mode = (query.get("mode") or [""])[0]
     kind = (query.get("kind") or ["real"])[0]
@@ -124,7 +125,7 @@ def respond_behaviour(environ: dict[str, Any], start_response: StartResponse,
 
     if mode == "write-then-iter":
         write = start_response("200 OK", TEXT)
-        journal.record("respond", rid, step="write", callable=callable(write),
+        journal.record(Event.RESPOND, rid, step="write", callable=callable(write),
                        returned=repr(write)[:80])
         write(b"written\n")
         return blocks([b"iterable\n"])
@@ -194,7 +195,7 @@ def respond_behaviour(environ: dict[str, Any], start_response: StartResponse,
 
         def then_raise() -> Iterator[bytes]:
             yield b"first block\n"
-            journal.record("raise", rid)
+            journal.record(Event.RAISE, rid)
             raise RuntimeError("probe: deliberate error after output began")
         start_response("200 OK", TEXT + length)
         return blocks(then_raise())
@@ -205,24 +206,24 @@ def respond_behaviour(environ: dict[str, Any], start_response: StartResponse,
             errors.writelines(["probe: \u2603\n", "probe: \U00010348\n"])
             errors.flush()
         except Exception as exc:
-            journal.record("respond", rid, step="errors", raised=repr(exc))
+            journal.record(Event.RESPOND, rid, step="errors", raised=repr(exc))
         else:
-            journal.record("respond", rid, step="errors", raised=None)
+            journal.record(Event.RESPOND, rid, step="errors", raised=None)
         start_response("200 OK", TEXT + [("Content-Length", "3")])
         return blocks([b"ok\n"])
     if mode == "os-environ":  # extra environ keys may be the process's OS environment
-        journal.record("respond", rid, step="os-environ", keys=sorted(os.environ))
+        journal.record(Event.RESPOND, rid, step="os-environ", keys=sorted(os.environ))
         start_response("200 OK", TEXT + [("Content-Length", "3")])
         return blocks([b"ok\n"])
     if mode == "file-wrapper":
         wrapper = environ.get("wsgi.file_wrapper")
         if wrapper is None:
-            journal.record("respond", rid, step="file-wrapper", absent=True)
+            journal.record(Event.RESPOND, rid, step="file-wrapper", absent=True)
             start_response("200 OK", TEXT + [("Content-Length", "11")])
             return [b"no wrapper\n"]
         filelike: Any = _PlainFile(rid, FILE_CONTENT) if kind == "plain" else _TrackedFile(rid)
         filelike.seek(4)
-        journal.record("respond", rid, step="file-wrapper", absent=False)
+        journal.record(Event.RESPOND, rid, step="file-wrapper", absent=False)
         start_response("200 OK", TEXT + [("Content-Length", "8")])
         return wrapper(filelike, 4096)
     start_response("400 Bad Request", TEXT + [("Content-Length", "13")])

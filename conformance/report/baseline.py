@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from conformance.catalogue import canonical_id
 from conformance.verdicts import Verdict
 
 SCHEMA_VERSION = 1
@@ -36,10 +37,12 @@ def write_baseline(records: list[dict[str, Any]], path: Path) -> int:
 
 
 def read_baseline(path: Path) -> dict[Cell, str]:
-    """The known failures of a baseline file, by (check, target, via)."""
+    """The known failures of a baseline file, by (check, target, via); a check named by an
+    older id (conformance/renames.toml) is keyed by its current id."""
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
-        return {(k["check"], k["target"], k["via"]): k["verdict"] for k in payload["known"]}
+        return {(canonical_id(k["check"]), k["target"], k["via"]): k["verdict"]
+                for k in payload["known"]}
     except FileNotFoundError:
         raise BaselineError(f"baseline file {path} does not exist") from None
     except (OSError, ValueError, KeyError, TypeError) as exc:

@@ -1,4 +1,5 @@
-"""Generated requests against the oracle (DESIGN.md decision 8).
+"""Generated requests against the oracle (DESIGN.md decision 8): the machinery of
+pep3333.generated-environ and asgi-www.scope-generated-requests.
 
 For every valid request Hypothesis generates, the environ or scope the probe app journalled
 must equal what conformance/oracle.py derives from the request bytes. Each difference rests on
@@ -20,9 +21,8 @@ from urllib.parse import unquote_to_bytes
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance import oracle, strategies
-from conformance.catalogue import check
-from conformance.checks.common import check_settings
+from conformance import oracle
+from conformance.checks.support.common import check_settings
 from conformance.context import CheckContext
 from conformance.oracle import GeneratedRequest
 from conformance.requirements import level_of
@@ -187,7 +187,7 @@ def _body_sentence(req: GeneratedRequest, text: str) -> str:
     return "WSGI-IN-06.a" if req.chunked else "WSGI-IN-01.g"
 
 
-def _wsgi_compare(req: GeneratedRequest, rid: str, conn: Connection, entry: dict[str, Any],
+def wsgi_compare(req: GeneratedRequest, rid: str, conn: Connection, entry: dict[str, Any],
                   events: list[dict[str, Any]]) -> list[Difference]:
     host = f"{conn.host}:{conn.port}"
     expected = oracle.expected_environ(req, host=host, rid=rid)
@@ -204,7 +204,7 @@ def _wsgi_compare(req: GeneratedRequest, rid: str, conn: Connection, entry: dict
     return diffs
 
 
-def _wsgi_unseen(req: GeneratedRequest, status: int, head_seen: bool) -> Difference:
+def wsgi_unseen(req: GeneratedRequest, status: int, head_seen: bool) -> Difference:
     """A valid request the app never saw, or whose body it could not read. RFC 3875 lets a
     server reject a PATH_INFO it finds objectionable (an encoded "/", bytes outside ASCII) and
     RFC 9112 a body without Content-Length with 411; a chunked body that could not be read
@@ -225,40 +225,6 @@ def _wsgi_unseen(req: GeneratedRequest, status: int, head_seen: bool) -> Differe
         return ("WSGI-IN-06.d" if status == 411 else "WSGI-IN-06.c"), (
             answered + "; its body was chunked")
     return "WSGI-ENV-02.h", answered
-
-
-@check(
-    id="wsgi-environ.generated-requests",
-    title="for generated valid requests the environ equals the oracle's",
-    requirements=["WSGI-ENV-02", "WSGI-ENV-03", "WSGI-ENV-04", "WSGI-ENV-05", "WSGI-ENV-06",
-                  "WSGI-ENV-07", "WSGI-ENV-08", "WSGI-IN-01", "WSGI-IN-06"],
-    level=Level.MUST,
-    interfaces=("wsgi",),
-    via=("direct",),
-    section="PEP 3333 'environ Variables'; 'Unicode Issues'; 'URL Reconstruction'; "
-            "'Input and Error Streams'; 'Other HTTP Features'",
-)
-def wsgi_generated(ctx: CheckContext) -> None:
-    """PEP 3333, environ Variables and Unicode Issues, for generated valid requests (methods,
-    percent-encoded paths with %2F, %25 and bytes 0x80-0xFF, raw query strings, mixed-case and
-    repeated headers, bodies with Content-Length or chunked in random chunk sizes with chunk
-    extensions, each request split across TCP writes at random offsets). Each key's value is
-    held to the sentence that defines it: REQUEST_METHOD (WSGI-ENV-02.e), SERVER_PROTOCOL
-    (WSGI-ENV-03.b), CONTENT_TYPE and CONTENT_LENGTH (WSGI-ENV-04.e, .f), PATH_INFO "not
-    URL-encoded" (WSGI-ENV-06.c: %2F is "/"), QUERY_STRING raw (WSGI-ENV-07.b), repeated
-    headers joined (WSGI-ENV-08.h) and code points within U+00FF (WSGI-ENV-05.d), all MUST.
-    HTTP_* keys present exactly for the headers sent is a SHOULD (WSGI-ENV-08.b). Left open and
-    reported (INFO): the form of non-ASCII path bytes, "system-defined" (WSGI-ENV-05.h); a
-    rejected path with an encoded "/" or other objectionable bytes (WSGI-ENV-06.j, .k); a 411
-    to a chunked body (WSGI-IN-06.d); and a chunked body with neither CONTENT_LENGTH nor
-    wsgi.input_terminated, which "The application should not attempt to read more data than
-    is specified by the CONTENT_LENGTH variable." leaves unreadable (WSGI-IN-06.h). A chunked
-    body the app cannot read breaks "A recipient MUST be able to parse and decode the chunked
-    transfer coding." (WSGI-IN-06.c); any other valid request that never reaches the app
-    breaks "The server or gateway invokes the
-    application callable once for each request it receives from an HTTP client, that is
-    directed at the application." (WSGI-ENV-02.h)."""
-    run_property(ctx, strategies.wsgi_requests(), _wsgi_compare, _wsgi_unseen)
 
 
 # -- ASGI ----------------------------------------------------------------------------------
@@ -285,7 +251,7 @@ def _headers_sentence(expected: list[tuple[bytes, bytes]],
     return "ASGI-SCOPE-05.c" if merged else "ASGI-SCOPE-05.g"
 
 
-def _asgi_compare(req: GeneratedRequest, rid: str, conn: Connection, entry: dict[str, Any],
+def asgi_compare(req: GeneratedRequest, rid: str, conn: Connection, entry: dict[str, Any],
                   events: list[dict[str, Any]]) -> list[Difference]:
     host = f"{conn.host}:{conn.port}"
     expected = oracle.expected_scope(req, host=host, rid=rid, server_port=conn.port,
@@ -309,34 +275,10 @@ def _asgi_compare(req: GeneratedRequest, rid: str, conn: Connection, entry: dict
     return diffs
 
 
-def _asgi_unseen(req: GeneratedRequest, status: int, head_seen: bool) -> Difference:
+def asgi_unseen(req: GeneratedRequest, status: int, head_seen: bool) -> Difference:
     """A valid request whose http.request events the app never got in full."""
     if head_seen:
         return "ASGI-HTTP-01.c", (f"the app saw this valid request but not its whole body "
                                   f"(server answered {status or 'nothing'})")
     return "ASGI-HTTP-01.a", (f"the app never saw this valid request (server answered "
                               f"{status or 'nothing'})")
-
-
-@check(
-    id="asgi-scope.generated-requests",
-    title="for generated valid requests the scope and body events equal the oracle's",
-    requirements=["ASGI-SCOPE-01", "ASGI-SCOPE-02", "ASGI-SCOPE-03", "ASGI-SCOPE-04",
-                  "ASGI-SCOPE-05", "ASGI-SCOPE-06", "ASGI-SCOPE-07", "ASGI-HTTP-01"],
-    level=Level.MUST,
-    interfaces=("asgi",),
-    via=("direct",),
-    section="asgi-www.rst 'HTTP Connection Scope'; 'Request - receive event'",
-)
-def asgi_generated(ctx: CheckContext) -> None:
-    """asgi-www.rst, HTTP Connection Scope and Request, for generated valid requests: type
-    (ASGI-SCOPE-01.d), http_version, method, scheme (ASGI-SCOPE-02.a, .c, .d), path
-    (percent-decoded UTF-8, ASGI-SCOPE-03.a), raw_path (verbatim, ASGI-SCOPE-03.c),
-    query_string (raw, ASGI-SCOPE-04.a), root_path (ASGI-SCOPE-06.a), headers ("Duplicates are
-    possible and must be preserved in the message as received.", ASGI-SCOPE-05.c; values as
-    sent, ASGI-SCOPE-05.g; names compared case-insensitively, lower-casing is its own check),
-    client and server (ASGI-SCOPE-07.a, .b) equal the oracle's, and the http.request bodies
-    concatenate to the body (ASGI-HTTP-01.c) with exactly one final more_body False
-    (ASGI-HTTP-01.e). A valid request that never reaches the app breaks "Sent to the
-    application to indicate an incoming request." (ASGI-HTTP-01.a). Each of these is a MUST."""
-    run_property(ctx, strategies.asgi_requests(), _asgi_compare, _asgi_unseen)

@@ -1,0 +1,1 @@
+"""asgi.rst (the ASGI core specification): one module per section."""

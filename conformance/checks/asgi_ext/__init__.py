@@ -1,0 +1,1 @@
+"""asgi-extensions.rst and asgi-tls.rst (the ASGI extensions): one module per extension."""

@@ -1,0 +1,1 @@
+"""asgi-lifespan.rst (the Lifespan protocol): one module per section."""

@@ -1,0 +1,1 @@
+"""The nginx deployment (client -> nginx -> server): one module per concern (PROXY-*)."""

@@ -1,0 +1,1 @@
+"""PEP 3333 (WSGI): one module per section of the PEP."""

@@ -1,0 +1,1 @@
+"""Mechanisms shared by checks of several spec documents (no checks here)."""

@@ -1,0 +1,73 @@
+"""The contract between the checks and the probe apps: the routes a check requests and the
+journal events a probe records. Both sides import these names, so a route or an event renamed
+on one side cannot silently stop matching on the other.
+
+Both enums are str-valued: ``f"{Route.STREAM}?blocks=2"`` and ``entry["event"] == Event.BODY``
+work as plain strings do. A path that is no route (``/desync/...``, ``/upstream/...``, any other)
+is answered by the echo behaviour, which journals REQUEST and BODY."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Route(StrEnum):
+    """Paths the probe apps give a behaviour to (``app`` in wsgi_app.py / asgi_app.py)."""
+
+    READY = "/probe/ready"  # the harness's readiness probe; never journalled
+    ECHO = "/probe/echo"  # any unrouted path behaves so: journal request + body, answer "echo"
+    # both interfaces
+    STREAM = "/probe/stream"  # ?blocks=N&wait=S: gated blocks (PRODUCE, GATE_OPEN/TIMEOUT)
+    FRAMING_STATUS = "/probe/framing-status"  # ?code=N: answer that status with a small body
+    NO_READ = "/probe/no-read"  # answer without reading the request body
+    RESPOND = "/probe/respond"  # ?case=...: scripted start_response / send() sequences
+    # WSGI only
+    TAINT = "/probe/taint"  # add keys to environ (fresh-dict check)
+    READ_ALL = "/probe/read-all"
+    RAISE_IN_ITER = "/probe/raise-in-iter"
+    ENDLESS = "/probe/endless"  # ?seconds=S: stream until the client leaves or S pass
+    INPUT = "/probe/input"  # ?ops=...: wsgi.input operations, each journalled
+    # ASGI only
+    WAIT_DISCONNECT = "/probe/wait-disconnect"
+    RECEIVE_ALL = "/probe/receive-all"
+    SEND_AFTER_DISCONNECT = "/probe/send-after-disconnect"
+    STATE = "/probe/state"
+    EXT = "/probe/ext"  # ?kind=...: the ASGI extensions' send events
+    # behind nginx (proxy_probes.py), both interfaces
+    WHOAMI = "/probe/whoami"
+    STATUS = "/probe/status"
+    ERROR = "/probe/error"
+    DIGEST = "/probe/digest"
+
+
+class Event(StrEnum):
+    """Journal event names (``journal.record(event, rid, ...)``)."""
+
+    REQUEST = "request"  # the environ / scope snapshot
+    BODY = "body"  # the whole request body as the app read it
+    BODY_SUMMARY = "body-summary"  # size and sha256 of a large body
+    RECEIVE = "receive"  # one ASGI receive() result
+    AWAITING_RECEIVE = "awaiting-receive"
+    AFTER_RESPONSE = "after-response"
+    SEND_AFTER_DISCONNECT = "send-after-disconnect"
+    SEND_RESULT = "send-result"  # one scripted ASGI send(): raised or not
+    APP_RETURNED = "app-returned"
+    APP_EXCEPTION = "app-exception"
+    STATE = "state"
+    FD_AFTER_SEND = "fd-after-send"
+    PRODUCE = "produce"
+    GATE_OPEN = "gate-open"
+    GATE_TIMEOUT = "gate-timeout"
+    CLOSE = "close"  # the WSGI iterable's close()
+    RAISE = "raise"
+    ENDLESS_FINISHED = "endless-finished"
+    INPUT_START = "input-start"
+    INPUT_STEP = "input-step"
+    RESPOND = "respond"  # one scripted WSGI start_response / write step
+    FILE_CLOSE = "file-close"
+    WHOAMI = "whoami"
+    STATUS = "status"
+    ERROR = "error"
+    LIFESPAN_SCOPE = "lifespan-scope"
+    LIFESPAN_RECEIVE = "lifespan-receive"
+    LIFESPAN_SEND = "lifespan-send"
