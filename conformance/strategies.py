@@ -50,7 +50,7 @@ def _ascii_path_char() -> st.SearchStrategy[bytes]:
 
 def encoded_slash_or_percent() -> st.SearchStrategy[bytes]:
     """%2F and %25 (PATH_INFO decodes them to "/" and "%"; the ASGI path leaves %2F out:
-    its servers differ on it by design, asgi-scope.path-and-raw-path judges that)."""
+    its servers differ on it by design, asgi-www.scope-path-and-raw-path judges that)."""
     return st.sampled_from([0x2F, 0x25]).flatmap(percent_encoded)
 
 
@@ -116,7 +116,7 @@ def header_values() -> st.SearchStrategy[bytes]:
 
     obs-text (0x80-0xFF) is valid too, but RFC 9110 5.5 only says a recipient SHOULD treat it
     as opaque data, so a server that rejects it breaks a SHOULD, not the MUSTs this property
-    judges: obs-text has its own checks (wsgi-environ.latin1-strings, asgi-scope.headers)."""
+    judges: obs-text has its own checks (pep3333.latin1-strings, asgi-www.scope-headers)."""
     vchar = st.integers(0x21, 0x7E)
     inner = st.one_of(vchar, st.just(0x20))
     return st.tuples(vchar, st.lists(inner, max_size=30), vchar).map(

@@ -9,30 +9,30 @@ from pathlib import Path
 from conformance.cli import main
 from tests.conftest import broken_target, run_suite
 
-CHECKS = "--checks=wsgi-environ.optional-cgi-keys,wsgi-environ.required-keys"
+CHECKS = "--checks=pep3333.optional-cgi-keys,pep3333.required-keys"
 
 
 def test_baseline_expects_known_failures_and_reports_fixed(tmp_path: Path) -> None:
     target = broken_target(tmp_path, "noquery", "wsgi", "broken_wsgi:drop_query_string")
     first = run_suite(tmp_path, f"--target={target}", "--via=direct", CHECKS)
     assert first.returncode == 1  # the broken stack fails optional-cgi-keys
-    assert first.verdict("wsgi-environ.optional-cgi-keys", "noquery") == "fail"
+    assert first.verdict("pep3333.optional-cgi-keys", "noquery") == "fail"
 
     baseline = tmp_path / "baseline.json"
     assert main(["baseline", str(tmp_path / "results.json"), "--out", str(baseline)]) == 0
     known = json.loads(baseline.read_text())["known"]
-    assert known == [{"check": "wsgi-environ.optional-cgi-keys", "target": "noquery",
+    assert known == [{"check": "pep3333.optional-cgi-keys", "target": "noquery",
                       "via": "direct", "verdict": "fail"}]
 
     # Pretend required-keys was known broken too: now that it passes it is reported fixed.
-    known.append({"check": "wsgi-environ.required-keys", "target": "noquery", "via": "direct",
+    known.append({"check": "pep3333.required-keys", "target": "noquery", "via": "direct",
                   "verdict": "fail"})
     baseline.write_text(json.dumps({"schema_version": 1, "known": known}))
     second = run_suite(tmp_path, f"--target={target}", "--via=direct", CHECKS,
                        f"--baseline={baseline}")
     assert second.returncode == 0, second.output[-2000:]
     assert "1 xfailed" in second.output
-    assert "FIXED (was in the baseline) wsgi-environ.required-keys [noquery, direct]" in \
+    assert "FIXED (was in the baseline) pep3333.required-keys [noquery, direct]" in \
         second.output
 
 

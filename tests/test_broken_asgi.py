@@ -33,45 +33,45 @@ UVICORN_NO_GRACE = ('["{bin}/uvicorn", "--http", "h11", "--host", "{host}", "--p
 # (variant name, interface, app "module:attr", command or None, {check id: expected verdict})
 BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
     ("loses-last-byte", "asgi", "broken_asgi_events:loses_last_byte", None,
-     {"asgi-http.request-body-events": "fail", "asgi-http.generated-bodies": "fail"}),
+     {"asgi-www.request-body-events": "fail", "asgi-www.generated-bodies": "fail"}),
     # The chunked coding handed over undecoded breaks only "The http.request messages should
     # contain just the decoded contents of each chunk." (ASGI-HTTP-01.g); a 411 for a chunked
     # body is a MAY of RFC 9112 6.3 (ASGI-HTTP-01.i).
     ("chunked-undecoded", "asgi", PROBE, naive_server("--chunked", "raw"),
-     {"asgi-http.request-body-events": "warn", "asgi-http.generated-bodies": "warn"}),
+     {"asgi-www.request-body-events": "warn", "asgi-www.generated-bodies": "warn"}),
     ("chunked-refused-411", "asgi", PROBE, naive_server("--chunked", "411"),
-     {"asgi-http.request-body-events": "info", "asgi-http.generated-bodies": "info"}),
+     {"asgi-www.request-body-events": "info", "asgi-www.generated-bodies": "info"}),
     ("hangs-after-response", "asgi", "broken_asgi_events:hangs_after_response", None,
-     {"asgi-http.disconnect-after-response": "fail"}),
+     {"asgi-www.disconnect-after-response": "fail"}),
     # An empty final http.request instead of http.disconnect breaks the event's definition
     # (ASGI-HTTP-03.a); no event at all within the bound is reported (the no-disconnect row
     # of test_broken_servers.py).
     ("request-instead-of-disconnect", "asgi", "broken_asgi_events:request_instead_of_disconnect",
-     None, {"asgi-http.disconnect-mid-request": "fail",
-            "asgi-http.disconnect-mid-response": "fail"}),
+     None, {"asgi-www.disconnect-mid-request": "fail",
+            "asgi-www.disconnect-mid-response": "fail"}),
     ("claims-spec-2.4", "asgi", "broken_asgi_events:claims_spec_24", None,
-     {"asgi-http.send-after-disconnect": "warn"}),
+     {"asgi-www.send-after-disconnect": "warn"}),
     # invalid-events: the naive server writes an app's CR LF into the head, a header line of
     # its own: "A sender MUST NOT generate protocol elements that do not match the grammar"
     # (ASGI-HTTP-08.b) makes that a fail where the check used to stop at its SHOULD. Its
     # app-exception verdict is info: it closes without a response after an app that returned
     # without one, which no sentence rules on (ASGI-HTTP-09.b).
     ("naive-server", "asgi", PROBE, NAIVE_SERVER,
-     {"asgi-http.app-transfer-encoding": "fail", "asgi-http.nothing-after-final-body": "fail",
-      "asgi-http.invalid-events": "fail", "asgi-http.no-body-responses": "fail",
-      "asgi-http.app-exception": "info"}),
+     {"asgi-www.app-transfer-encoding": "fail", "asgi-www.nothing-after-final-body": "fail",
+      "asgi.invalid-events": "fail", "asgi-www.no-body-responses": "fail",
+      "asgi.app-exception": "info"}),
     # uvicorn's h11 protocol sends a str header value instead of raising (ASGI-HTTP-08.a).
-    ("accepts-str-header", "asgi", PROBE, None, {"asgi-http.invalid-events": "warn"}),
+    ("accepts-str-header", "asgi", PROBE, None, {"asgi.invalid-events": "warn"}),
     # A body before the start dropped without raising: no sentence covers the order of
     # events (ASGI-HTTP-08.e, a missing defence).
     ("lenient-event-order", "asgi", "broken_asgi_events:lenient_event_order", None,
-     {"asgi-http.invalid-events": "hardening"}),
+     {"asgi.invalid-events": "hardening"}),
     ("swallows-exceptions", "asgi", "broken_asgi_events:swallows_exceptions", None,
-     {"asgi-http.app-exception": "fail"}),
+     {"asgi.app-exception": "fail"}),
     # The early hint refused by send() breaks "ASGI servers that implement this extension
     # will allow early hints to be sent." (ASGI-EXT-04.j).
     ("bad-scope-extras", "asgi", "broken_asgi_events:bad_scope_extras", None,
-     {"asgi-scope.root-path": "fail", "asgi-scope.root-path-option": "fail",
+     {"asgi-www.scope-root-path": "fail", "asgi-www.scope-root-path-option": "fail",
       "asgi-ext.pathsend": "fail", "asgi-ext.zerocopysend": "fail", "asgi-ext.trailers": "fail",
       "asgi-ext.early-hints": "fail", "asgi-ext.tls-only-on-tls": "fail",
       "asgi-ext.no-debug": "warn"}),
@@ -87,7 +87,7 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
     # A path outside root_path rests only on "PATH_INFO can be derived by stripping root_path
     # from path" (ASGI-SCOPE-06.c, a can): reported.
     ("root-path-outside-path", "asgi", "broken_asgi_events:root_path_outside_path", None,
-     {"asgi-scope.root-path": "info"}),
+     {"asgi-www.scope-root-path": "info"}),
     ("lifespan-version-2", "asgi", "broken_asgi_events:lifespan_version_2", None,
      {"asgi-lifespan.scope-keys": "fail"}),
     # uvicorn told `--lifespan on` (the broken targets' default) treats an app raising on the
@@ -112,7 +112,7 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
     # How a server is mounted is specified nowhere: what root_path-option sees is information
     # (ASGI-SCOPE-06.c, a can), no longer a warn.
     ("ignores-root-path", "asgi", "broken_asgi_events:ignores_root_path", None,
-     {"asgi-scope.root-path-option": "info"}),
+     {"asgi-www.scope-root-path-option": "info"}),
 ]
 # Rows whose target needs a [proxy] section (the server's prefix option, uvicorn's here).
 PROXY_SECTIONS = {"ignores-root-path": 'prefix_args = ["--root-path", "/app"]',
@@ -131,12 +131,12 @@ def test_check_catches_broken_server(tmp_path: Path, name: str, interface: str, 
 @pytest.mark.skipif(nginx_binary() is None, reason="nginx is not installed")
 def test_streaming_held_through_nginx_is_reported(tmp_path: Path) -> None:
     """Through nginx a held block may be nginx's doing: the buffering server that fails
-    asgi-http.streaming direct (test_broken_servers.py, asgi-buffered) is reported there,
+    asgi-www.streaming direct (test_broken_servers.py, asgi-buffered) is reported there,
     on "senders and recipients cannot rely on incremental delivery" (PROXY-02.d, INFO)."""
     target = broken_target(tmp_path, "buffered", "asgi", "broken_asgi:buffered")
     run = run_suite(tmp_path, f"--target={target}", "--via=nginx",
-                    "--checks=asgi-http.streaming")
-    assert run.verdict("asgi-http.streaming", "buffered", "nginx") == "info", run.output[-3000:]
-    record = next(r for r in run.records if r["check"] == "asgi-http.streaming")
+                    "--checks=asgi-www.streaming")
+    assert run.verdict("asgi-www.streaming", "buffered", "nginx") == "info", run.output[-3000:]
+    record = next(r for r in run.records if r["check"] == "asgi-www.streaming")
     assert record["findings"][0]["requirement"] == "PROXY-02.d"
     assert run.returncode == 0, run.output[-2000:]

@@ -18,51 +18,51 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
     # The leaked HTTP_ key breaks a SHOULD (WSGI-ENV-01.b), the other key no sentence
     # (WSGI-ENV-01.c, INFO); environ is still a dict: a warn, no longer a fail.
     ("shared-environ", "wsgi", "broken_wsgi:shared_environ", None,
-     {"wsgi-environ.fresh-dict": "warn"}),
+     {"pep3333.fresh-dict": "warn"}),
     ("server-port-int", "wsgi", "broken_wsgi:server_port_int", None,
-     {"wsgi-environ.required-keys": "fail"}),
+     {"pep3333.required-keys": "fail"}),
     ("protocol-always-11", "wsgi", "broken_wsgi:protocol_always_11", None,
-     {"wsgi-environ.server-protocol": "fail"}),
+     {"pep3333.server-protocol": "fail"}),
     ("drop-query-string", "wsgi", "broken_wsgi:drop_query_string", None,
-     {"wsgi-environ.optional-cgi-keys": "fail", "wsgi-environ.generated-requests": "fail"}),
+     {"pep3333.optional-cgi-keys": "fail", "pep3333.generated-environ": "fail"}),
     ("wsgiref-drops-query", "wsgi", "conformance.probes.wsgi_app:app",
      f'["{{python}}", "{BROKEN}/broken_wsgiref.py", "--host", "{{host}}", "--port", "{{port}}", '
      '"{app}"]',
-     {"wsgi-environ.optional-cgi-keys": "fail"}),
+     {"pep3333.optional-cgi-keys": "fail"}),
     ("utf8-decoded", "wsgi", "broken_wsgi:utf8_decoded", None,
-     {"wsgi-environ.latin1-strings": "fail"}),
+     {"pep3333.latin1-strings": "fail"}),
     # RFC 3875 4.1.18: the server "SHOULD remove" fields available as other variables
     # (WSGI-ENV-08.f): a warn, no longer a fail.
     ("content-type-as-http", "wsgi", "broken_wsgi:content_type_as_http", None,
-     {"wsgi-environ.http-headers": "warn"}),
+     {"pep3333.http-headers": "warn"}),
     ("wsgi-version-list", "wsgi", "broken_wsgi:wsgi_version_list", None,
-     {"wsgi-environ.wsgi-keys": "fail"}),
+     {"pep3333.wsgi-keys": "fail"}),
     ("no-close", "wsgi", "broken_wsgi:no_close", None,
-     {"wsgi-response.close-after-response": "fail", "wsgi-response.close-after-error": "fail",
-      "wsgi-response.close-after-disconnect": "fail"}),
+     {"pep3333.close-after-response": "fail", "pep3333.close-after-error": "fail",
+      "pep3333.close-after-disconnect": "fail"}),
     ("wsgi-buffered", "wsgi", "broken_wsgi:buffered", None,
-     {"wsgi-response.streaming": "fail"}),
+     {"pep3333.streaming": "fail"}),
     ("asgi-version-2", "asgi", "broken_asgi:asgi_version_2", None,
-     {"asgi-scope.type-and-version": "fail"}),
+     {"asgi-www.scope-type-and-version": "fail"}),
     ("http-version-11", "asgi", "broken_asgi:http_version_always_11", None,
-     {"asgi-scope.http-version-method-scheme": "fail"}),
+     {"asgi-www.scope-http-version-method-scheme": "fail"}),
     ("path-not-decoded", "asgi", "broken_asgi:path_not_decoded", None,
-     {"asgi-scope.path-and-raw-path": "fail", "asgi-scope.generated-requests": "fail"}),
+     {"asgi-www.scope-path-and-raw-path": "fail", "asgi-www.scope-generated-requests": "fail"}),
     ("query-decoded", "asgi", "broken_asgi:query_decoded", None,
-     {"asgi-scope.query-string": "fail"}),
+     {"asgi-www.scope-query-string": "fail"}),
     ("upper-header-names", "asgi", "broken_asgi:upper_header_names", None,
-     {"asgi-scope.headers": "warn"}),
+     {"asgi-www.scope-headers": "warn"}),
     ("duplicates-merged", "asgi", "broken_asgi:duplicates_merged", None,
-     {"asgi-scope.headers": "fail"}),
+     {"asgi-www.scope-headers": "fail"}),
     ("client-port-zero", "asgi", "broken_asgi:client_port_zero", None,
-     {"asgi-scope.client-and-server": "fail"}),
+     {"asgi-www.scope-client-and-server": "fail"}),
     ("asgi-buffered", "asgi", "broken_asgi:buffered", None,
-     {"asgi-http.streaming": "fail"}),
+     {"asgi-www.streaming": "fail"}),
     # No http.disconnect within the suite's 5 s: no sentence gives a bound, so it is reported
     # (ASGI-HTTP-03.d); a wrong event instead fails (test_broken_asgi.py).
     ("no-disconnect", "asgi", "broken_asgi:no_disconnect", None,
-     {"asgi-http.disconnect-mid-request": "info", "asgi-http.disconnect-mid-response": "info",
-      "asgi-http.send-after-disconnect": "info"}),
+     {"asgi-www.disconnect-mid-request": "info", "asgi-www.disconnect-mid-response": "info",
+      "asgi-www.send-after-disconnect": "info"}),
     ("early-startup-complete", "asgi", "broken_asgi:early_startup_complete", None,
      {"asgi-lifespan.startup-before-serving": "fail"}),
     ("ignores-startup-failed", "asgi", "broken_asgi:ignores_startup_failed", None,
@@ -92,9 +92,9 @@ def test_every_check_has_a_broken_server() -> None:
 
 def test_strict_turns_warn_into_failure(tmp_path: Path) -> None:
     target = broken_target(tmp_path, "upper", "asgi", "broken_asgi:upper_header_names")
-    args = (f"--target={target}", "--via=direct", "--checks=asgi-scope.headers")
+    args = (f"--target={target}", "--via=direct", "--checks=asgi-www.scope-headers")
     relaxed = run_suite(tmp_path, *args)
     strict = run_suite(tmp_path, *args, "--strict")
-    assert relaxed.verdict("asgi-scope.headers", "upper") == "warn"
+    assert relaxed.verdict("asgi-www.scope-headers", "upper") == "warn"
     assert relaxed.returncode == 0, relaxed.output[-2000:]
     assert strict.returncode == 1, strict.output[-2000:]

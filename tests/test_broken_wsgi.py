@@ -31,13 +31,13 @@ WSGIREF_OPTIMIZED = ('["{python}", "-O", "-m", "conformance.launchers.wsgiref_se
 # (variant name, interface, app "module:attr", command or None, {check id: expected verdict})
 BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
     ("input-iter-blocks", "wsgi", "broken_wsgi_pep:iter_in_blocks", None,
-     {"wsgi-input.read-methods": "fail"}),
+     {"pep3333.read-methods": "fail"}),
     ("readline-ignores-size", "wsgi", "broken_wsgi_pep:readline_ignores_size", None,
-     {"wsgi-input.readline-size": "warn"}),
+     {"pep3333.readline-size": "warn"}),
     ("read-needs-size", "wsgi", "broken_wsgi_pep:read_needs_size", None,
-     {"wsgi-input.read-no-argument": "warn"}),
+     {"pep3333.read-no-argument": "warn"}),
     ("exhausted-readlines", "wsgi", "broken_wsgi_pep:exhausted_readlines", None,
-     {"wsgi-input.exhausted": "warn"}),
+     {"pep3333.input-exhausted": "warn"}),
     # wsgiref as it is: its wsgi.input is the socket file (no EOF at CONTENT_LENGTH, chunked
     # framing passed through), write() sends the headers for an empty block, Content-Length
     # is not enforced, header values are not checked, X-A_B joins X-A-B, and it answers as
@@ -47,103 +47,103 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
     # it hands the app is a warn: an HTTP/1.0 server that cannot decode should reject
     # (WSGI-IN-06.f); the HTTP/1.1 variant below shows the MUST.
     ("wsgiref-as-is", "wsgi", PROBE, None,
-     {"wsgi-input.past-content-length": "warn", "wsgi-input.chunked-body": "warn",
-      "wsgi-input.read-methods": "warn", "wsgi-input.expect-continue": "info",
-      "wsgi-response.headers-held-until-body": "fail",
-      "wsgi-response.content-length-too-many": "warn",
-      "wsgi-response.control-characters": "warn",
-      "wsgi-environ.underscore-header-spoofing": "hardening"}),
+     {"pep3333.read-past-content-length": "warn", "pep3333.chunked-request-body": "warn",
+      "pep3333.read-methods": "warn", "pep3333.expect-continue": "info",
+      "pep3333.headers-held-until-body": "fail",
+      "pep3333.content-length-too-many": "warn",
+      "pep3333.control-characters": "warn",
+      "pep3333.underscore-header-spoofing": "hardening"}),
     # An HTTP/1.1 server that never sends 100 Continue: the PEP's third way, "not recommended"
     # (WSGI-IN-07.g, SHOULD NOT), so a warn, no longer a fail. As an HTTP/1.1 recipient it
     # must decode chunked bodies (RFC 9112 7.1, WSGI-IN-06.a/c) and hands the app the framing.
     ("no-100-continue", "wsgi", PROBE, variant("no-100"),
-     {"wsgi-input.expect-continue": "warn", "wsgi-input.chunked-body": "fail"}),
+     {"pep3333.expect-continue": "warn", "pep3333.chunked-request-body": "fail"}),
     ("expect-417", "wsgi", PROBE, variant("expect-417"),
-     {"wsgi-input.expect-continue": "fail"}),
+     {"pep3333.expect-continue": "fail"}),
     ("chunked-411", "wsgi", PROBE, variant("chunked-411"),
-     {"wsgi-input.chunked-body": "info"}),
+     {"pep3333.chunked-request-body": "info"}),
     ("write-after-iterable", "wsgi", "broken_wsgi_pep:write_after_iterable", None,
-     {"wsgi-response.write-before-iterable": "fail"}),
+     {"pep3333.write-before-iterable": "fail"}),
     ("ignores-replacement", "wsgi", "broken_wsgi_pep:ignores_replacement", None,
-     {"wsgi-response.headers-held-until-body": "warn"}),
+     {"pep3333.headers-held-until-body": "warn"}),
     ("assumes-started", "wsgi", "broken_wsgi_pep:assumes_started", None,
-     {"wsgi-response.start-response-in-iterable": "fail"}),
+     {"pep3333.start-response-in-iterable": "fail"}),
     ("swallows-late-exc-info", "wsgi", "broken_wsgi_pep:swallows_late_exc_info", None,
-     {"wsgi-response.exc-info-after-headers": "fail"}),
+     {"pep3333.exc-info-after-headers": "fail"}),
     ("raises-own-error", "wsgi", "broken_wsgi_pep:raises_own_error", None,
-     {"wsgi-response.exc-info-after-headers": "warn"}),
+     {"pep3333.exc-info-after-headers": "warn"}),
     # The second call's fatal error is the application's (WSGI-RESP-05.a); the pointer to the
     # example gateway that raises has no keyword, so letting it pass is reported (INFO).
     ("ignores-second-start", "wsgi", "broken_wsgi_pep:ignores_second_start", None,
-     {"wsgi-response.second-start-response": "info"}),
+     {"pep3333.second-start-response": "info"}),
     # python -O strips wsgiref's hop-by-hop assertion: the app's Transfer-Encoding reaches
     # the wire over an unchunked body. That message breaks RFC 9110 2.2's MUST (WSGI-RESP-12.f:
     # a chunked framing the body does not have), so a fail, no longer a warn.
     ("wsgiref-optimized", "wsgi", PROBE, WSGIREF_OPTIMIZED,
-     {"wsgi-response.hop-by-hop": "fail"}),
+     {"pep3333.hop-by-hop": "fail"}),
     ("drops-hop-by-hop", "wsgi", "broken_wsgi_pep:drops_hop_by_hop", None,
-     {"wsgi-response.hop-by-hop": "warn"}),
+     {"pep3333.hop-by-hop": "warn"}),
     ("bare-cr-headers", "wsgi", "broken_wsgi_pep:bare_cr_headers", None,
-     {"wsgi-response.control-characters": "fail"}),
+     {"pep3333.control-characters": "fail"}),
     ("empty-block-last-chunk", "wsgi", PROBE, variant("empty-chunk"),
-     {"wsgi-response.empty-blocks": "fail"}),
+     {"pep3333.empty-blocks": "fail"}),
     ("chunked-to-http10", "wsgi", PROBE, variant("chunked-to-10"),
-     {"wsgi-response.no-chunked-to-http10": "fail"}),
+     {"pep3333.unsized-response-framing": "fail"}),
     # Also the app that fails 12 bytes into a declared 100-byte body: the connection stays
     # open (WSGI-RESP-09.b, SHOULD).
     ("lingers-after-short-body", "wsgi", PROBE, variant("lingers"),
-     {"wsgi-response.content-length-too-few": "warn", "wsgi-response.app-exception": "warn"}),
+     {"pep3333.content-length-too-few": "warn", "pep3333.app-exception": "warn"}),
     # A 200 for an app that failed before any output: no sentence obliges a 5xx
     # (WSGI-RESP-13.h, INFO; "Servers should trap and log" is all the PEP asks), so info, no
     # longer a fail.
     ("swallows-errors", "wsgi", "broken_wsgi_pep:swallows_errors", None,
-     {"wsgi-response.app-exception": "info"}),
+     {"pep3333.app-exception": "info"}),
     # RFC 9110 6.6.1: an origin server with a clock MUST send Date in a 2xx (WSGI-RESP-14.c),
     # so a fail, no longer a warn.
     ("no-date", "wsgi", PROBE, variant("no-date"),
-     {"wsgi-response.date-header": "fail"}),
+     {"pep3333.date-header": "fail"}),
     # "the error stream should accept and log arbitrary unicode" (WSGI-ENV-11.d, SHOULD): a
     # warn, no longer a fail.
     ("ascii-errors", "wsgi", "broken_wsgi_pep:ascii_errors", None,
-     {"wsgi-environ.errors-any-unicode": "warn"}),
+     {"pep3333.errors-any-unicode": "warn"}),
     ("mixed-case-extra-key", "wsgi", "broken_wsgi_pep:mixed_case_extra_key", None,
-     {"wsgi-environ.extra-keys-named": "warn"}),
+     {"pep3333.extra-keys-named": "warn"}),
     # No close() reaches the file (WSGI-FILE-01.g, MUST) and it is sent from the start.
     ("rewinding-file-wrapper", "wsgi", "broken_wsgi_pep:rewinding_file_wrapper", None,
-     {"wsgi-file.file-wrapper": "fail"}),
+     {"pep3333.file-wrapper": "fail"}),
     # Sent from the start, close() passed on: only the position SHOULD (WSGI-FILE-01.f).
     ("rewinding-file-wrapper-with-close", "wsgi",
      "broken_wsgi_pep:rewinding_file_wrapper_with_close", None,
-     {"wsgi-file.file-wrapper": "warn"}),
+     {"pep3333.file-wrapper": "warn"}),
     # environ: the MUST (a dict subclass), the SHOULD and INFO of keys left over from an
     # earlier request (shared-environ in test_broken_servers.py leaks both kinds).
     ("environ-dict-subclass", "wsgi", "broken_wsgi:dict_subclass_environ", None,
-     {"wsgi-environ.fresh-dict": "fail"}),
+     {"pep3333.fresh-dict": "fail"}),
     ("leaks-extra-keys", "wsgi", "broken_wsgi:leaks_extra_keys", None,
-     {"wsgi-environ.fresh-dict": "info"}),
+     {"pep3333.fresh-dict": "info"}),
     ("obs-text-dropped", "wsgi", "broken_wsgi:obs_text_dropped", None,
-     {"wsgi-environ.latin1-strings": "warn"}),
+     {"pep3333.latin1-strings": "warn"}),
     ("extension-key-int", "wsgi", "broken_wsgi:extension_key_int", None,
-     {"wsgi-environ.latin1-strings": "info"}),
+     {"pep3333.latin1-strings": "info"}),
     ("duplicates-last-wins", "wsgi", "broken_wsgi:duplicates_last_wins", None,
-     {"wsgi-environ.http-headers": "fail"}),
+     {"pep3333.http-headers": "fail"}),
     # The configuration says multithread, wsgiref's environ says not (WSGI-ENV-10.e, SHOULD).
     ("wsgi-flags-mismatch", "wsgi", PROBE, None,
-     {"wsgi-environ.wsgi-keys": "warn"}),
+     {"pep3333.wsgi-keys": "warn"}),
     # Generated requests: an HTTP_ key for a header never sent (WSGI-ENV-08.b, SHOULD); and
     # a server whose only difference is the form of non-UTF-8 path bytes (WSGI-ENV-05.h,
     # INFO; with wsgiref's chunked bodies unreadable, WSGI-IN-06.h, INFO).
     ("generated-extra-http-key", "wsgi", "broken_wsgi:extra_http_key", None,
-     {"wsgi-environ.generated-requests": "warn"}),
+     {"pep3333.generated-environ": "warn"}),
     ("generated-mangled-path", "wsgi", "broken_wsgi:mangled_non_ascii_path", None,
-     {"wsgi-environ.generated-requests": "info"}),
+     {"pep3333.generated-environ": "info"}),
     # uWSGI (no other server speaks the uwsgi protocol) with an app wrapper that decodes
     # QUERY_STRING only when the request came through uwsgi_pass: the environ differs from
     # the HTTP one in a CGI key (PROXY-12.d, MUST). uWSGI as it is passes: the differences it
     # shows through uwsgi_pass (a repeated header's last value, HTTP_CONTENT_*) are built by
     # nginx 1.22, not by the server.
     ("uwsgi-decodes-query", "wsgi", "broken_wsgi:uwsgi_decodes_query", UWSGI,
-     {"wsgi-environ.uwsgi-protocol": "fail"}),
+     {"deployment.uwsgi-protocol": "fail"}),
 ]
 # TOML added to a row's target: what the check compares the server with.
 EXTRA_TOML = {

@@ -88,7 +88,7 @@ def test_canary_run_publishes_nothing_of_the_machine(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rN",
          f"--target=wsgiref,{dies}", "--via=direct",
-         "--checks=wsgi-environ.http-headers,wsgi-environ.optional-cgi-keys,wsgi-environ.cgi",
+         "--checks=pep3333.http-headers,pep3333.optional-cgi-keys,wsgi-environ.cgi",
          f"--results={results}"],
         cwd=unique, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode in (0, 1), proc.stdout[-3000:] + proc.stderr[-3000:]

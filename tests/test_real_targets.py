@@ -23,56 +23,56 @@ KNOWN_DEVIATIONS = {
     # Content-Type (WSGIRequestHandler.get_environ uses headers.get_content_type(), which
     # defaults to text/plain); PEP 3333 says CONTENT_TYPE is the field's contents, empty or
     # absent. A real deviation of the standard library.
-    ("wsgi-environ.optional-cgi-keys", "wsgiref", "direct"): "fail",
-    ("wsgi-environ.optional-cgi-keys", "wsgiref", "nginx"): "fail",
-    ("wsgi-environ.generated-requests", "wsgiref", "direct"): "fail",
+    ("pep3333.optional-cgi-keys", "wsgiref", "direct"): "fail",
+    ("pep3333.optional-cgi-keys", "wsgiref", "nginx"): "fail",
+    ("pep3333.generated-environ", "wsgiref", "direct"): "fail",
     # wsgiref's wsgi.input is the raw socket file (simple_server.py WSGIRequestHandler.handle
     # passes self.rfile to ServerHandler; nothing limits it to CONTENT_LENGTH): a read past
     # the body blocks (or, direct, returns the next pipelined request's bytes), and a chunked
     # body reaches the app with its chunk framing. PEP 3333 note 1 SHOULDs; chunked: RFC 9112.
-    ("wsgi-input.read-methods", "wsgiref", "direct"): "warn",
-    ("wsgi-input.read-methods", "wsgiref", "nginx"): "warn",
-    ("wsgi-input.read-no-argument", "wsgiref", "direct"): "warn",
-    ("wsgi-input.read-no-argument", "wsgiref", "nginx"): "warn",
-    ("wsgi-input.past-content-length", "wsgiref", "direct"): "warn",
-    ("wsgi-input.past-content-length", "wsgiref", "nginx"): "warn",
-    ("wsgi-input.exhausted", "wsgiref", "direct"): "warn",
-    ("wsgi-input.exhausted", "wsgiref", "nginx"): "warn",
+    ("pep3333.read-methods", "wsgiref", "direct"): "warn",
+    ("pep3333.read-methods", "wsgiref", "nginx"): "warn",
+    ("pep3333.read-no-argument", "wsgiref", "direct"): "warn",
+    ("pep3333.read-no-argument", "wsgiref", "nginx"): "warn",
+    ("pep3333.read-past-content-length", "wsgiref", "direct"): "warn",
+    ("pep3333.read-past-content-length", "wsgiref", "nginx"): "warn",
+    ("pep3333.input-exhausted", "wsgiref", "direct"): "warn",
+    ("pep3333.input-exhausted", "wsgiref", "nginx"): "warn",
     # wsgiref answers as HTTP/1.0 and supports no transfer coding: it should reject what it
     # cannot decode (RFC 3875 4.2, WSGI-IN-06.f, SHOULD).
-    ("wsgi-input.chunked-body", "wsgiref", "direct"): "warn",
+    ("pep3333.chunked-request-body", "wsgiref", "direct"): "warn",
     # wsgiref answers HTTP/1.0 (protocol_version) so http.server never sends 100 Continue:
     # the PEP's Expect/Continue MUST is for HTTP/1.1 servers, hence info.
-    ("wsgi-input.expect-continue", "wsgiref", "direct"): "info",
+    ("pep3333.expect-continue", "wsgiref", "direct"): "info",
     # wsgiref/handlers.py BaseHandler.write sends the headers on the first write() even for
     # b"" (PEP 3333: only after the first non-empty block), so exc_info can no longer
     # replace the status; gunicorn/http/wsgi.py Response.write calls send_headers() first too.
-    ("wsgi-response.headers-held-until-body", "wsgiref", "direct"): "fail",
-    ("wsgi-response.headers-held-until-body", "wsgiref", "nginx"): "fail",
-    ("wsgi-response.headers-held-until-body", "gunicorn-sync", "direct"): "fail",
-    ("wsgi-response.headers-held-until-body", "gunicorn-sync", "nginx"): "fail",
+    ("pep3333.headers-held-until-body", "wsgiref", "direct"): "fail",
+    ("pep3333.headers-held-until-body", "wsgiref", "nginx"): "fail",
+    ("pep3333.headers-held-until-body", "gunicorn-sync", "direct"): "fail",
+    ("pep3333.headers-held-until-body", "gunicorn-sync", "nginx"): "fail",
     # wsgiref: "XXX check Content-Length and truncate" (handlers.py write) - not enforced;
     # header values are not checked for CR/LF (only their type). SHOULDs.
-    ("wsgi-response.content-length-too-many", "wsgiref", "direct"): "warn",
-    ("wsgi-response.control-characters", "wsgiref", "direct"): "warn",
+    ("pep3333.content-length-too-many", "wsgiref", "direct"): "warn",
+    ("pep3333.control-characters", "wsgiref", "direct"): "warn",
     # X-A_B merged into HTTP_X_A_B: no sentence demands keeping them apart (WSGI-ENV-09 is a
     # hardening policy), so it is reported as hardening.
-    ("wsgi-environ.underscore-header-spoofing", "wsgiref", "direct"): "hardening",
+    ("pep3333.underscore-header-spoofing", "wsgiref", "direct"): "hardening",
     # gunicorn/http/wsgi.py process_headers silently drops the app's hop-by-hop headers
     # (util.is_hoppish) instead of raising; the wire is clean. A SHOULD.
-    ("wsgi-response.hop-by-hop", "gunicorn-sync", "direct"): "warn",
+    ("pep3333.hop-by-hop", "gunicorn-sync", "direct"): "warn",
     # Neither speaks the uwsgi protocol (PROXY-12 applies to uWSGI only).
-    ("wsgi-environ.uwsgi-protocol", "wsgiref", "nginx"): "unsupported",
-    ("wsgi-environ.uwsgi-protocol", "gunicorn-sync", "nginx"): "unsupported",
+    ("deployment.uwsgi-protocol", "wsgiref", "nginx"): "unsupported",
+    ("deployment.uwsgi-protocol", "gunicorn-sync", "nginx"): "unsupported",
     # uvicorn's h11 protocol hands the app's header values to h11 unchecked, and h11 encodes
     # a str value as ASCII (h11/_headers.py normalize_and_validate -> h11/_util.py bytesify:
     # "if isinstance(s, str): s = s.encode('ascii')"), so a str header value is sent instead
     # of send() raising as asgi.rst "Error Handling" says a server should.
-    ("asgi-http.invalid-events", "uvicorn-h11", "direct"): "warn",
-    ("asgi-http.invalid-events", "uvicorn-h11", "nginx"): "warn",
-    # asgi-scope.root-path-option is informational (ASGI-SCOPE-06 is an I requirement): it
+    ("asgi.invalid-events", "uvicorn-h11", "direct"): "warn",
+    ("asgi.invalid-events", "uvicorn-h11", "nginx"): "warn",
+    # asgi-www.scope-root-path-option is informational (ASGI-SCOPE-06 is an I requirement): it
     # reports root_path and path under the server's --root-path option.
-    ("asgi-scope.root-path-option", "uvicorn-h11", "direct"): "info",
+    ("asgi-www.scope-root-path-option", "uvicorn-h11", "direct"): "info",
     # uvicorn's HTTP/1.1 scope advertises no extensions (uvicorn/protocols/http/h11_impl.py
     # builds the scope without an "extensions" key): these optional features are unsupported.
     ("asgi-ext.early-hints", "uvicorn-h11", "direct"): "unsupported",
@@ -81,25 +81,25 @@ KNOWN_DEVIATIONS = {
     ("asgi-ext.trailers", "uvicorn-h11", "direct"): "unsupported",
     ("asgi-ext.zerocopysend", "uvicorn-h11", "direct"): "unsupported",
     ("asgi-ext.zerocopysend", "uvicorn-h11", "nginx"): "unsupported",
-    # proxy.prefix-mount is informational (PROXY-05 is an I requirement): it always reports
+    # deployment.prefix-mount is informational (PROXY-05 is an I requirement): it always reports
     # the SCRIPT_NAME/PATH_INFO or root_path/path it saw under nginx's location /app/.
-    ("proxy.prefix-mount", "wsgiref", "nginx"): "info",
-    ("proxy.prefix-mount", "gunicorn-sync", "nginx"): "info",
-    ("proxy.prefix-mount", "uvicorn-h11", "nginx"): "info",
+    ("deployment.prefix-mount", "wsgiref", "nginx"): "info",
+    ("deployment.prefix-mount", "gunicorn-sync", "nginx"): "info",
+    ("deployment.prefix-mount", "uvicorn-h11", "nginx"): "info",
     # uvicorn (config.py: forwarded_allow_ips defaults to "127.0.0.1,::1", proxy_headers True)
     # and gunicorn (config.py ForwardedAllowIPS, same default; scheme only) believe
     # X-Forwarded-* from a loopback client by default: reported, not a fail (a documented
     # trusted set; the spoofing check narrows it and passes).
-    ("proxy.forwarded-default-trust", "uvicorn-h11", "direct"): "info",
-    ("proxy.forwarded-default-trust", "gunicorn-sync", "direct"): "info",
+    ("deployment.forwarded-default-trust", "uvicorn-h11", "direct"): "info",
+    ("deployment.forwarded-default-trust", "gunicorn-sync", "direct"): "info",
     # gunicorn's trust covers the scheme only: REMOTE_ADDR is always the peer
     # (gunicorn/http/wsgi.py; no option takes it from X-Forwarded-For).
-    ("proxy.forwarded-trusted", "gunicorn-sync", "nginx"): "info",
+    ("deployment.forwarded-trusted", "gunicorn-sync", "nginx"): "info",
     # wsgiref has no proxy-trust option and no Unix-socket listener, and gives the app no
     # way to read a chunked body (no CONTENT_LENGTH, no wsgi.input_terminated).
-    ("proxy.forwarded-trusted", "wsgiref", "nginx"): "unsupported",
-    ("proxy.unix-socket", "wsgiref", "nginx"): "unsupported",
-    ("proxy.chunked-body-unbuffered", "wsgiref", "nginx"): "unsupported",
+    ("deployment.forwarded-trusted", "wsgiref", "nginx"): "unsupported",
+    ("deployment.unix-socket", "wsgiref", "nginx"): "unsupported",
+    ("deployment.chunked-body-unbuffered", "wsgiref", "nginx"): "unsupported",
     # HTTP framing (issue 4), all checked against the bytes. wsgiref (http.server) validates
     # almost nothing: headers go through http.client.parse_headers (email parser: "X-Bad : v"
     # and a line without a colon are kept), no Host check, Content-Length and
@@ -107,42 +107,42 @@ KNOWN_DEVIATIONS = {
     # reads the raw chunked bytes by Content-Length; differing duplicates: the first wins and
     # the marker is read as body), and handlers.py finish_response writes the app's body for
     # HEAD too. It closes after every response (HTTP/1.0).
-    ("http-connection.bodiless-responses", "wsgiref", "direct"): "fail",
-    ("http-connection.invalid-then-valid", "wsgiref", "direct"): "warn",
+    ("rfc9112.bodiless-responses", "wsgiref", "direct"): "fail",
+    ("rfc9112.invalid-then-valid", "wsgiref", "direct"): "warn",
     # It does not decode chunked bodies at all, so its answers to bad chunk sizes say nothing.
-    ("http-framing.chunk-size", "wsgiref", "direct"): "unsupported",
-    ("http-framing.cl-te", "wsgiref", "direct"): "fail",
-    ("http-framing.content-length", "wsgiref", "direct"): "fail",
-    ("http-framing.generated-invalid", "wsgiref", "direct"): "fail",
-    ("http-framing.transfer-encoding", "wsgiref", "direct"): "fail",
-    ("http-headers.field-syntax", "wsgiref", "direct"): "fail",
-    ("http-headers.host", "wsgiref", "direct"): "fail",
-    ("http-headers.host-value", "wsgiref", "direct"): "fail",
+    ("rfc9112.chunk-size", "wsgiref", "direct"): "unsupported",
+    ("rfc9112.cl-te", "wsgiref", "direct"): "fail",
+    ("rfc9112.content-length", "wsgiref", "direct"): "fail",
+    ("rfc9112.generated-invalid-framing", "wsgiref", "direct"): "fail",
+    ("rfc9112.transfer-encoding", "wsgiref", "direct"): "fail",
+    ("rfc9112.field-syntax", "wsgiref", "direct"): "fail",
+    ("rfc9112.host", "wsgiref", "direct"): "fail",
+    ("rfc9112.host-value", "wsgiref", "direct"): "fail",
     # Absolute-form: PATH_INFO is the whole URL (PEP 3333's PATH_INFO is the URL's path,
     # HTTP-08.i); raw bytes 0xFF 0xFE in the target are served (RFC 9112 2.2 SHOULD, HTTP-09.b).
-    ("http-headers.request-target", "wsgiref", "direct"): "fail",
-    ("http-headers.invalid-utf8-path", "wsgiref", "direct"): "warn",
+    ("rfc9112.request-target", "wsgiref", "direct"): "fail",
+    ("rfc9112.invalid-utf8-path", "wsgiref", "direct"): "warn",
     # gunicorn: "Transfer-Encoding: gzip, chunked" is decoded as chunked and served (RFC 9112
     # 6.1 SHOULD 501); http/message.py rejects
     # duplicate Host (RFC9110_5_3_SINGLETON_FIELDS) but never a missing one, nor a value
     # outside uri-host[:port] (no bundled server checks the Host value at all).
     # "Transfer-Encoding: ,chunked" is refused, though RFC 9110 5.6.1.2 says a recipient MUST
     # parse and ignore empty list elements (HTTP-03.f).
-    ("http-framing.transfer-encoding", "gunicorn-sync", "direct"): "fail",
-    ("http-headers.host", "gunicorn-sync", "direct"): "fail",
-    ("http-headers.host-value", "gunicorn-sync", "direct"): "fail",
+    ("rfc9112.transfer-encoding", "gunicorn-sync", "direct"): "fail",
+    ("rfc9112.host", "gunicorn-sync", "direct"): "fail",
+    ("rfc9112.host-value", "gunicorn-sync", "direct"): "fail",
     # h11: _connection.py _body_framing lets Transfer-Encoding beat Content-Length but keeps
     # the connection alive, so the bytes after the terminating chunk are served as a request
     # (RFC 9112 6.1: MUST close); _events.py Request counts Host fields but never checks the
     # value ("Host: a b" served); "GET *" is accepted.
-    ("http-framing.cl-te", "uvicorn-h11", "direct"): "fail",
-    ("http-headers.host-value", "uvicorn-h11", "direct"): "fail",
+    ("rfc9112.cl-te", "uvicorn-h11", "direct"): "fail",
+    ("rfc9112.host-value", "uvicorn-h11", "direct"): "fail",
     # "*" with GET binds only the client (RFC 9112 3.2.4); serving it is reported (HTTP-08.k).
-    ("http-headers.request-target", "uvicorn-h11", "direct"): "info",
+    ("rfc9112.request-target", "uvicorn-h11", "direct"): "info",
     # h11 rejects "Transfer-Encoding: ,chunked" (RFC 9110 5.6.1.2 MUST parse and ignore empty
     # list elements: HTTP-03.f) and answers a 256 KiB request-target 400, not 414 (HTTP-19.a).
-    ("http-framing.transfer-encoding", "uvicorn-h11", "direct"): "fail",
-    ("http-headers.oversized", "uvicorn-h11", "direct"): "fail",
+    ("rfc9112.transfer-encoding", "uvicorn-h11", "direct"): "fail",
+    ("rfc9112.oversized", "uvicorn-h11", "direct"): "fail",
 }
 
 

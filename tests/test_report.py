@@ -62,12 +62,12 @@ def make_record(check: str, target: str, via: str, verdict: str = "pass",
 
 def sample() -> list[dict[str, Any]]:
     return [
-        make_record("asgi-scope.headers", "uvicorn-h11", "direct"),
-        make_record("asgi-scope.headers", "uvicorn-h11", "nginx", "fail"),
-        make_record("asgi-scope.query-string", "uvicorn-h11", "direct", "warn"),
-        make_record("asgi-scope.query-string", "uvicorn-h11", "nginx"),
-        make_record("asgi-http.streaming", "uvicorn-h11", "direct"),
-        make_record("wsgi-environ.required-keys", "wsgiref", "direct", "error",
+        make_record("asgi-www.scope-headers", "uvicorn-h11", "direct"),
+        make_record("asgi-www.scope-headers", "uvicorn-h11", "nginx", "fail"),
+        make_record("asgi-www.scope-query-string", "uvicorn-h11", "direct", "warn"),
+        make_record("asgi-www.scope-query-string", "uvicorn-h11", "nginx"),
+        make_record("asgi-www.streaming", "uvicorn-h11", "direct"),
+        make_record("pep3333.required-keys", "wsgiref", "direct", "error",
                     evidence={"log_tail": "Traceback: boom\nOSError: address in use"}),
     ]
 
@@ -126,13 +126,13 @@ def test_matrix_groups_checks_by_area_with_target_via_columns() -> None:
 
 def test_a_cell_without_a_record_is_not_applicable() -> None:
     matrix = section(render_markdown(sample()), "Matrix")
-    (row,) = table_rows(matrix, "`asgi-http.streaming`")
+    (row,) = table_rows(matrix, "`asgi-www.streaming`")
     assert row[1:] == ["MUST", "REQ-01", "✅", "·"]
 
 
 def test_a_fail_links_to_a_detail_with_sent_bytes_and_reproducer() -> None:
     markdown = render_markdown(sample())
-    (row,) = table_rows(section(markdown, "Matrix"), "`asgi-scope.headers`")
+    (row,) = table_rows(section(markdown, "Matrix"), "`asgi-www.scope-headers`")
     link = re.fullmatch(r"\[❌\]\(#([a-z0-9-]+)\)", row[4])
     assert link, row
     anchor = link.group(1)
@@ -140,9 +140,9 @@ def test_a_fail_links_to_a_detail_with_sent_bytes_and_reproducer() -> None:
     start = details.index(f'<a id="{anchor}"></a>')
     end = details.find("<a id=", start + 1)
     detail = details[start:end if end != -1 else None]
-    assert "`asgi-scope.headers` on uvicorn-h11 via nginx" in detail
-    assert "title of asgi-scope.headers" in detail
-    assert "asgi-scope.headers went fail" in detail
+    assert "`asgi-www.scope-headers` on uvicorn-h11 via nginx" in detail
+    assert "title of asgi-www.scope-headers" in detail
+    assert "asgi-www.scope-headers went fail" in detail
     assert "REQ-01" in detail and "asgi-www.rst 'HTTP Connection Scope'" in detail
     assert "uvicorn-h11 --port 8000 app" in detail
     assert "```sh\n" + REPRODUCER + "\n```" in detail
@@ -168,7 +168,7 @@ def test_output_is_deterministic_whatever_the_record_order() -> None:
 
 
 def test_a_pipe_or_newline_in_a_message_does_not_break_the_table() -> None:
-    record = make_record("asgi-scope.headers", "uvicorn-h11", "direct", "fail",
+    record = make_record("asgi-www.scope-headers", "uvicorn-h11", "direct", "fail",
                          message="expected a|b\ngot c | d")
     markdown = render_markdown([record])
     (row,) = table_rows(markdown, "**message**")
@@ -177,7 +177,7 @@ def test_a_pipe_or_newline_in_a_message_does_not_break_the_table() -> None:
 
 
 def test_long_bytes_are_truncated() -> None:
-    record = make_record("asgi-scope.headers", "uvicorn-h11", "direct", "fail")
+    record = make_record("asgi-www.scope-headers", "uvicorn-h11", "direct", "fail")
     record["evidence"]["exchanges"][0]["received"] = "x" * 50_000
     markdown = render_markdown([record])
     assert "x" * 2000 in markdown and "x" * 2001 not in markdown
@@ -187,7 +187,7 @@ def test_long_bytes_are_truncated() -> None:
 # -- render_html (its behaviour in a browser: test_report_browser.py) -----------------------
 def test_html_escapes_what_servers_sent() -> None:
     payload = "<script>document.title='pwned'</script>\"><img src=x onerror=alert(1)>"
-    record = make_record("asgi-scope.headers", "uvicorn-h11", "direct", "fail",
+    record = make_record("asgi-www.scope-headers", "uvicorn-h11", "direct", "fail",
                          message=payload, details={"body": payload})
     record["server"]["command"] = f"uvicorn {payload}"
     record["evidence"]["exchanges"][0]["received"] = f"HTTP/1.1 200 OK\\r\\nX: {payload}"
@@ -279,5 +279,5 @@ def test_pages_split_details_by_area_and_link_to_them() -> None:
     assert f"[❌]{link}" in readme
     detail = pages["details/asgi-scope.md"]
     assert '<a id="d-asgi-scope-headers-uvicorn-h11-nginx"></a>' in detail
-    assert "asgi-scope.headers went fail" in detail and REPRODUCER in detail
+    assert "asgi-www.scope-headers went fail" in detail and REPRODUCER in detail
     assert "went fail" not in pages["details/asgi-http.md"]

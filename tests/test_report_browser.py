@@ -24,10 +24,10 @@ def _open_details(dom: str) -> list[str]:
 
 def test_rows_columns_and_a_detail(tmp_path: Path) -> None:
     records = [
-        make_record("asgi-scope.headers", "uvicorn-h11", "direct"),
-        make_record("asgi-scope.headers", "uvicorn-h11", "nginx", "fail"),
-        make_record("asgi-http.streaming", "daphne", "direct", "warn"),
-        make_record("wsgi-environ.fresh-dict", "wsgiref", "direct", "error"),
+        make_record("asgi-www.scope-headers", "uvicorn-h11", "direct"),
+        make_record("asgi-www.scope-headers", "uvicorn-h11", "nginx", "fail"),
+        make_record("asgi-www.streaming", "daphne", "direct", "warn"),
+        make_record("pep3333.fresh-dict", "wsgiref", "direct", "error"),
     ]
     page = tmp_path / "index.html"
     page.write_text(render_html(records))
@@ -40,7 +40,7 @@ def test_rows_columns_and_a_detail(tmp_path: Path) -> None:
     opened = dump_dom(page, link.group(1))
     assert _open_details(opened) == [link.group(1)]
     detail = opened.split(f'id="{link.group(1)}"', 1)[1].split("</section>", 1)[0]
-    assert "asgi-scope.headers went fail" in detail and "HTTP/1.1 400 Bad Request" in detail
+    assert "asgi-www.scope-headers went fail" in detail and "HTTP/1.1 400 Bad Request" in detail
 
 
 def test_published_matrix_matches_its_results(tmp_path: Path) -> None:
@@ -63,7 +63,7 @@ IMG = "\"><img src=x onerror=document.title='pwned'>"
 
 def _hostile_record() -> dict[str, Any]:
     """A fail whose server-supplied text tries to run script, in every field the detail shows."""
-    record = make_record("asgi-scope.headers", "uvicorn-h11", "nginx", "fail",
+    record = make_record("asgi-www.scope-headers", "uvicorn-h11", "nginx", "fail",
                          message=f"got {SCRIPT}{IMG}",
                          details={"header": f"X-Evil: {SCRIPT}", "body": IMG})
     record["server"]["command"] = f"uvicorn {SCRIPT} --header '{IMG}'"
@@ -77,7 +77,7 @@ def _hostile_record() -> dict[str, Any]:
 def test_hostile_server_bytes_render_as_text(tmp_path: Path) -> None:
     """Bytes a server sent reach the page only as text: no markup of theirs is parsed."""
     benign = tmp_path / "benign.html"
-    benign.write_text(render_html([make_record("asgi-scope.headers", "uvicorn-h11", "nginx",
+    benign.write_text(render_html([make_record("asgi-www.scope-headers", "uvicorn-h11", "nginx",
                                                "fail")]))
     hostile = tmp_path / "hostile.html"
     hostile.write_text(render_html([_hostile_record()]))

@@ -28,5 +28,5 @@ def test_every_published_fail_and_warn_is_reviewed() -> None:
 
 
 def test_a_specific_target_beats_the_wildcard() -> None:
-    specific = review_for("http-framing.chunk-size", "cheroot")
+    specific = review_for("rfc9112.chunk-size", "cheroot")
     assert specific is not None and "0x1" in specific["note"]

@@ -25,14 +25,14 @@ def test_published_results_validate() -> None:
 
 
 def test_a_record_the_writer_makes_validates() -> None:
-    records = [make_record("asgi-scope.headers", "uvicorn-h11", "nginx", "fail"),
-               make_record("asgi-scope.headers", "uvicorn-h11", "direct")]
+    records = [make_record("asgi-www.scope-headers", "uvicorn-h11", "nginx", "fail"),
+               make_record("asgi-www.scope-headers", "uvicorn-h11", "direct")]
     assert schema_errors({"schema_version": SCHEMA_VERSION, "records": records}) == []
 
 
 def test_invalid_records_are_refused_with_the_place_named(tmp_path: Path) -> None:
-    bad = make_record("asgi-scope.headers", "uvicorn-h11", "direct", verdict="maybe")
-    stale = make_record("asgi-scope.headers", "daphne", "direct", review={"note": "x"})
+    bad = make_record("asgi-www.scope-headers", "uvicorn-h11", "direct", verdict="maybe")
+    stale = make_record("asgi-www.scope-headers", "daphne", "direct", review={"note": "x"})
     errors = schema_errors({"schema_version": SCHEMA_VERSION, "records": [bad, stale]})
     assert any(e.startswith("records/0/verdict:") for e in errors), errors
     assert any(e.startswith("records/1:") and "review" in e for e in errors), errors

@@ -36,11 +36,11 @@ interface = "wsgi"
 command = ["{python}", "-c", "import sys; print('boom: no such option'); sys.exit(3)", "{app}"]
 """)
     run = run_suite(tmp_path, f"--target={dead},wsgiref", "--via=direct",
-                    "--checks=wsgi-environ.required-keys,wsgi-environ.server-protocol")
+                    "--checks=pep3333.required-keys,pep3333.server-protocol")
     verdicts = run.verdicts()
-    assert verdicts[("wsgi-environ.required-keys", "dead", "direct")] == "error"
-    assert verdicts[("wsgi-environ.server-protocol", "dead", "direct")] == "error"
-    assert verdicts[("wsgi-environ.required-keys", "wsgiref", "direct")] == "pass"
+    assert verdicts[("pep3333.required-keys", "dead", "direct")] == "error"
+    assert verdicts[("pep3333.server-protocol", "dead", "direct")] == "error"
+    assert verdicts[("pep3333.required-keys", "wsgiref", "direct")] == "pass"
     error = next(r for r in run.records if r["target"] == "dead")
     assert "exited with status 3" in error["message"]
     assert "boom: no such option" in error["message"]
@@ -55,8 +55,8 @@ startup_timeout = 2
 command = ["{python}", "-c", "import time; time.sleep(60)", "{app}"]
 """)
     run = run_suite(tmp_path, f"--target={silent}", "--via=direct",
-                    "--checks=wsgi-environ.required-keys")
-    assert run.verdict("wsgi-environ.required-keys", "silent") == "error"
+                    "--checks=pep3333.required-keys")
+    assert run.verdict("pep3333.required-keys", "silent") == "error"
     assert "did not answer" in run.records[0]["message"]
     leftover = subprocess.run(["pgrep", "-f", "time.sleep\\(60\\)"], capture_output=True)
     assert leftover.returncode == 1, "the silent server outlived the run"
