@@ -230,6 +230,23 @@ class ServerUnderTest:
     def stop(self) -> int | None:
         return self.process.stop() if self.process else None
 
+    def graceful_stop(self, timeout: float) -> int | None:
+        """SIGTERM to the server's main process, as an init system stops it, and wait for it
+        to exit on its own: its exit status, or None when it had not exited within ``timeout``
+        (the harness still stops it at cleanup). For checks of the shutdown itself."""
+        assert self.process is not None
+        with contextlib.suppress(ProcessLookupError):
+            self.process.proc.send_signal(signal.SIGTERM)
+        return self.process.wait_exit(timeout)
+
+    def accepts_connections(self) -> bool:
+        """Whether a new TCP connection to the server's address is accepted now."""
+        try:
+            socket.create_connection((self.host, self.port), timeout=0.5).close()
+        except OSError:
+            return False
+        return True
+
     def log_tail(self, lines: int = 40) -> str:
         return self.process.log_tail(lines) if self.process else ""
 
