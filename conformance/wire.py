@@ -31,7 +31,7 @@ class WireTimeout(Exception):
 
 
 def request_bytes(
-    method: str,
+    method: str | bytes,
     target: str | bytes,
     headers: Sequence[tuple[str | bytes, str | bytes]] | None = None,
     body: bytes = b"",

@@ -95,7 +95,7 @@ def wsgi_digest(environ: dict[str, Any], start_response: StartResponse,
     return [payload]
 
 
-WSGI_BEHAVIOURS = {
+WSGI_BEHAVIOURS: dict[str, Any] = {
     Route.WHOAMI: wsgi_whoami,
     Route.STATUS: wsgi_status,
     Route.ERROR: wsgi_error,
@@ -159,7 +159,7 @@ async def asgi_digest(scope: dict[str, Any], receive: Receive, send: Send,
     await send({"type": "http.response.body", "body": payload})
 
 
-ASGI_BEHAVIOURS = {
+ASGI_BEHAVIOURS: dict[str, Any] = {
     Route.WHOAMI: asgi_whoami,
     Route.STATUS: asgi_status,
     Route.ERROR: asgi_error,
