@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 # -- catalogue ----------------------------------------------------------------------------
-CATALOGUE_COLUMNS = ("id", "level", "requirements", "interfaces", "via", "title")
+CATALOGUE_COLUMNS = ("id", "level", "requirements", "interfaces", "via", "module", "title")
 
 
 def catalogue(*, as_json: bool) -> int:

@@ -130,7 +130,7 @@ class CheckContext:
         entry = self.journal.wait_event(rid, event, timeout=timeout)
         if entry is None:
             raise HarnessError(
-                f"the probe app journalled no {event!r} event for request {rid} within "
+                f"the probe app journalled no {str(event)!r} event for request {rid} within "
                 f"{timeout:.0f}s: the request never reached the app"
             )
         return entry

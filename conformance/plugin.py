@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from conformance.catalogue import Check, all_checks
+from conformance.catalogue import Check, all_checks, renames
 from conformance.harness import Harness
 from conformance.report.baseline import BaselineError, read_baseline
 from conformance.report.redaction import LeakError
@@ -55,7 +55,12 @@ def _selected_checks(config: pytest.Config) -> list[Check]:
     prefixes = config.getoption("checks")
     if prefixes:
         wanted = [p.strip() for p in prefixes.split(",") if p.strip()]
-        checks = [c for c in checks if any(c.id.startswith(p) for p in wanted)]
+        # An id or prefix from before a rename (renames.toml) still selects its checks.
+        names: dict[str, list[str]] = {c.id: [c.id] for c in checks}
+        for old, new in renames().items():
+            names.setdefault(new, []).append(old)
+        checks = [c for c in checks
+                  if any(n.startswith(p) for n in names[c.id] for p in wanted)]
     return checks
 
 

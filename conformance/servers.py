@@ -230,14 +230,24 @@ class ServerUnderTest:
     def stop(self) -> int | None:
         return self.process.stop() if self.process else None
 
-    def graceful_stop(self, timeout: float) -> int | None:
-        """SIGTERM to the server's main process, as an init system stops it, and wait for it
-        to exit on its own: its exit status, or None when it had not exited within ``timeout``
-        (the harness still stops it at cleanup). For checks of the shutdown itself."""
+    def request_stop(self) -> None:
+        """SIGTERM to the server's main process, as an init system stops it; no wait (for
+        checks that watch the shutdown while a request is in flight)."""
         assert self.process is not None
         with contextlib.suppress(ProcessLookupError):
             self.process.proc.send_signal(signal.SIGTERM)
+
+    def graceful_stop(self, timeout: float) -> int | None:
+        """request_stop(), then wait for the server to exit on its own: its exit status, or
+        None when it had not exited within ``timeout`` (the harness still stops it at
+        cleanup). For checks of the shutdown itself."""
+        assert self.process is not None
+        self.request_stop()
         return self.process.wait_exit(timeout)
+
+    def exit_status(self) -> int | None:
+        """The server's exit status once it has exited; None while it runs."""
+        return self.process.proc.poll() if self.process is not None else None
 
     def accepts_connections(self) -> bool:
         """Whether a new TCP connection to the server's address is accepted now."""

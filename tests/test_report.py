@@ -117,9 +117,8 @@ def test_summary_comes_before_the_matrix_and_details() -> None:
 
 def test_matrix_groups_checks_by_area_with_target_via_columns() -> None:
     matrix = section(render_markdown(sample()), "Matrix")
-    assert "### asgi-http" in matrix and "### asgi-scope" in matrix
-    assert "### wsgi-environ" in matrix
-    assert matrix.index("### asgi-http") < matrix.index("### asgi-scope")
+    assert "### asgi-www" in matrix and "### pep3333" in matrix
+    assert matrix.index("### asgi-www") < matrix.index("### pep3333")
     header = table_rows(matrix, "check")[0]
     assert header[3:] == ["uvicorn-h11<br>direct", "uvicorn-h11<br>nginx"]
 
@@ -205,7 +204,7 @@ def test_catalogue_json_lists_every_check_with_its_metadata(
     assert isinstance(entries, list) and entries
     keys = {"id", "title", "requirements", "level", "interfaces", "via", "section"}
     for entry in entries:
-        assert keys <= entry.keys() <= keys | {"area", "doc"}
+        assert keys <= entry.keys() <= keys | {"area", "module", "doc"}
         assert entry["doc"], f"{entry['id']} has no spec text"
     assert len({e["id"] for e in entries}) == len(entries)
 
@@ -271,13 +270,13 @@ def test_pages_split_details_by_area_and_link_to_them() -> None:
     """The published form: README.md keeps summary and matrix; each area's details live in
     details/<area>.md, and a failing cell links into the right page and anchor."""
     pages = render_markdown_pages(sample())
-    assert set(pages) == {"README.md", "details/asgi-scope.md", "details/asgi-http.md",
-                          "details/wsgi-environ.md"}
+    assert set(pages) == {"README.md", "details/asgi-www.md", "details/pep3333.md"}
     readme = pages["README.md"]
     assert "## Details" not in readme
-    link = "(details/asgi-scope.md#d-asgi-scope-headers-uvicorn-h11-nginx)"
+    link = "(details/asgi-www.md#d-asgi-www-scope-headers-uvicorn-h11-nginx)"
     assert f"[❌]{link}" in readme
-    detail = pages["details/asgi-scope.md"]
-    assert '<a id="d-asgi-scope-headers-uvicorn-h11-nginx"></a>' in detail
+    detail = pages["details/asgi-www.md"]
+    assert '<a id="d-asgi-www-scope-headers-uvicorn-h11-nginx"></a>' in detail
     assert "asgi-www.scope-headers went fail" in detail and REPRODUCER in detail
-    assert "went fail" not in pages["details/asgi-http.md"]
+    assert "went fail" not in pages["details/pep3333.md"]
+    assert "check source" in detail and "conformance/checks/asgi_www/" in detail

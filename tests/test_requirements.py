@@ -79,7 +79,7 @@ def test_every_sentence_a_check_names_exists_and_binds_the_server() -> None:
     """Each "ID.key" written in the checks (and each bare "ID" a finding is made on) resolves
     to one sentence of the catalogue that a server can break, so no finding ends as a harness
     error, or quotes the wrong words, only when a server finally triggers it."""
-    sources = [*(REPO / "conformance" / "checks").glob("*.py"), REPO / "conformance" / "desync.py"]
+    sources = [*(REPO / "conformance" / "checks").rglob("*.py"), REPO / "conformance" / "desync.py"]
     refs: set[str] = set()
     for path in sources:
         text = path.read_text()

@@ -20,7 +20,7 @@ class Route(StrEnum):
     STREAM = "/probe/stream"  # ?blocks=N&wait=S: gated blocks (PRODUCE, GATE_OPEN/TIMEOUT)
     FRAMING_STATUS = "/probe/framing-status"  # ?code=N: answer that status with a small body
     NO_READ = "/probe/no-read"  # answer without reading the request body
-    RESPOND = "/probe/respond"  # ?case=...: scripted start_response / send() sequences
+    RESPOND = "/probe/respond"  # ?mode= (WSGI), ?case= (ASGI): scripted responses
     # WSGI only
     TAINT = "/probe/taint"  # add keys to environ (fresh-dict check)
     READ_ALL = "/probe/read-all"

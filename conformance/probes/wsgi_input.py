@@ -6,7 +6,8 @@
 careful app reads: through nginx a chunked request arrives with a Content-Length).
 Each operation is journalled twice: ``input-start`` before it runs and
 ``input-step`` (result, or the exception it raised) after, so a read that blocks shows up as a
-start without a step (checks/wsgi_input.py waits for the steps with a deadline).
+start without a step (checks/pep3333/input_and_error_streams.py waits for the steps with a
+deadline).
 """
 
 from __future__ import annotations

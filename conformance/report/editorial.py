@@ -24,9 +24,28 @@ def _spec_texts() -> dict[str, str]:
     return {check.id: " ".join(check.doc.split()) for check in all_checks()}
 
 
+@cache
+def _modules() -> dict[str, str]:
+    from conformance.catalogue import all_checks
+
+    return {check.id: f"conformance/{check.module}" for check in all_checks()}
+
+
+def _current_id(record: dict[str, Any]) -> str:
+    from conformance.catalogue import canonical_id
+
+    return canonical_id(str(record.get("check", "")))
+
+
 def spec_text_of(record: dict[str, Any]) -> str:
     """The spec text the record's check enforces, whitespace folded ("" for an unknown id)."""
-    return _spec_texts().get(str(record.get("check", "")), "")
+    return _spec_texts().get(_current_id(record), "")
+
+
+def module_of(record: dict[str, Any]) -> str:
+    """The source file of the record's check: its spec document's package and its section's
+    module, so a reader goes from a cell to the code and sentence in one step."""
+    return _modules().get(_current_id(record), "")
 
 
 def review_of(record: dict[str, Any]) -> dict[str, str] | None:

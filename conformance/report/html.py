@@ -21,7 +21,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from conformance.report.editorial import findings_of, review_of, spec_text_of
+from conformance.report.editorial import findings_of, module_of, review_of, spec_text_of
 from conformance.report.grid import (
     Column,
     Record,
@@ -154,6 +154,7 @@ def _detail(record: Record, anchor: str) -> Data:
     fields = [("verdict", record.get("verdict", "")), ("level", record.get("level", "")),
               ("requirements", ", ".join(record.get("requirements", []))),
               ("spec section", record.get("section", "")),
+              ("check source", module_of(record)),
               ("server", f"{server.get('name', '')} {server.get('version', '')}"),
               ("nginx", record.get("nginx_version") or "·"),
               ("server command", server.get("command", "")),

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from conformance.report.editorial import findings_of, review_of, spec_text_of
+from conformance.report.editorial import findings_of, module_of, review_of, spec_text_of
 from conformance.report.grid import (
     Record,
     anchors_of,
@@ -172,6 +172,7 @@ def _detail(record: Record, anchor: str) -> list[str]:
         ("level", record.get("level", "")),
         ("requirements", ", ".join(record.get("requirements", []))),
         ("spec section", record.get("section", "")),
+        ("check source", module_of(record) or "(a check this version does not have)"),
         ("message", record.get("message") or "(none)"),
     ]
     where = f"{_inline(record['target'])} via {_inline(record['via'])}"

@@ -35,7 +35,7 @@ from conformance.probes.asgi_app import app as asgi_probe
 from conformance.probes.wsgi_app import app as wsgi_probe
 
 StartResponse = Callable[..., Any]
-LATE_DISCONNECT = 8.0  # seconds: after deployment.disconnect's 5 s bound, well before its 20 s limit
+LATE_DISCONNECT = 8.0  # seconds: after deployment.disconnect's 5 s bound, before its 20 s limit
 # What a connection whose previous request failed mid-response answers next (error-keepalive).
 STALE_ERROR = (b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 21\r\n\r\n"
                b"earlier request error")

@@ -1,12 +1,25 @@
-"""PEP 3333, "environ Variables": the CGI and wsgi.* keys of the environ dict."""
+"""PEP 3333, "environ Variables": the CGI and wsgi.* keys of the environ dict.
+
+Each check sends ordinary requests and reads the environ the probe app journalled for them.
+"""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from conformance import strategies
 from conformance.catalogue import check
+from conformance.checks.pep3333.scripted_responses import required_step, respond
+from conformance.checks.support.common import observed_entry, observed_environ
 from conformance.checks.support.generated_requests import run_property, wsgi_compare, wsgi_unseen
 from conformance.context import CheckContext
 from conformance.verdicts import Level
+
+# PEP 3333: "only lower-case letters, numbers, dots, and underscores" (no dot required: the
+# separator after the server's prefix is not specified).
+_EXTRA_KEY = re.compile(r"[a-z0-9._]+")
+_CGI_STYLE = re.compile(r"[A-Z][A-Z0-9_]*")
 
 
 @check(
@@ -41,3 +54,288 @@ def wsgi_generated(ctx: CheckContext) -> None:
     application callable once for each request it receives from an HTTP client, that is
     directed at the application." (WSGI-ENV-02.h)."""
     run_property(ctx, strategies.wsgi_requests(), wsgi_compare, wsgi_unseen)
+
+
+@check(
+    id="pep3333.required-keys",
+    title="REQUEST_METHOD, SERVER_NAME, SERVER_PORT are present, non-empty strings",
+    requirements=["WSGI-ENV-02"],
+    level=Level.MUST,
+    interfaces=("wsgi",),
+    section="PEP 3333 'environ Variables' (REQUEST_METHOD; SERVER_NAME, SERVER_PORT)",
+)
+def required_keys(ctx: CheckContext) -> None:
+    """PEP 3333, environ Variables: REQUEST_METHOD "cannot ever be an empty string, and so is
+    always required" (WSGI-ENV-02.b); "SERVER_NAME and SERVER_PORT are required strings and
+    must never be empty" (WSGI-ENV-02.c); "CGI-defined variables must be native strings, if
+    they are present at all" (WSGI-ENV-02.d); RFC 3875 4.1.12: REQUEST_METHOD "MUST be set to
+    the method" of the request (WSGI-ENV-02.e). GET, POST and PUT, each its own sub-case."""
+    for method in ("GET", "POST", "PUT"):
+        with ctx.case(method):
+            body = b"" if method == "GET" else b"payload"
+            environ = observed_environ(ctx, ctx.request(method, "/required", body=body))
+            for key, ref in (("REQUEST_METHOD", "WSGI-ENV-02.b"), ("SERVER_NAME", "WSGI-ENV-02.c"),
+                             ("SERVER_PORT", "WSGI-ENV-02.c")):
+                value = environ.get(key)
+                if not isinstance(value, str):
+                    ctx.finding("WSGI-ENV-02.d" if key in environ else ref,
+                                f"{method} request: environ[{key!r}] is {value!r}; it must be "
+                                "a non-empty str")
+                elif value == "":
+                    ctx.finding(ref, f"{method} request: environ[{key!r}] is ''")
+            got = environ.get("REQUEST_METHOD")
+            if isinstance(got, str) and got and got != method:
+                ctx.finding("WSGI-ENV-02.e", f"REQUEST_METHOD is {got!r} for a {method} request")
+
+
+@check(
+    id="pep3333.server-protocol",
+    title="SERVER_PROTOCOL is the request line's HTTP version",
+    requirements=["WSGI-ENV-03"],
+    level=Level.MUST,
+    interfaces=("wsgi",),
+    section="PEP 3333 'environ Variables' (SERVER_PROTOCOL)",
+)
+def server_protocol(ctx: CheckContext) -> None:
+    """PEP 3333, environ Variables: SERVER_PROTOCOL must be present (WSGI-ENV-03.a) and is
+    "The version of the protocol the client used to send the request." (WSGI-ENV-03.b, a
+    definition of what the server produces). Through nginx the client of the server is nginx,
+    which speaks HTTP/1.1 upstream. HTTP/1.0 and HTTP/1.1, each its own sub-case."""
+    for version in ("HTTP/1.0", "HTTP/1.1"):
+        with ctx.case(version):
+            environ = observed_environ(ctx, ctx.request("GET", "/protocol", version=version))
+            expected = ctx.upstream_version(version)
+            got = environ.get("SERVER_PROTOCOL")
+            if got is None or got == "":
+                ctx.finding("WSGI-ENV-03.a", f"{version} request: SERVER_PROTOCOL is missing")
+            elif got != expected:
+                ctx.finding("WSGI-ENV-03.b", f"{version} request: SERVER_PROTOCOL is {got!r}, "
+                                             f"expected {expected!r}")
+
+
+def _absent_or_empty(environ: dict[str, Any], key: str) -> bool:
+    return environ.get(key, "") == ""
+
+
+@check(
+    id="pep3333.optional-cgi-keys",
+    title="SCRIPT_NAME, PATH_INFO, QUERY_STRING, CONTENT_TYPE, CONTENT_LENGTH as the request says",
+    requirements=["WSGI-ENV-04", "WSGI-ENV-06"],
+    level=Level.MUST,
+    interfaces=("wsgi",),
+    section="PEP 3333 'environ Variables' (SCRIPT_NAME .. CONTENT_LENGTH)",
+)
+def optional_cgi_keys(ctx: CheckContext) -> None:
+    """PEP 3333, environ Variables: these "must be present, unless their value would be an
+    empty string, in which case they may be omitted" (WSGI-ENV-04.a). QUERY_STRING is "The
+    portion of the request URL that follows the "?", if any." (WSGI-ENV-04.d); CONTENT_TYPE
+    and CONTENT_LENGTH are "The contents of any Content-Type fields in the HTTP request." and
+    the same for Content-Length (WSGI-ENV-04.e, .f), so empty or absent when the request has
+    none; PATH_INFO and SCRIPT_NAME are the remainder of the path and the part of it that
+    corresponds to the application, here mounted at the root (WSGI-ENV-06.a, .b). A bare GET
+    and a POST with query, body and Content-Type are two sub-cases."""
+    with ctx.case("GET without query, body or Content-Type"):
+        _judge_bare(ctx, observed_environ(ctx, ctx.request("GET", "/cgi/bare")))
+    with ctx.case("POST with query, body and Content-Type"):
+        _judge_full(ctx, observed_environ(ctx, ctx.request(
+            "POST", "/cgi/full?a=1&b=two", body=b"hello",
+            headers=[("Content-Type", "application/x-www-form-urlencoded")])))
+
+
+# Where a value the request does not supply must be absent or "" (the definition it breaks).
+_EMPTY_WHEN_UNSENT = (("QUERY_STRING", "WSGI-ENV-04.d"), ("CONTENT_TYPE", "WSGI-ENV-04.e"),
+                      ("CONTENT_LENGTH", "WSGI-ENV-04.f"), ("SCRIPT_NAME", "WSGI-ENV-06.b"))
+
+
+def _judge_bare(ctx: CheckContext, bare: dict[str, Any]) -> None:
+    for key, ref in _EMPTY_WHEN_UNSENT:
+        if not _absent_or_empty(bare, key):
+            ctx.finding(ref, f"GET without query, body or Content-Type: environ[{key!r}] is "
+                             f"{bare.get(key)!r}; it must be absent or ''")
+    _judge_path_info(ctx, bare, "/cgi/bare")
+
+
+def _judge_full(ctx: CheckContext, full: dict[str, Any]) -> None:
+    expected = (("QUERY_STRING", "a=1&b=two", "WSGI-ENV-04.d"),
+                ("CONTENT_TYPE", "application/x-www-form-urlencoded", "WSGI-ENV-04.e"),
+                ("CONTENT_LENGTH", "5", "WSGI-ENV-04.f"))
+    for key, value, ref in expected:
+        got = full.get(key)
+        if got != value:
+            ctx.finding("WSGI-ENV-04.a" if got in (None, "") else ref,
+                        f"POST /cgi/full?a=1&b=two with a 5-byte body: environ[{key!r}] is "
+                        f"{got!r}, expected {value!r}")
+    _judge_path_info(ctx, full, "/cgi/full")
+    if not _absent_or_empty(full, "SCRIPT_NAME"):
+        ctx.finding("WSGI-ENV-06.b", f"SCRIPT_NAME is {full.get('SCRIPT_NAME')!r} for an app "
+                                     "mounted at the root")
+
+
+def _judge_path_info(ctx: CheckContext, environ: dict[str, Any], path: str) -> None:
+    got = environ.get("PATH_INFO")
+    if got is None:
+        ctx.finding("WSGI-ENV-04.a", f"PATH_INFO is missing for {path}")
+    elif got != path:
+        ctx.finding("WSGI-ENV-06.a", f"PATH_INFO is {got!r}, expected {path!r}")
+
+
+@check(
+    id="pep3333.http-headers",
+    title="request headers appear as HTTP_* keys; Content-Type/Length only as CGI keys",
+    requirements=["WSGI-ENV-08"],
+    level=Level.MUST,
+    interfaces=("wsgi",),
+    section="PEP 3333 'environ Variables' (HTTP_ Variables); CGI (RFC 3875 4.1.18)",
+)
+def http_headers(ctx: CheckContext) -> None:
+    """PEP 3333, environ Variables: HTTP_ variables are "Variables corresponding to the
+    client-supplied HTTP request headers" (WSGI-ENV-08.a, a definition) and "The presence or
+    absence of these variables should correspond with the presence or absence of the
+    appropriate HTTP header in the request." (WSGI-ENV-08.b, SHOULD). RFC 3875 4.1.18: "If
+    multiple header fields with the same field-name are received then the server MUST rewrite
+    them as a single value having the same semantics." (WSGI-ENV-08.h; joined with a comma,
+    with or without a space, as RFC 9110 5.2/5.3 define), and "In particular, it SHOULD remove
+    any header fields carrying authentication information, such as 'Authorization'; or that
+    are available to the script in other variables, such as 'Content-Length' and
+    'Content-Type'." (WSGI-ENV-08.f). CONTENT_TYPE is "The contents of any Content-Type fields
+    in the HTTP request." (WSGI-ENV-08.g)."""
+    exchange = ctx.request("POST", "/headers", body=b"abc", headers=[
+        ("X-One", "1"), ("X-Dup", "a"), ("Content-Type", "text/plain"), ("x-dup", "b"),
+        ("User-Agent", "conformance/1"),
+    ])
+    environ = observed_environ(ctx, exchange)
+    for key, value in (("HTTP_X_ONE", "1"), ("HTTP_USER_AGENT", "conformance/1")):
+        got = environ.get(key)
+        if got is None:
+            ctx.finding("WSGI-ENV-08.b", f"{key} is missing although the request had the header")
+        elif got != value:
+            ctx.finding("WSGI-ENV-08.a", f"{key} is {got!r}, expected {value!r}")
+    dup = environ.get("HTTP_X_DUP")
+    if dup is None:
+        ctx.finding("WSGI-ENV-08.b", "HTTP_X_DUP is missing although the request had two X-Dup "
+                                     "headers (a, b)")
+    elif dup not in ("a,b", "a, b"):
+        ctx.finding("WSGI-ENV-08.h", f"two X-Dup headers (a, b) gave HTTP_X_DUP {dup!r}; "
+                                     "expected them joined with a comma in order")
+    wrong = [k for k in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH") if k in environ]
+    if wrong:
+        ctx.finding("WSGI-ENV-08.f", f"{wrong} present: Content-Type/Content-Length should "
+                                     "appear only as CONTENT_TYPE/CONTENT_LENGTH")
+    if environ.get("CONTENT_TYPE") != "text/plain":
+        ctx.finding("WSGI-ENV-08.g", f"CONTENT_TYPE is {environ.get('CONTENT_TYPE')!r} for "
+                                     "Content-Type: text/plain")
+
+
+@check(
+    id="pep3333.wsgi-keys",
+    title="wsgi.version (1, 0), wsgi.url_scheme, multithread/multiprocess/run_once truthful",
+    requirements=["WSGI-ENV-10", "WSGI-ENV-11"],
+    level=Level.MUST,
+    interfaces=("wsgi",),
+    section="PEP 3333 'environ Variables' (wsgi.* table); 'Input and Error Streams'",
+)
+def wsgi_keys(ctx: CheckContext) -> None:
+    """PEP 3333, environ Variables: environ "must contain the following WSGI-defined
+    variables" (WSGI-ENV-10.a); wsgi.version is "The tuple (1, 0), representing WSGI version
+    1.0." (WSGI-ENV-10.b); wsgi.url_scheme is "A string representing the "scheme" portion of
+    the URL at which the application is being invoked." (WSGI-ENV-10.c: "http" here); Input
+    and Error Streams: "The methods listed in the table above must be supported by all servers
+    conforming to this specification." (WSGI-ENV-11.b: wsgi.errors write, writelines, flush).
+    wsgi.multithread, wsgi.multiprocess and wsgi.run_once "should evaluate true" exactly when
+    the server runs that way (WSGI-ENV-10.e, .f, .g, SHOULD), compared with what the target
+    TOML's [wsgi] table says about its configuration."""
+    entry = observed_entry(ctx, ctx.request("GET", "/wsgi-keys"))
+    environ = entry["environ"]
+    for key in ("wsgi.version", "wsgi.url_scheme", "wsgi.input", "wsgi.errors",
+                "wsgi.multithread", "wsgi.multiprocess", "wsgi.run_once"):
+        if key not in environ:
+            ctx.finding("WSGI-ENV-10.a", f"{key} is missing from environ")
+    version, kind = environ.get("wsgi.version"), entry["value_types"].get("wsgi.version")
+    if "wsgi.version" in environ and (version != (1, 0) or kind != "tuple"):
+        ctx.finding("WSGI-ENV-10.b", f"wsgi.version is {version!r} ({kind}), expected the tuple "
+                                     "(1, 0)")
+    scheme = environ.get("wsgi.url_scheme")
+    if "wsgi.url_scheme" in environ and scheme != "http":
+        ctx.finding("WSGI-ENV-10.c", f"wsgi.url_scheme is {scheme!r} on a plain HTTP connection")
+    missing_api = [name for name, ok in entry["errors_api"].items() if not ok]
+    if "wsgi.errors" in environ and missing_api:
+        ctx.finding("WSGI-ENV-11.b", f"wsgi.errors lacks {missing_api}")
+    _judge_flags(ctx, environ)
+
+
+_FLAG_SENTENCES = {"multithread": "WSGI-ENV-10.e", "multiprocess": "WSGI-ENV-10.f",
+                   "run_once": "WSGI-ENV-10.g"}
+
+
+def _judge_flags(ctx: CheckContext, environ: dict[str, Any]) -> None:
+    for flag, expected in ctx.target.wsgi_flags.items():
+        got = environ.get(f"wsgi.{flag}")
+        if f"wsgi.{flag}" in environ and bool(got) != expected and flag in _FLAG_SENTENCES:
+            ctx.finding(_FLAG_SENTENCES[flag],
+                        f"wsgi.{flag} is {got!r}, but this configuration "
+                        f"({ctx.target.path.name} [wsgi] {flag} = {str(expected).lower()}) "
+                        f"{'does' if expected else 'does not'} run that way")
+
+
+@check(
+    id="pep3333.underscore-header-spoofing",
+    title="X-A_B beside X-A-B: the underscore spelling never overwrites or merges into HTTP_X_A_B",
+    requirements=["WSGI-ENV-09"],
+    level=Level.HARDENING,
+    interfaces=("wsgi",),
+    section="PEP 3333 'environ Variables' (HTTP_ Variables); RFC 9110 17.10 (Security "
+            "Considerations); RFC 3875 4.1.18",
+)
+def underscore_header_spoofing(ctx: CheckContext) -> None:
+    """A hardening check: no spec sentence demands it (WSGI-ENV-09 rests on none). RFC 3875
+    4.1.18 maps "-" to "_" (WSGI-ENV-09.a), so X-A-B and X-A_B both map to HTTP_X_A_B. A proxy
+    that vets X-A-B (an authentication header, say) passes X-A_B untouched; if the server lets
+    X-A_B overwrite or join X-A-B the app trusts a value the client forged. RFC 9110 17.10
+    advises, without a requirement keyword, that "implementations that perform such mappings
+    are advised to make the mapping unambiguous" (WSGI-ENV-09.b): a server that merges the two
+    is reported as hardening, never as a spec fail or warn. Dropping the underscore header or
+    rejecting the request passes. Both orders are sent, each its own sub-case."""
+    orders: list[list[tuple[str | bytes, str | bytes]]] = [
+        [("X-A-B", "dash"), ("X-A_B", "underscore")],
+        [("X-A_B", "underscore"), ("X-A-B", "dash")]]
+    for headers in orders:
+        names = [str(n) for n, _ in headers]
+        with ctx.case(" then ".join(names)):
+            exchange = ctx.request("GET", "/spoof", headers=headers)
+            if exchange.response.status >= 400:
+                continue  # rejecting the request outright is a defence too
+            got = observed_environ(ctx, exchange).get("HTTP_X_A_B")
+            if got != "dash":
+                ctx.finding("WSGI-ENV-09.b", f"headers {names}: HTTP_X_A_B is {got!r}; the "
+                                             "underscore header overwrote or merged with X-A-B "
+                                             "(expected 'dash')")
+
+
+@check(
+    id="pep3333.extra-keys-named",
+    title="extra server keys use only lower-case letters, digits, dots and underscores",
+    requirements=["WSGI-ENV-12"],
+    level=Level.SHOULD,
+    interfaces=("wsgi",),
+    section="PEP 3333 'environ Variables' (additional variables)",
+)
+def extra_keys_named(ctx: CheckContext) -> None:
+    """PEP 3333, environ Variables: "Finally, the environ dictionary may also contain
+    server-defined variables. These variables should be named using only lower-case letters,
+    numbers, dots, and underscores, and should be prefixed with a name that is unique to the
+    defining server or gateway." (WSGI-ENV-12.b, SHOULD). The characters are checked; a dot is
+    not required (the separator after the prefix is not specified), and whether a prefix is
+    unique to the server cannot be read from one environ. CGI-style upper-case names
+    (REMOTE_ADDR, HTTP_*) are the CGI variables, not extras; wsgi.* keys belong to the spec;
+    and the environ "may also contain arbitrary operating-system "environment variables""
+    (WSGI-ENV-12.c: the server process's os.environ, which the probe journals, is excluded)."""
+    exchange = respond(ctx, "os-environ")
+    os_keys = set(required_step(ctx, exchange.rid, "os-environ")["keys"])
+    environ = observed_environ(ctx, exchange)
+    bad = sorted(k for k in environ
+                 if not k.startswith("wsgi.") and not _CGI_STYLE.fullmatch(k) and k not in os_keys
+                 and not _EXTRA_KEY.fullmatch(k))
+    if bad:
+        ctx.finding("WSGI-ENV-12.b", f"environ keys that are neither CGI variables nor named "
+                                     f"with lower-case letters, digits, dots and underscores: "
+                                     f"{bad}")

@@ -1,0 +1,160 @@
+"""asgi.rst, "Error Handling": invalid send() events and exceptions out of the application."""
+
+from __future__ import annotations
+
+from conformance.catalogue import check
+from conformance.context import CheckContext
+from conformance.probes.asgi_respond import MARKER
+from conformance.probes.contract import Event, Route
+from conformance.verdicts import Level
+from conformance.wire import request_bytes
+
+# The suite's bound for a server to end a connection whose app raised: the probe raises at once
+# (0.2 s after its first block mid-response), so 5 s is ample on a loaded machine.
+TERMINATE_BOUND = 5.0
+
+
+INVALID_WAIT = 2.0
+# The invalid events, and the sentence each rests on (requirements.toml ASGI-HTTP-08): an
+# invalid event dictionary should make send() raise (.a); a second start or a body before the
+# start is an invalid sequence, which no sentence covers (.e, HARDENING). A bytes header value
+# with CR LF has the right type and keys: it is not one of the invalid dictionaries .a names,
+# so only its reaching the wire as a header line of its own is judged (.b).
+INVALID_KINDS: dict[str, str | None] = {
+    "unknown-type": "ASGI-HTTP-08.a", "body-before-start": "ASGI-HTTP-08.e",
+    "start-twice": "ASGI-HTTP-08.e", "str-header": "ASGI-HTTP-08.a", "crlf-header": None}
+
+
+@check(
+    id="asgi.invalid-events",
+    title="invalid send() events raise (or end the connection) and never reach the wire",
+    requirements=["ASGI-HTTP-08"],
+    level=Level.MUST,
+    interfaces=("asgi",),
+    section="asgi.rst 'Error Handling'; RFC 9110 2.2, 5.5; RFC 9112 11.1",
+)
+def invalid_events(ctx: CheckContext) -> None:
+    """asgi.rst, Error Handling: "If a server receives an invalid event dictionary - for
+    example, having an unknown type, missing keys an event type should have, or with wrong
+    Python types for objects (e.g. Unicode strings for HTTP headers) - it should raise an
+    exception out of the send awaitable back to the application." Five invalid events, one
+    sub-case each: an unknown type, a str header value, a header value with CR LF (RFC 9110
+    5.5: "Field values containing CR, LF, or NUL characters are invalid and dangerous"), a
+    body before the start and a second start.
+
+    Findings: for the unknown type and the str header value, send() accepting the event while
+    the response completes normally, or the event's bytes on the wire, breaks the should
+    (ASGI-HTTP-08.a, SHOULD). A CR LF value is bytes, as the spec asks, so accepting it is no
+    finding; a CR LF that reaches the wire as a header line of its own breaks "A sender MUST NOT
+    generate protocol elements that do not match the grammar defined by the corresponding
+    ABNF rules." (ASGI-HTTP-08.b, MUST); replacing it (a space) keeps the value one field.
+    The two invalid sequences are not invalid dictionaries and no sentence covers them:
+    accepting them, or their bytes on the wire, is a missing defence (ASGI-HTTP-08.e, RFC
+    9112 11.1: HARDENING). Ending the connection instead of raising is accepted."""
+    for kind, ref in INVALID_KINDS.items():
+        with ctx.case(kind):
+            _judge_invalid(ctx, kind, ref)
+
+
+def _judge_invalid(ctx: CheckContext, kind: str, ref: str | None) -> None:
+    rid = ctx.new_rid()
+    conn = ctx.connect()
+    conn.send(request_bytes("GET", f"{Route.RESPOND}?case=invalid&kind={kind}",
+                            ctx.base_headers(rid) + [("Connection", "close")]))
+    # Short bounds: a correct server answers (or aborts) at once; a server that leaves
+    # the connection hanging must not cost more than a few seconds per case.
+    response = conn.read_response(timeout=INVALID_WAIT)
+    conn.read_until_close(timeout=INVALID_WAIT / 2)
+    result = ctx.journal.wait_event(rid, Event.SEND_RESULT, timeout=INVALID_WAIT)
+    raised = bool(result and result["raised"])
+    received = bytes(conn.received)
+    problems = []
+    if kind == "crlf-header" and (b"\n" + MARKER) in received:
+        ctx.finding("ASGI-HTTP-08.b", "the CR LF in the app's header value reached the wire "
+                                      f"and made {MARKER.decode()!r} a header line of its own")
+    elif kind != "crlf-header" and MARKER in received:
+        problems.append("the invalid event's bytes reached the client")
+    if not raised and response.complete and response.status < 500:
+        problems.append(f"send() accepted the event and the response completed normally "
+                        f"({response.status})")
+    if problems and ref is not None:
+        ctx.finding(ref, "; ".join(problems))
+
+
+@check(
+    id="asgi.app-exception",
+    title="an app exception ends the application instance and its connection",
+    requirements=["ASGI-HTTP-09"],
+    level=Level.MUST,
+    interfaces=("asgi",),
+    section="asgi.rst 'Error Handling'",
+)
+def app_exception(ctx: CheckContext) -> None:
+    """asgi.rst, Error Handling: "Servers are free to surface errors that bubble up out of
+    application instances they are running however they wish - log to console, send to
+    syslog, or other options - but they must terminate the application instance and its
+    associated connection if this happens." (ASGI-HTTP-09.a, MUST). For HTTP that connection
+    is the request: "HTTP connections have a single-request *connection scope*", which lasts
+    "until the end of that specific request, even if the underlying socket is still open and
+    serving multiple requests" (asgi-www.rst). Three sub-cases: the app raises before
+    http.response.start; it raises after the start and 8 of 100 promised body bytes; it
+    returns without responding.
+
+    Findings: before the start, a server that neither answers nor closes within 10 s leaves
+    the request open (MUST; a response followed by further requests on the same socket is
+    fine); after the start only a close can end the request, so a connection still open 5 s
+    later is a fail. No sentence names a status: asgi-www.rst says only "This may give them
+    more leeway to replace the response with an error response in case internal errors
+    occur while handling the request." (ASGI-HTTP-09.b), so a 5xx or a close passes and any
+    other answer, like what follows an app that returns without responding, is reported
+    (INFO)."""
+    with ctx.case("raise-before-start"):
+        _raise_before_start(ctx)
+    with ctx.case("raise-after-start"):
+        _raise_after_start(ctx)
+    with ctx.case("no-response"):
+        _no_response(ctx)
+
+
+def _raise_before_start(ctx: CheckContext) -> None:
+    conn = ctx.connect()
+    conn.send(request_bytes("GET", f"{Route.RESPOND}?case=raise-before-start",
+                            ctx.base_headers(ctx.new_rid())))
+    response = conn.read_response(timeout=TERMINATE_BOUND)
+    status = response.status
+    if status and not 500 <= status < 600:
+        ctx.finding("ASGI-HTTP-09.b", f"the app raised before http.response.start and the "
+                                      f"response the client got is {status}, not an error")
+    # A response ends the request, and with it the connection scope, even on a socket kept
+    # open for further requests (asgi-www.rst, HTTP Connection Scope); so does a close.
+    # Through nginx, which answers 502 once the server closes, no answer means neither.
+    who = "nginx" if ctx.via == "nginx" else "the server"
+    ctx.require(bool(status) or conn.eof or conn.read_until_close(timeout=TERMINATE_BOUND),
+                "ASGI-HTTP-09.a",
+                f"the app raised before http.response.start and {who} neither answered nor "
+                f"closed the connection within {2 * TERMINATE_BOUND:g}s: the request was left "
+                "open instead of terminated")
+
+
+def _raise_after_start(ctx: CheckContext) -> None:
+    conn = ctx.connect()
+    conn.send(request_bytes("GET", f"{Route.RESPOND}?case=raise-after-start",
+                            ctx.base_headers(ctx.new_rid())))
+    # The status is on the wire and 92 promised bytes are missing: closing the connection is
+    # the only way left to end the request.
+    ctx.require(conn.read_until_close(timeout=TERMINATE_BOUND + 0.5), "ASGI-HTTP-09.a",
+                f"the app raised 0.2 s after sending 8 of 100 promised body bytes and the "
+                f"connection was still open {TERMINATE_BOUND:g}s later "
+                f"({len(conn.received)} bytes received): the request was not terminated")
+
+
+def _no_response(ctx: CheckContext) -> None:
+    exchange = ctx.request("GET", f"{Route.RESPOND}?case=no-response", timeout=3.0)
+    status = exchange.response.status
+    if 500 <= status < 600:
+        return
+    what = (f"answered {status}" if status else
+            "closed the connection without a response" if exchange.connection.eof
+            else "sent nothing within 3 s, leaving the connection open")
+    ctx.finding("ASGI-HTTP-09.b", f"the app returned without sending a response and the server "
+                                  f"{what} (no sentence says what it should do)")

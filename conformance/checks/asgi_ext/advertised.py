@@ -1,0 +1,36 @@
+"""Which extensions the server advertises in scope["extensions"], and what the probe app's
+send() of an extension's event did (no checks here).
+
+An extension is optional: where scope["extensions"] does not advertise it the verdict is
+``unsupported``. Where it is advertised, the probe app (``/probe/ext?kind=...``) uses it and
+the client checks the bytes against what the extension's own section says (ASGI-EXT-*, each
+finding at its sentence's level); that an advertised extension works at all rests only on
+"can be used to get more functionality" (ASGI-SCOPE-09.b), never a finding of its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conformance.checks.support.common import observed_scope
+from conformance.context import CheckContext
+from conformance.probes.contract import Event
+
+
+def advertised_extensions(ctx: CheckContext) -> dict[str, Any]:
+    """scope["extensions"] of a plain request (empty when it is absent or not a dict)."""
+    scope = observed_scope(ctx, ctx.request("GET", "/scope/extensions"))
+    extensions = scope.get("extensions")
+    return extensions if isinstance(extensions, dict) else {}
+
+
+def require_advertised(ctx: CheckContext, name: str) -> None:
+    """Unsupported unless the server advertises the extension ``name``."""
+    if name not in advertised_extensions(ctx):
+        ctx.unsupported(f"scope['extensions'] does not advertise {name!r}")
+
+
+def send_error(ctx: CheckContext, rid: str) -> str | None:
+    """The exception send() of the extension's event raised, if it raised."""
+    result = ctx.observed(rid, Event.SEND_RESULT)
+    return str(result["error"]) if result["raised"] else None

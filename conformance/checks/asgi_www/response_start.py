@@ -1,0 +1,65 @@
+"""asgi-www.rst, "Response Start - send event"."""
+
+from __future__ import annotations
+
+from conformance.catalogue import check
+from conformance.checks.asgi_www.pipelined_follow_up import pipelined, stray_bytes
+from conformance.checks.support.common import problems_text
+from conformance.context import CheckContext
+from conformance.probes.contract import Route
+from conformance.verdicts import Level
+
+
+@check(
+    id="asgi-www.app-transfer-encoding",
+    title="an app-sent Transfer-Encoding is ignored; the response has exactly one valid framing",
+    requirements=["ASGI-HTTP-06"],
+    level=Level.MUST,
+    interfaces=("asgi",),
+    section="asgi-www.rst 'Response Start - send event'; RFC 9112 6.1, 6.3",
+)
+def app_transfer_encoding(ctx: CheckContext) -> None:
+    """asgi-www.rst, Response Start: "You may send a Transfer-Encoding header in this
+    message, but the server must ignore it." The app sends ``transfer-encoding: chunked``
+    (once alone, once with a matching ``content-length``: one sub-case each) and two plain
+    body events.
+
+    Findings (all MUST): no 200, a decoded body other than the app's bytes, a badly framed
+    response or a garbled pipelined follow-up: the app's header was not ignored
+    (ASGI-HTTP-06.a); Transfer-Encoding and Content-Length together ("A sender MUST NOT
+    send a Content-Length header field in any message that contains a Transfer-Encoding
+    header field.", ASGI-HTTP-06.c); chunked listed twice ("A sender MUST NOT apply the
+    chunked transfer coding more than once to a message body", ASGI-HTTP-06.d)."""
+    for case, label in (("app-te", "Transfer-Encoding"),
+                        ("app-te-cl", "Transfer-Encoding and Content-Length")):
+        with ctx.case(f"app sent {label}"):
+            _judge_app_te(ctx, case)
+
+
+def _judge_app_te(ctx: CheckContext, case: str) -> None:
+    rid = ctx.new_rid()
+    conn, response, second = pipelined(ctx, "GET", f"{Route.RESPOND}?case={case}", rid)
+    who = "nginx" if ctx.via == "nginx" else "the server"
+    answer = (f"answered {response.status} ({problems_text(response)})" if response.status
+              else "closed the connection without a response" if conn.eof
+              else "sent no response within 5 s")
+    ctx.require(response.status == 200, "ASGI-HTTP-06.a",
+                f"{who} {answer} where the app's response differed from a plain 200 only in "
+                "its Transfer-Encoding header")
+    transfer = [c.strip().lower() for v in response.header_all("transfer-encoding")
+                for c in v.split(b",")]
+    if transfer and response.header_all("content-length"):
+        ctx.finding("ASGI-HTTP-06.c", "the response carries both Transfer-Encoding "
+                                      f"{transfer!r} and Content-Length")
+    if transfer.count(b"chunked") > 1:
+        ctx.finding("ASGI-HTTP-06.d", f"Transfer-Encoding lists chunked more than once: "
+                                      f"{transfer!r}")
+    framing = [p for p in response.problems if "both Transfer-Encoding" not in p]
+    wrong = stray_bytes(conn, second)
+    if response.body != b"part-one;part-two":
+        wrong.insert(0, f"the decoded body is {response.body[:80]!r}, not the app's "
+                        "b'part-one;part-two'")
+    if framing:
+        wrong.insert(0, f"the response is badly framed: {framing}")
+    if wrong:
+        ctx.finding("ASGI-HTTP-06.a", "; ".join(wrong))

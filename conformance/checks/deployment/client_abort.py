@@ -1,0 +1,103 @@
+"""The nginx deployment, a client abort through nginx reaches the app (PROXY-03)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from conformance.catalogue import check
+from conformance.checks.support.endless_stream import (
+    DISCONNECT_CLOSE_BOUND,
+    ENDLESS_PATH,
+    ENDLESS_SECONDS,
+)
+from conformance.context import CheckContext
+from conformance.probes.contract import Event, Route
+from conformance.verdicts import HarnessError, Level
+from conformance.wire import request_bytes
+
+# ASGI: the event loop sees the closed upstream socket at once, so http.disconnect later than
+# this is slow (RFC 9112 9.5, SHOULD: no number); none within the limit is reported as not
+# delivered. The probe app awaits receive() with no deadline of its own.
+ASGI_DISCONNECT_BOUND = 5.0
+ASGI_DISCONNECT_LIMIT = 20.0
+# The response must start before there is anything to disconnect from. The WSGI probe's stream
+# ends by itself after ENDLESS_SECONDS, so even a server that holds the whole stream back has
+# sent its first bytes by then.
+STARTED_BOUND = ENDLESS_SECONDS + 5.0
+
+
+def _disconnect_asgi(ctx: CheckContext, rid: str, aborted: float) -> None:
+    def delivered(events: list[dict[str, Any]]) -> bool:
+        return any(e["event"] == Event.RECEIVE and e.get("type") == "http.disconnect"
+                   for e in events)
+
+    if ctx.journal.wait_for(delivered, rid=rid, timeout=ASGI_DISCONNECT_BOUND) is not None:
+        return
+    late = ctx.journal.wait_for(delivered, rid=rid,
+                                timeout=ASGI_DISCONNECT_LIMIT - ASGI_DISCONNECT_BOUND)
+    if late is None:
+        ctx.finding("PROXY-03.b", f"the app, awaiting receive(), got no http.disconnect within "
+                    f"{ASGI_DISCONNECT_LIMIT:g}s after the client reset its connection to nginx")
+        return
+    ctx.finding("PROXY-03.d", f"http.disconnect reached the app only "
+                f"{time.monotonic() - aborted:.1f}s after the client reset its connection to "
+                f"nginx (more than {ASGI_DISCONNECT_BOUND:g}s)")
+
+
+def _disconnect_wsgi(ctx: CheckContext, rid: str) -> None:
+    seen = ctx.journal.wait_for(lambda evs: any(e["event"] == Event.CLOSE for e in evs),
+                                rid=rid, timeout=DISCONNECT_CLOSE_BOUND)
+    if seen is None:
+        ctx.finding("PROXY-03.a", f"close() was not called within {DISCONNECT_CLOSE_BOUND:g}s "
+                    "after the client reset its connection to nginx, although the app's "
+                    f"stream ends by itself after {ENDLESS_SECONDS:g}s")
+        return
+    # The probe journals "endless-finished" only when its stream runs to its end: a server
+    # that acted on the closed connection stops iterating (close()) before that.
+    if any(e["event"] == Event.ENDLESS_FINISHED for e in ctx.journal.for_rid(rid)):
+        ctx.finding("PROXY-03.d", "the server went on iterating the app's stream to its end "
+                    f"({ENDLESS_SECONDS:g}s of blocks) after the client reset its connection to "
+                    "nginx, and called close() only then")
+
+
+@check(
+    id="deployment.disconnect",
+    title="a client abort through nginx reaches the app (http.disconnect / close())",
+    requirements=["PROXY-03"],
+    level=Level.MUST,
+    interfaces=("wsgi", "asgi"),
+    via=("nginx",),
+    section="asgi-www.rst 'Disconnect - receive event'; PEP 3333 'Specification Details' "
+            "(close()); RFC 9112 section 9.5",
+)
+def disconnect(ctx: CheckContext) -> None:
+    """Through nginx (buffering off) the client resets its connection mid-response; nginx
+    closes the upstream connection. WSGI, PEP 3333 (PROXY-03.a): close() "must" be called
+    "upon completion of the current request", including one "terminated early due to an
+    application error during iteration or an early disconnect of the browser"; the app's
+    stream ends by itself after ENDLESS_SECONDS, so the request has completed by then and
+    the bound is that plus support.endless_stream.CLOSE_BOUND. ASGI, asgi-www.rst (PROXY-03.b, a
+    definition of the event the server produces): http.disconnect is "Sent to the
+    application if receive is called after a response has been sent or after the HTTP
+    connection has been closed." No spec gives a time bound: none within
+    ASGI_DISCONNECT_LIMIT is reported on PROXY-03.b. A server that tells the app late
+    (ASGI: after ASGI_DISCONNECT_BOUND; WSGI: close() only once the stream ran to its end)
+    is reported on the promptness sentence of RFC 9112 9.5 (PROXY-03.d, SHOULD):
+    "Implementations SHOULD constantly monitor open connections for a received closure
+    signal"."""
+    rid = ctx.new_rid()
+    asgi = ctx.target.interface == "asgi"
+    target = Route.WAIT_DISCONNECT if asgi else ENDLESS_PATH
+    conn = ctx.connect(timeout=STARTED_BOUND)
+    conn.send(request_bytes("GET", target, ctx.base_headers(rid)))
+    if not conn.read_until(b"started", timeout=STARTED_BOUND):
+        # Not a disconnect matter (the streaming checks judge held-back blocks).
+        raise HarnessError(f"the response to GET {target} did not start through nginx within "
+                           f"{STARTED_BOUND:g}s: nothing to disconnect from")
+    conn.abort()
+    aborted = time.monotonic()
+    if asgi:
+        _disconnect_asgi(ctx, rid, aborted)
+    else:
+        _disconnect_wsgi(ctx, rid)

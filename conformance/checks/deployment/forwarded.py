@@ -1,0 +1,156 @@
+"""The nginx deployment, forwarded client address and scheme: trust and spoofing (PROXY-04).
+
+No spec text mentions X-Forwarded-*, Forwarded or trusting a proxy: read literally, RFC 3875
+4.1.8 and asgi-www.rst's client describe the immediate peer (nginx). So following a trusted
+proxy's headers is reported (INFO) and refusing them from an untrusted client is a defence
+(HARDENING), never a spec fail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conformance.catalogue import check
+from conformance.checks.deployment.observed_get import get, seen
+from conformance.context import CheckContext
+from conformance.proxy import FORWARDED_CLIENT, FORWARDED_PROTO
+from conformance.servers import ServerUnderTest
+from conformance.verdicts import Level
+
+SPOOFED_CLIENT = "203.0.113.66"
+# Every common way of claiming another client address or scheme, sent straight to the server.
+SPOOF_HEADERS: list[tuple[str | bytes, str | bytes]] = [
+    ("X-Forwarded-For", SPOOFED_CLIENT), ("X-Forwarded-Proto", "https"),
+    ("Forwarded", f"for={SPOOFED_CLIENT};proto=https"), ("X-Real-IP", SPOOFED_CLIENT)]
+PEER = "127.0.0.1"
+
+
+def _client_and_scheme(ctx: CheckContext, entry: dict[str, Any]) -> tuple[Any, Any]:
+    if ctx.target.interface == "asgi":
+        scope = entry["scope"]
+        client = scope.get("client")
+        return (client[0] if client else None), scope.get("scheme", "http")
+    environ = entry["environ"]
+    return environ.get("REMOTE_ADDR"), environ.get("wsgi.url_scheme")
+
+
+def _names(ctx: CheckContext) -> tuple[str, str]:
+    return (("scope client", "scope scheme") if ctx.target.interface == "asgi"
+            else ("REMOTE_ADDR", "wsgi.url_scheme"))
+
+
+@check(
+    id="deployment.forwarded-trusted",
+    title="with the server trusting nginx, client address and scheme follow X-Forwarded-*",
+    requirements=["PROXY-04"],
+    level=Level.INFO,
+    interfaces=("wsgi", "asgi"),
+    via=("nginx",),
+    own_server=True,
+    section="no spec text (X-Forwarded-* is a convention); RFC 3875 section 8.2; RFC 9112 "
+            "section 3.3",
+)
+def forwarded_trusted(ctx: CheckContext) -> None:
+    """Reported, never failed: no spec text names X-Forwarded-For or X-Forwarded-Proto, and
+    the texts let the address be the proxy's, RFC 3875 8.2 (PROXY-04.g): "They identify the
+    client for the immediate request to the server; that client may be a proxy, gateway, or
+    other intermediary acting on behalf of the actual source client." For the scheme, RFC
+    9112 3.3 (PROXY-04.h, no keyword): "If the server's configuration provides for a fixed URI
+    scheme, or a scheme is provided by a trusted outbound gateway, that scheme is used for the
+    target URI." The server runs with its TOML's [proxy] trust_args (trusting 127.0.0.1);
+    nginx stands for a TLS-terminating proxy whose client is 203.0.113.7 (X-Forwarded-For:
+    203.0.113.7, X-Forwarded-Proto: https). Each part the option covers (trust_covers) that
+    does not follow, and each part the server has no option for, is an INFO finding on those
+    sentences; no option at all is unsupported."""
+    trust = ctx.target.proxy_args("trust_args")
+    if not trust:
+        ctx.unsupported("the target declares no [proxy] trust_args: the server has no command-"
+                        "line option to trust a proxy's X-Forwarded-* headers")
+    covers = set(ctx.target.proxy_args("trust_covers")) or {"for", "proto"}
+    server = ctx.start_server(extra_args=trust, label="trusted")
+    nginx = ctx.nginx_in_front(server, "forwarded")
+    client, scheme = _client_and_scheme(ctx, seen(server, get(ctx, nginx.host, nginx.port,
+                                                             "/forwarded/trusted")))
+    client_name, scheme_name = _names(ctx)
+    setting = " ".join(trust)
+    if "for" not in covers:
+        ctx.finding("PROXY-04.g", f"the server has no option to take the client address from "
+                    f"X-Forwarded-For ({setting} does not cover it): {client_name} is "
+                    f"{client!r}")
+    elif client != FORWARDED_CLIENT:
+        ctx.finding("PROXY-04.g", f"with {setting}, {client_name} is {client!r} behind a proxy "
+                    f"sending X-Forwarded-For: {FORWARDED_CLIENT}")
+    if "proto" not in covers:
+        ctx.finding("PROXY-04.h", f"the server has no option to take the scheme from "
+                    f"X-Forwarded-Proto ({setting} does not cover it): {scheme_name} is "
+                    f"{scheme!r}")
+    elif scheme != FORWARDED_PROTO:
+        ctx.finding("PROXY-04.h", f"with {setting}, {scheme_name} is {scheme!r} behind a proxy "
+                    f"sending X-Forwarded-Proto: {FORWARDED_PROTO}")
+
+
+def _spoof(ctx: CheckContext, server: ServerUnderTest) -> tuple[Any, Any]:
+    rid = get(ctx, server.host, server.port, "/forwarded/spoof", SPOOF_HEADERS)
+    return _client_and_scheme(ctx, seen(server, rid))
+
+
+@check(
+    id="deployment.forwarded-spoofing",
+    title="a client not trusted as a proxy cannot set the client address or scheme",
+    requirements=["PROXY-04"],
+    level=Level.HARDENING,
+    interfaces=("wsgi", "asgi"),
+    via=("direct",),
+    own_server=True,
+    section="no spec text (a defence); RFC 9110 section 17.4",
+)
+def forwarded_spoofing(ctx: CheckContext) -> None:
+    """A defence no spec sentence demands (HARDENING): no spec text names the forwarding
+    headers or trust in a proxy; RFC 9110 17.4 (PROXY-04.i, no keyword for the server) gives
+    the reason: "However, data received in a request cannot be trusted." A client on
+    127.0.0.1 sends X-Forwarded-For, X-Forwarded-Proto, Forwarded and X-Real-IP claiming
+    203.0.113.66 over https; REMOTE_ADDR / scope client should stay 127.0.0.1 and the scheme
+    http. Each one believed is its own finding. Some servers (uvicorn, gunicorn) trust
+    127.0.0.1 by default: for them the check narrows the trusted set with the TOML's [proxy]
+    untrusted_args to an address no client here has (192.0.2.1); what the default does for a
+    loopback client is reported by deployment.forwarded-default-trust."""
+    untrusted = ctx.target.proxy_args("untrusted_args")
+    server = (ctx.start_server(extra_args=untrusted, label="untrusted") if untrusted
+              else ctx.server)
+    client, scheme = _spoof(ctx, server)
+    client_name, scheme_name = _names(ctx)
+    setting = f" (started with {' '.join(untrusted)})" if untrusted else ""
+    if client != PEER:
+        ctx.finding("PROXY-04.i", f"an untrusted client{setting} claiming {SPOOFED_CLIENT} "
+                    f"made {client_name} {client!r}; the peer is {PEER}")
+    if scheme != "http":
+        ctx.finding("PROXY-04.i", f"an untrusted client{setting} claiming https made "
+                    f"{scheme_name} {scheme!r} on a plain-HTTP connection")
+
+
+@check(
+    id="deployment.forwarded-default-trust",
+    title="whether the server's defaults believe X-Forwarded-* from a loopback client",
+    requirements=["PROXY-04"],
+    level=Level.INFO,
+    interfaces=("wsgi", "asgi"),
+    via=("direct",),
+    section="no spec text (what 'trust' is by default); RFC 3875 section 8.2; RFC 9112 "
+            "section 3.3",
+)
+def forwarded_default_trust(ctx: CheckContext) -> None:
+    """Reported, never failed: which proxies a server trusts is its configuration (RFC 9112
+    3.3, PROXY-04.h: "a scheme is provided by a trusted outbound gateway"), and the address
+    may be a proxy's (RFC 3875 8.2, PROXY-04.g: "that client may be a proxy, gateway, or
+    other intermediary acting on behalf of the actual source client"). A server whose default
+    trusted set is the loopback address (uvicorn's and gunicorn's forwarded_allow_ips default
+    127.0.0.1) lets any local process set the client address or scheme. With the server's
+    default options, a loopback client sends the spoofing headers of
+    deployment.forwarded-spoofing; each one believed is an INFO finding (pass when none is)."""
+    client, scheme = _spoof(ctx, ctx.server)
+    client_name, scheme_name = _names(ctx)
+    if client != PEER:
+        ctx.finding("PROXY-04.g", f"with its default options the server believes a loopback "
+                    f"client's forwarding headers: {client_name} {client!r}, the peer is {PEER}")
+    if scheme != "http":
+        ctx.finding("PROXY-04.h", f"with its default options the server believes a loopback "
+                    f"client's forwarding headers: {scheme_name} {scheme!r} on plain HTTP")

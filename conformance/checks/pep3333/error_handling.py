@@ -1,0 +1,75 @@
+"""PEP 3333, "Error Handling"."""
+
+from __future__ import annotations
+
+from conformance.catalogue import check
+from conformance.checks.pep3333.scripted_responses import RESPONSE_BOUND, respond
+from conformance.context import CheckContext
+from conformance.verdicts import Level
+from conformance.wire import Response
+
+
+@check(
+    id="pep3333.app-exception",
+    title="an app exception is trapped: no hang before output; a short body's connection is "
+          "closed",
+    requirements=["WSGI-RESP-13", "WSGI-RESP-09"],
+    level=Level.SHOULD,
+    interfaces=("wsgi",),
+    section="PEP 3333 'Error Handling'; 'Handling the Content-Length Header'",
+)
+def app_exception(ctx: CheckContext) -> None:
+    """PEP 3333, Error Handling: "Servers should trap and log any exception that aborts an
+    application or the iteration of its return value." (WSGI-RESP-13.a, SHOULD): a request
+    left without a response and without a close is an exception not trapped. Which response
+    the client gets when the app fails before any output is left open: a 5xx is the class by
+    which "the server is aware that it has erred" (WSGI-RESP-13.h, a definition), but no
+    sentence obliges it, so another answer is reported (INFO). After output began, "The server
+    or gateway can then trap this (fatal) exception and abort the response." (WSGI-RESP-13.b,
+    INFO): a chunked response ended with its last-chunk is reported, not failed. With a
+    declared Content-Length of 100 and 12 bytes sent, Handling the Content-Length Header:
+    "if the application does not provide *enough* data to meet its stated Content-Length, the
+    server should close the connection" (WSGI-RESP-09.b, SHOULD)."""
+    with ctx.case("raise before start_response"):
+        _judge_before_output(ctx)
+    # Through nginx the client's connection is nginx's, which answers and re-frames by itself:
+    # what the server did with its own connection shows only direct.
+    if ctx.via == "direct":
+        with ctx.case("raise after 12 of 100 declared bytes"):
+            _judge_short_body(ctx)
+        with ctx.case("raise mid-body without Content-Length"):
+            _judge_chunked_abort(ctx)
+
+
+def _judge_before_output(ctx: CheckContext) -> None:
+    exchange = respond(ctx, "raise-before")
+    before = exchange.response
+    if not before.status and not exchange.connection.eof:
+        ctx.finding("WSGI-RESP-13.a", f"an exception before any output got neither a response "
+                                      f"nor a close within {RESPONSE_BOUND:g}s: the request "
+                                      "was left hanging")
+    elif not (500 <= before.status < 600 and before.complete):
+        ctx.finding("WSGI-RESP-13.h", f"an exception before any output gave "
+                                      f"{before.status or 'no response'} (complete: "
+                                      f"{before.complete}); a 5xx is the status class for it")
+
+
+def _judge_short_body(ctx: CheckContext) -> None:
+    exchange = respond(ctx, "raise-after")
+    after = exchange.response
+    if not exchange.connection.eof:
+        ctx.finding("WSGI-RESP-09.b", f"the connection was still open {RESPONSE_BOUND:g}s after "
+                                      f"the app failed 12 bytes into a declared 100-byte body "
+                                      f"(got {len(after.body)} body bytes)")
+    elif after.complete:
+        ctx.finding("WSGI-RESP-13.b", f"an exception after 12 of 100 declared bytes gave a "
+                                      f"complete-looking response ({after.status}, "
+                                      f"{len(after.body)} bytes)")
+
+
+def _judge_chunked_abort(ctx: CheckContext) -> None:
+    chunked: Response = respond(ctx, "raise-after", kind="no-length").response
+    if chunked.framing == "chunked" and chunked.complete:
+        ctx.finding("WSGI-RESP-13.b", "an exception mid-body gave a chunked response ended with "
+                                      "its last-chunk: the client cannot tell the body was cut "
+                                      "short")

@@ -1,0 +1,70 @@
+"""PEP 3333, "Optional Platform-Specific File Handling"."""
+
+from __future__ import annotations
+
+from conformance.catalogue import check
+from conformance.checks.pep3333.scripted_responses import required_step, respond
+from conformance.context import CheckContext
+from conformance.probes.contract import Event
+from conformance.probes.wsgi_respond import FILE_CONTENT
+from conformance.verdicts import Level
+from conformance.wire import Response
+
+_START, _LENGTH = 4, 8  # the probe positions the file at 4 and declares Content-Length 8
+_EXPECTED = FILE_CONTENT[_START:_START + _LENGTH]
+_CLOSE_BOUND = 5.0  # seconds for the file's close() once the response was sent
+
+
+def _from_the_file(body: bytes) -> bool:
+    """Bytes of the file, only from the wrong position or to the wrong length."""
+    return bool(body) and body in FILE_CONTENT
+
+
+@check(
+    id="pep3333.file-wrapper",
+    title="wsgi.file_wrapper sends from the file's position up to Content-Length; close() "
+          "reaches the file; objects without fileno() work",
+    requirements=["WSGI-FILE-01"],
+    # An optional feature: where offered, its MUST sentences fail like a MUST.
+    level=Level.OPTIONAL,
+    interfaces=("wsgi",),
+    section="PEP 3333 'Optional Platform-Specific File Handling'",
+)
+def file_wrapper(ctx: CheckContext) -> None:
+    """PEP 3333, Optional Platform-Specific File Handling: servers "may expose this
+    functionality via an optional wsgi.file_wrapper key in the environ" (absent: unsupported).
+    Where it is offered: "In other words, transmission should begin at the current position
+    within the "file" at the time that transmission begins, and continue until the end is
+    reached, or until Content-Length bytes have been written." (WSGI-FILE-01.f, SHOULD);
+    "Apart from the handling of close(), the semantics of returning a file wrapper from the
+    application should be the same as if the application had returned iter(filelike.read,
+    '')." (WSGI-FILE-01.e, SHOULD); "the iterable returned by wsgi.file_wrapper must have a
+    close() method that invokes the original file-like object's close() method"
+    (WSGI-FILE-01.g, MUST); and for an object without fileno() "the wsgi.file_wrapper must
+    still return an iterable that wraps read() and close()" (WSGI-FILE-01.i, MUST). A real file
+    and a file-like object without fileno() are two sub-cases."""
+    for kind in ("real", "plain"):
+        what = "a real file" if kind == "real" else "a file-like object without fileno()"
+        with ctx.case(what):
+            exchange = respond(ctx, "file-wrapper", kind=kind)
+            if required_step(ctx, exchange.rid, "file-wrapper").get("absent"):
+                ctx.unsupported("the server offers no wsgi.file_wrapper")
+            _judge_body(ctx, exchange.response, kind, what)
+            closed = ctx.journal.wait_for(
+                lambda evs: any(e["event"] == Event.FILE_CLOSE for e in evs), rid=exchange.rid,
+                timeout=_CLOSE_BOUND)
+            if closed is None:
+                ctx.finding("WSGI-FILE-01.g", f"the file's close() was not called within "
+                                              f"{_CLOSE_BOUND:g}s of the response (through the "
+                                              f"wrapper's close()) for {what}")
+
+
+def _judge_body(ctx: CheckContext, response: Response, kind: str, what: str) -> None:
+    if response.status == 200 and response.body == _EXPECTED:
+        return
+    message = (f"{what} at position {_START} with Content-Length {_LENGTH}: status "
+               f"{response.status or 'none'}, body {response.body!r}, expected {_EXPECTED!r}")
+    if response.status == 200 and _from_the_file(response.body):
+        ctx.finding("WSGI-FILE-01.f", message)
+    else:
+        ctx.finding("WSGI-FILE-01.i" if kind == "plain" else "WSGI-FILE-01.e", message)

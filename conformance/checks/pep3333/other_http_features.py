@@ -1,0 +1,126 @@
+"""PEP 3333, "Other HTTP Features"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conformance.catalogue import check
+from conformance.checks.pep3333.input_operations import (
+    BODY,
+    RESPONSE_BOUND,
+    STEP_DEADLINE,
+    result_bytes,
+)
+from conformance.context import CheckContext
+from conformance.probes.contract import Event, Route
+from conformance.verdicts import Level
+from conformance.wire import Connection, chunked_body, request_bytes
+
+
+@check(
+    id="pep3333.chunked-request-body",
+    title="a chunked request body reaches the app decoded",
+    requirements=["WSGI-IN-06"],
+    level=Level.MUST,
+    interfaces=("wsgi",),
+    section="PEP 3333 'Other HTTP Features'; RFC 9112 7.1 (chunked transfer coding)",
+)
+def chunked_request_body(ctx: CheckContext) -> None:
+    """PEP 3333, Other HTTP Features: "WSGI servers must handle any supported inbound
+    "hop-by-hop" headers on their own, such as by decoding any inbound Transfer-Encoding,
+    including chunked encoding if applicable." (WSGI-IN-06.a); RFC 9112 7.1: "A recipient MUST
+    be able to parse and decode the chunked transfer coding." (WSGI-IN-06.c). The app reads
+    exactly len(body) bytes in sized reads (no end-of-file needed) and must get the decoded
+    body, with no chunk framing. A server may instead answer 411: "A server MAY reject a
+    request that contains a message body but not a Content-Length by responding with 411
+    (Length Required)." (WSGI-IN-06.d, INFO). Where the app got no CONTENT_LENGTH, one more
+    read looks for the end of the body: PEP 3333 lists chunked-encoding input streams under
+    discussion (WSGI-IN-06.h), so how an app meets the end of a body of unknown length is left
+    open and a read that blocks there is reported (INFO); wsgi.input_terminated is recorded in
+    the details. A server that answers as HTTP/1.0 (wsgiref) is not an HTTP/1.1 recipient and
+    supports no transfer coding, so PEP 3333's "supported" and RFC 9112's recipient MUSTs do
+    not reach it; RFC 3875 4.2 still says "If this is not possible (for example, because of
+    large buffering requirements), the server SHOULD reject the client request."
+    (WSGI-IN-06.f, SHOULD): for such a server a body not decoded is that should."""
+    sizes = [5, 1, 23, len(BODY) - 29]
+    ops = [f"read:{n}" for n in sizes] + ["read:7"]
+    http10 = ctx.request("GET", Route.READY).response.version == "HTTP/1.0"
+    ctx.details["server_answers_as"] = "HTTP/1.0" if http10 else "HTTP/1.1"
+    rid = ctx.new_rid()
+    conn = ctx.connect(timeout=STEP_DEADLINE + RESPONSE_BOUND)
+    conn.send(request_bytes("POST", f"{Route.INPUT}?ops={','.join(ops)}", ctx.base_headers(rid)
+                            + [("Transfer-Encoding", "chunked")], chunked_body(BODY, sizes)))
+    seen = ctx.journal.wait_event(rid, Event.REQUEST, timeout=STEP_DEADLINE)
+    if seen is None:
+        ctx.require(False, *_refusal(conn, http10))
+    assert seen is not None  # require() ended the check otherwise
+    ctx.details["wsgi.input_terminated"] = seen["environ"].get("wsgi.input_terminated")
+    ctx.details["CONTENT_LENGTH"] = seen["environ"].get("CONTENT_LENGTH")
+    steps = _steps(ctx, rid, len(ops))
+    with ctx.case("the decoded body"):
+        _judge_decoded(ctx, conn, steps, len(sizes), http10)
+    # Where the body itself came out wrong, what follows it in the stream says nothing more;
+    # where the server gave the app a CONTENT_LENGTH (nginx de-chunks, RFC 3875 recalculates),
+    # reading past it is note 1's concern (pep3333.read-past-content-length).
+    decoded = b"".join(result_bytes(s.get("result")) for s in steps[:len(sizes)]) == BODY
+    if decoded and not str(seen["environ"].get("CONTENT_LENGTH") or "").strip():
+        with ctx.case("the end of the body"):
+            _judge_end(ctx, conn, steps, len(sizes))
+    if len(steps) < len(ops):
+        conn.abort()  # a read still blocked: let the server go
+
+
+def _refusal(conn: Connection, http10: bool) -> tuple[str, str]:
+    """The finding for a chunked request the app never saw: a 411 is allowed."""
+    status = conn.read_response(timeout=RESPONSE_BOUND).status
+    if status == 411:
+        return "WSGI-IN-06.d", ("the server refused the chunked request with 411 (Length "
+                                "Required): the app never saw it")
+    if http10 and 400 <= status < 600:
+        return "WSGI-IN-06.d", (f"the HTTP/1.0 server refused the chunked request with "
+                                f"{status}: the app never saw it")
+    ref = "WSGI-IN-06.f" if http10 else "WSGI-IN-06.c"
+    return ref, (f"the app never saw the chunked request within {STEP_DEADLINE:g}s; the "
+                 f"server answered {status or 'nothing'}")
+
+
+def _steps(ctx: CheckContext, rid: str, count: int) -> list[dict[str, Any]]:
+    events = ctx.journal.wait_for(
+        lambda evs: sum(e["event"] == Event.INPUT_STEP for e in evs) >= count, rid=rid,
+        timeout=STEP_DEADLINE)
+    return sorted((e for e in (events or ctx.journal.for_rid(rid))
+                   if e["event"] == Event.INPUT_STEP), key=lambda e: e["index"])
+
+
+def _judge_decoded(ctx: CheckContext, conn: Connection, steps: list[dict[str, Any]],
+                   reads: int, http10: bool) -> None:
+    body_steps = steps[:reads]
+    errors = [s["error"] for s in body_steps if "error" in s]
+    got = b"".join(result_bytes(s.get("result")) for s in body_steps)
+    if len(body_steps) < reads:
+        conn.abort()  # unblocks the server's read
+    ctx.require(len(body_steps) == reads, "WSGI-IN-06.f" if http10 else "WSGI-IN-06.c",
+                f"reading the {len(BODY)} decoded body bytes did not finish within "
+                f"{STEP_DEADLINE:g}s although the whole chunked body had been sent (got "
+                f"{got!r} so far)")
+    if errors or got != BODY:
+        ctx.finding("WSGI-IN-06.f" if http10 else "WSGI-IN-06.a",
+                    f"the app read {got!r} from a chunked body"
+                    f"{' (raised ' + errors[0] + ')' if errors else ''}, expected the decoded "
+                    f"body {BODY!r}"
+                    f"{'; the HTTP/1.0 server neither decoded nor rejected it' if http10 else ''}")
+
+
+def _judge_end(ctx: CheckContext, conn: Connection, steps: list[dict[str, Any]],
+               reads: int) -> None:
+    if len(steps) == reads:
+        conn.abort()  # unblocks the server's read
+    ctx.require(len(steps) > reads, "WSGI-IN-06.h",
+                f"a read after the {len(BODY)} decoded body bytes did not return within "
+                f"{STEP_DEADLINE:g}s: the app meets no end-of-file after the body")
+    last = steps[reads]
+    if "error" in last or last.get("result") != b"":
+        ctx.finding("WSGI-IN-06.h", f"a read after the decoded body returned "
+                                    f"{last.get('error') or last.get('result')!r}, not b''")
+    response = conn.read_response(timeout=RESPONSE_BOUND)
+    ctx.details["response_status"] = response.status

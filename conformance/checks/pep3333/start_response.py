@@ -1,0 +1,231 @@
+"""PEP 3333, "The start_response() Callable".
+
+Wire-level checks that only make sense between the client and the WSGI server itself (nginx
+re-frames, adds its own Date and speaks HTTP/1.1 upstream) run direct only.
+"""
+
+from __future__ import annotations
+
+from conformance.catalogue import check
+from conformance.checks.pep3333.scripted_responses import (
+    STEP_BOUND,
+    required_step,
+    respond,
+    respond_step,
+)
+from conformance.context import CheckContext
+from conformance.verdicts import HarnessError, Level
+from conformance.wire import Response
+
+# Control characters a field line may not carry (RFC 9110 5.5: field-value excludes CTLs
+# other than HTAB; the line's own line end is split off before looking).
+_CONTROLS = frozenset(range(0x00, 0x20)) - {0x09} | {0x7F}
+
+
+@check(
+    id="pep3333.headers-held-until-body",
+    title="headers wait for the first non-empty block: the status can still be replaced",
+    requirements=["WSGI-RESP-02", "WSGI-RESP-08"],
+    level=Level.MUST,
+    interfaces=("wsgi",),
+    section="PEP 3333 'The start_response() Callable' (headers sent only after the first "
+            "non-empty bytestring)",
+)
+def headers_held_until_body(ctx: CheckContext) -> None:
+    """PEP 3333, The start_response() Callable: "response headers must not be sent until there
+    is actual body data available, or until the application's returned iterable is exhausted"
+    (WSGI-RESP-02.c); Error Handling: "If no output has been written when an exception
+    occurs, the call to start_response will return normally" (WSGI-RESP-02.f, a definition);
+    and "If exc_info is supplied, and no HTTP headers have been output yet, start_response
+    should replace the currently-stored HTTP response headers with the newly-supplied ones"
+    (WSGI-RESP-02.e, SHOULD). The app starts a 200 with X-Original, yields b"", then calls
+    start_response("503 Replaced", [X-Replaced], exc_info) and yields a block. A raise means
+    the server took b"" for output and sent (or held as sent) the headers (WSGI-RESP-02.c,
+    MUST); a client that still gets the 200 or X-Original means
+    the replacement did not happen (SHOULD: from the bytes alone the suite cannot tell a
+    replacement ignored from headers sent early). A server that stops iterating after b"" does
+    not treat the later non-empty output "normally" (WSGI-RESP-08.b)."""
+    exchange = respond(ctx, "replace-status")
+    step = respond_step(ctx, exchange.rid, "replace")
+    ctx.require(step is not None, "WSGI-RESP-08.b",
+                f"the app's iterable was not asked for a block after b'' within "
+                f"{STEP_BOUND:g}s: the server stopped iterating at the empty block")
+    assert step is not None  # require() ended the check otherwise
+    # After a raise the app went on under the original status: nothing more to compare.
+    ctx.require(step["raised"] is None, "WSGI-RESP-02.c",
+                f"start_response with exc_info after only b'' was yielded raised "
+                f"{step['raised']}: the server treated the headers as already sent")
+    response = exchange.response
+    replaced = response.status == 503 and response.header("x-replaced") == b"yes"
+    if not replaced or response.header("x-original") is not None:
+        ctx.finding("WSGI-RESP-02.e", f"start_response(..., exc_info) returned normally after "
+                                      f"only b'' was yielded, but the client got status "
+                                      f"{response.status or 'none'} with X-Original "
+                                      f"{response.header('x-original')!r} and X-Replaced "
+                                      f"{response.header('x-replaced')!r}: the stored headers "
+                                      "were not replaced")
+
+
+@check(
+    id="pep3333.exc-info-after-headers",
+    title="start_response with exc_info after headers were sent raises (re-raises exc_info)",
+    requirements=["WSGI-RESP-04"],
+    level=Level.MUST,
+    interfaces=("wsgi",),
+    section="PEP 3333 'The start_response() Callable' (exc_info); 'Error Handling'",
+)
+def exc_info_after_headers(ctx: CheckContext) -> None:
+    """PEP 3333, The start_response() Callable: "if exc_info is provided, and the HTTP headers
+    have already been sent, start_response must raise an error" (WSGI-RESP-04.a, MUST) "and
+    should re-raise using the exc_info tuple" (WSGI-RESP-04.b, SHOULD). The app yields a
+    block, then calls start_response with exc_info."""
+    exchange = respond(ctx, "exc-after-headers")
+    step = respond_step(ctx, exchange.rid, "exc-after-headers")
+    if step is None:
+        raise HarnessError(f"the app's iterable was not asked for a second block within "
+                           f"{STEP_BOUND:g}s after its first one: start_response with "
+                           "exc_info could not be called after the headers were sent")
+    if step["raised"] is None:
+        ctx.finding("WSGI-RESP-04.a", "start_response(..., exc_info) after the headers were "
+                                      "sent returned normally; it must raise")
+    elif not step["reraised_original"]:
+        ctx.finding("WSGI-RESP-04.b", f"start_response raised {step['raised']} instead of "
+                                      "re-raising the app's exception (exc_info[1])")
+
+
+@check(
+    id="pep3333.second-start-response",
+    title="a second start_response without exc_info is an error",
+    requirements=["WSGI-RESP-05"],
+    level=Level.INFO,
+    interfaces=("wsgi",),
+    section="PEP 3333 'The start_response() Callable' (exc_info)",
+)
+def second_start_response(ctx: CheckContext) -> None:
+    """PEP 3333, The start_response() Callable: "it is a fatal error to call start_response
+    without the exc_info argument if start_response has already been called within the
+    current invocation of the application", and "See the example CGI gateway above for an
+    illustration of the correct logic." (WSGI-RESP-05.c): the example's start_response
+    raises on such a call. The fatal error is the application's (WSGI-RESP-05.a binds the
+    application) and the pointer to the example has no keyword, so a server that lets the
+    call pass is reported (INFO), not failed."""
+    exchange = respond(ctx, "second-start")
+    step = required_step(ctx, exchange.rid, "second-start")
+    if step["raised"] is None:
+        ctx.finding("WSGI-RESP-05.c", "a second start_response call without exc_info returned "
+                                      f"normally (the client got {exchange.response.status})")
+
+
+def _field_lines(response: Response) -> list[bytes]:
+    """The status line's reason and each header line as the client parsed them (lines split
+    at LF, a trailing CR dropped)."""
+    return [response.reason.encode("latin-1")] + [n + b": " + v for n, v in response.headers]
+
+
+@check(
+    id="pep3333.control-characters",
+    title="CR/LF in status or header values, or non-latin-1 text, never reach the wire",
+    requirements=["WSGI-RESP-11"],
+    level=Level.MUST,
+    interfaces=("wsgi",),
+    section="PEP 3333 'The start_response() Callable'; 'Unicode Issues'; RFC 9110 2.2",
+    via=("direct",),
+)
+def control_characters(ctx: CheckContext) -> None:
+    """PEP 3333, The start_response() Callable: status and header values must not contain
+    control characters (a rule on the application), and "Servers should check for errors in
+    the headers at the time start_response is called, so that an error can be raised while the
+    application is still running." (WSGI-RESP-11.e, SHOULD): a server that does not raise,
+    and lets the app's CR LF become a header line of its own (response splitting) or its
+    non-latin-1 text reach the wire, breaks that SHOULD. A control character left inside a
+    field line on the wire (a bare CR, say) breaks RFC 9110 2.2 "A sender MUST NOT generate
+    protocol elements that do not match the grammar defined by the corresponding ABNF rules."
+    (WSGI-RESP-11.f, MUST). crlf-header, crlf-status and non-latin1 are three sub-cases."""
+    for mode in ("crlf-header", "crlf-status", "non-latin1"):
+        with ctx.case(mode):
+            _judge_bad_header(ctx, mode)
+
+
+def _judge_bad_header(ctx: CheckContext, mode: str) -> None:
+    exchange = respond(ctx, mode)
+    response = exchange.response
+    lines = _field_lines(response)
+    if any(name.lower() == b"x-injected" for name, _ in response.headers):
+        ctx.finding("WSGI-RESP-11.e", f"{mode}: the app's 'X-Injected: yes' reached the wire as "
+                                      "a header line of its own (response splitting)")
+    # U+20AC as UTF-8 (or a stray 0x80 from another encoding of it) on the wire.
+    euro = [line for line in lines if b"\xe2\x82\xac" in line or b"\x80" in line]
+    if euro:
+        ctx.finding("WSGI-RESP-11.e", f"{mode}: non-latin-1 text reached the wire: {euro[:2]!r}")
+    controls = [line for line in lines if _CONTROLS & set(line)]
+    bare_lf = [p for p in response.problems if "bare LF" in p]
+    if controls or bare_lf:
+        ctx.finding("WSGI-RESP-11.f", f"{mode}: control characters on the wire: "
+                                      f"{(controls[:3] or bare_lf)!r}")
+    steps = [e for e in ctx.journal.for_rid(exchange.rid) if e.get("step") == mode]
+    if steps and steps[0]["raised"] is None:
+        ctx.finding("WSGI-RESP-11.e", f"{mode}: start_response accepted it without raising; the "
+                                      "error should reach the app while it is still running")
+
+
+@check(
+    id="pep3333.hop-by-hop",
+    title="hop-by-hop headers from the app are an error; never a double-framed response",
+    requirements=["WSGI-RESP-12"],
+    level=Level.MUST,
+    interfaces=("wsgi",),
+    section="PEP 3333 'The start_response() Callable'; 'Other HTTP Features'; RFC 9112 6.1",
+    via=("direct",),
+)
+def hop_by_hop(ctx: CheckContext) -> None:
+    """PEP 3333, The start_response() Callable: applications "are forbidden from using HTTP/1.1
+    "hop-by-hop" features or headers" and "a server or gateway should consider it a fatal
+    error for an application to attempt sending them, and raise an error if they are supplied
+    to start_response()" (WSGI-RESP-12.b, SHOULD). The app sends Transfer-Encoding: chunked
+    with an unchunked body. Whatever the server does with it, the message it sends must stay
+    valid: RFC 9112 6.1 "A sender MUST NOT apply the chunked transfer coding more than once to
+    a message body" (WSGI-RESP-12.e, MUST), and a response that claims a chunking it does not
+    do breaks RFC 9110 2.2 "A sender MUST NOT generate protocol elements that do not match the
+    grammar defined by the corresponding ABNF rules." (WSGI-RESP-12.f, MUST)."""
+    exchange = respond(ctx, "hop-by-hop")
+    response = exchange.response
+    codings = b",".join(response.header_all("transfer-encoding")).split(b",")
+    if sum(c.strip().lower() == b"chunked" for c in codings) > 1:
+        ctx.finding("WSGI-RESP-12.e", f"Transfer-Encoding "
+                                      f"{response.header_all('transfer-encoding')}: the "
+                                      "response declares the chunked coding applied twice "
+                                      "(the app's plus the server's own)")
+    elif not response.complete or response.problems:
+        ctx.finding("WSGI-RESP-12.f", f"the response is malformed: {response.problems} "
+                                      f"(complete: {response.complete})")
+    elif response.status == 200 and response.body != b"hello\n":
+        ctx.finding("WSGI-RESP-12.e", f"body {response.body!r}, expected b'hello\\n': the body "
+                                      "was chunked more than once")
+    step = [e for e in ctx.journal.for_rid(exchange.rid) if e.get("step") == "hop-by-hop"]
+    if not step or step[0]["raised"] is None:
+        ctx.finding("WSGI-RESP-12.b", "start_response accepted Transfer-Encoding from the app "
+                                      "without raising")
+
+
+@check(
+    id="pep3333.date-header",
+    title="the server adds a Date header to 2xx-4xx responses when the app did not",
+    requirements=["WSGI-RESP-14"],
+    level=Level.MUST,
+    interfaces=("wsgi",),
+    section="PEP 3333 'The start_response() Callable' (Date: and Server: supplied by the "
+            "server); RFC 9110 6.6.1",
+    via=("direct",),
+)
+def date_header(ctx: CheckContext) -> None:
+    """PEP 3333, The start_response() Callable: "if the application omits a header required
+    by HTTP (or other relevant specifications that are in effect), the server or gateway must
+    add it." (WSGI-RESP-14.a); RFC 9110 6.6.1: "An origin server with a clock (as defined in
+    Section 5.6.7) MUST generate a Date header field in all 2xx (Successful), 3xx
+    (Redirection), and 4xx (Client Error) responses" (WSGI-RESP-14.c), and only MAY in 1xx and
+    5xx ones, so only a 2xx-4xx response without Date is a finding."""
+    response = ctx.request("GET", "/date").response
+    ctx.details["status"] = response.status
+    if 200 <= response.status < 500 and response.header("date") is None:
+        ctx.finding("WSGI-RESP-14.c", f"no Date header in the {response.status} response; the "
+                                      "app did not send one either")

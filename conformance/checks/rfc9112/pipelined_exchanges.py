@@ -1,0 +1,81 @@
+"""Pipelined exchanges on one connection (RFC 9112 9.3): a request sent with a follow-up
+marker request in the same write, so a response that leaks bytes or a body parsed as a request
+shows up; and the judge of pipelined requests a connection left unanswered."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+from conformance.checks.support.final_responses import finals
+from conformance.context import CheckContext
+from conformance.desync import MARKER_PATH, announces_close, request_line
+from conformance.polling import poll_until
+from conformance.wire import Connection, Response, WireTimeout, parse_responses
+
+READ = 3.0  # seconds for pipelined answers (or the close) on a correct server
+RECV_STEP = 0.05  # seconds one read waits for bytes before the deadline is looked at again
+
+
+def read_until_done(conn: Connection, done: Callable[[], bool], timeout: float) -> None:
+    """Read until ``done()`` holds, the server closes, or ``timeout`` seconds pass."""
+
+    def settled() -> bool:
+        if conn.eof or done():
+            return True
+        with contextlib.suppress(WireTimeout, OSError):
+            conn.recv_some(RECV_STEP)
+        return False
+
+    poll_until(settled, timeout, interval=0)
+
+
+def pipeline(ctx: CheckContext, first: bytes, method: str, *,
+             follow: bool = True) -> tuple[Connection, list[Response], str]:
+    """Send ``first`` and (optionally) a marker request in one write; read both answers or
+    until the server closes. Returns the connection, the parsed responses, the marker id."""
+    marker_rid = ctx.new_rid()
+    host = f"{ctx.host}:{ctx.port}".encode()
+    data = first + (request_line(b"GET", MARKER_PATH, host, marker_rid) if follow else b"")
+    conn = ctx.connect(timeout=READ + 1)
+    conn.send(data)
+    wanted = 2 if follow else 1
+    methods = [method, "GET"]
+
+    def answered() -> bool:
+        complete = [r for r in parse_responses(bytes(conn.received), methods, eof=False)
+                    if r.status >= 200 and r.complete]
+        if len(complete) >= wanted:
+            return True
+        if complete and not complete[0].keeps_alive():
+            # It announced the close: read to the close (bounded) to catch leaked bytes.
+            with contextlib.suppress(OSError):
+                conn.read_until_close(timeout=1.0)
+            return True
+        return False
+
+    read_until_done(conn, answered, READ)
+    responses = parse_responses(bytes(conn.received), methods, eof=conn.eof)
+    return conn, responses, marker_rid
+
+
+def unanswered(ctx: CheckContext, conn: Connection, responses: list[Response],
+               wanted: int, what: str, *, closed_too: bool = False) -> None:
+    """Fewer than ``wanted`` answers after a response that did not announce "close": the
+    server promised persistence (9112 9.3: one that does not support it MUST send "close").
+    Judged when the connection was left open after READ seconds, or with ``closed_too`` also
+    when the server closed it with the pipelined request unanswered."""
+    final = finals(responses)
+    if not final or len(final) >= wanted or (conn.eof and not closed_too):
+        return
+    last = final[-1]
+    if announces_close(last):
+        if not conn.eof:
+            ctx.finding("HTTP-13.g", f"{what}: the response announced \"Connection: close\", "
+                                     f"but the connection was still open after {READ:g} s")
+    elif last.keeps_alive():
+        how = ("then the server closed the connection" if conn.eof else
+               f"the connection was left open for {READ:g} s")
+        ctx.finding("HTTP-13.c", f"{what}: the {last.version} response did not announce "
+                                 f"\"close\", yet only {len(final)} of {wanted} pipelined "
+                                 f"requests were answered and {how}")

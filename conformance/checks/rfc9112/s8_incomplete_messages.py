@@ -1,0 +1,59 @@
+"""RFC 9112 8, Handling Incomplete Messages."""
+
+from __future__ import annotations
+
+from conformance.catalogue import check
+from conformance.context import CheckContext
+from conformance.probes.contract import Event, Route
+from conformance.verdicts import Level
+from conformance.wire import request_bytes
+
+TRUNCATED_CLOSE = 4.0  # seconds for the close after the half-close (the probe app: ms)
+
+
+@check(id="rfc9112.truncated-body", title="a body cut short by a half-close: the "
+       "connection is closed and an ASGI app is not told the body is complete",
+       requirements=["HTTP-05"], level=Level.MUST, interfaces=("wsgi", "asgi"),
+       via=("direct",), section="RFC 9112 8, 6.3")
+def truncated_body(ctx: CheckContext) -> None:
+    """RFC 9112 6.3: "If the sender closes the connection or the recipient times out before
+    the indicated number of octets are received, the recipient MUST consider the message to be
+    incomplete and close the connection." (HTTP-05.a) 8: "A server that receives an incomplete
+    request message, usually due to a canceled request or a triggered timeout exception, MAY
+    send an error response prior to closing the connection." (HTTP-05.c), so the answer is not
+    judged: a 200 here is the probe app's, written after its short read. For ASGI, more_body
+    "Signifies if there is additional content to come (as part of a Request message)."
+    (HTTP-05.d): an http.request with more_body False after 5 of 10 bytes tells the app the
+    body is complete; http.disconnect is "Sent to the application if receive is called after a
+    response has been sent or after the HTTP connection has been closed." (HTTP-05.e). The
+    client sends 5 of 10 announced bytes and half-closes."""
+    rid = ctx.new_rid()
+    conn = ctx.connect(timeout=TRUNCATED_CLOSE + 1)
+    conn.send(request_bytes("POST", f"{Route.READ_ALL}?case=truncated",
+                            ctx.base_headers(rid) + [("Content-Length", "10")], b"hello"))
+    conn.shutdown_write()
+    closed = conn.read_until_close(timeout=TRUNCATED_CLOSE)
+    answer = conn.read_response(method="POST", timeout=0.1)
+    conn.close()
+    answered = f"answered {answer.status}" if answer.status else "no answer"
+    if not closed:
+        ctx.finding("HTTP-05.a", f"5 of 10 announced body bytes, then the client half-closed: "
+                                 f"the server did not close the connection within "
+                                 f"{TRUNCATED_CLOSE:g} s ({answered})")
+    _judge_asgi_receives(ctx, rid)
+
+
+def _judge_asgi_receives(ctx: CheckContext, rid: str) -> None:
+    """ASGI: what receive() gave the app for the truncated body (WSGI has no such signal)."""
+    # The app journals its body once receive() has told it something; give it a moment.
+    ctx.journal.wait_for(lambda evs: any(e["event"] == Event.BODY for e in evs), rid=rid,
+                         timeout=1.0)
+    receives = [e for e in ctx.journal.for_rid(rid) if e["event"] == Event.RECEIVE]
+    complete = [e for e in receives if e.get("type") == "http.request"
+                and not e.get("more_body")]
+    if complete:
+        given = [(e.get("type"), e.get("size"), e.get("more_body")) for e in receives]
+        ctx.finding("HTTP-05.d", "5 of 10 announced body bytes, then the client half-closed: "
+                                 "the app was told the body was complete (an http.request with "
+                                 f"more_body False), not http.disconnect; receive() gave "
+                                 f"(type, size, more_body) {given}")

@@ -1,0 +1,119 @@
+"""RFC 9112 9.3, Persistence.
+
+Every case pipelines a follow-up request in the same write, so a body parsed as a request or
+a request left unanswered shows up."""
+
+from __future__ import annotations
+
+from conformance.catalogue import check
+from conformance.checks.rfc9112.pipelined_exchanges import (
+    READ,
+    pipeline,
+    read_until_done,
+    unanswered,
+)
+from conformance.context import CheckContext
+from conformance.desync import Case, Parts, Unjudged, announces_close, run_cases
+from conformance.probes.contract import Route
+from conformance.verdicts import Level
+from conformance.wire import parse_responses, request_bytes
+
+
+def _unread_body(parts: Parts) -> bytes:
+    return (f"POST {Route.NO_READ} HTTP/1.1\r\n".encode() + parts.base
+            + b"Content-Length: %d\r\n\r\n" % len(parts.smuggle) + parts.smuggle)
+
+
+def _unread_continue(parts: Parts) -> bytes:
+    return (f"POST {Route.NO_READ} HTTP/1.1\r\n".encode() + parts.base
+            + b"Expect: 100-continue\r\n"
+            + b"Content-Length: %d\r\n\r\n" % len(parts.smuggle) + parts.smuggle)
+
+
+# The body is a complete request: a server that neither drains nor closes serves it.
+UNREAD_CASES = [
+    Case("body the app never read", _unread_body, framing="HTTP-13.f"),
+    Case("unread body after Expect: 100-continue", _unread_continue, framing="HTTP-12.j"),
+]
+
+
+def _persistence_http11(ctx: CheckContext, unjudged: Unjudged) -> None:
+    conn, responses, _ = pipeline(
+        ctx, request_bytes("GET", "/desync/keep", ctx.base_headers(ctx.new_rid())), "GET")
+    if not responses or responses[0].status != 200:
+        conn.close()
+        unjudged.add(f"GET /desync/keep was answered "
+                     f"{responses[0].status if responses else 'with nothing'}, not 200")
+        return
+    first = responses[0]
+    if first.keeps_alive():
+        unanswered(ctx, conn, responses, 2, "GET and a pipelined GET", closed_too=True)
+    elif not conn.eof and not conn.read_until_close(timeout=READ):
+        ref = "HTTP-13.g" if announces_close(first) else "HTTP-13.e"
+        ctx.finding(ref, f"the {first.version} response said the connection closes, but it "
+                         f"was still open {READ:g} s later")
+    conn.close()
+
+
+def _persistence_http10(ctx: CheckContext) -> None:
+    conn, responses, marker = pipeline(
+        ctx, request_bytes("GET", "/desync/keep10", ctx.base_headers(ctx.new_rid()),
+                           version="HTTP/1.0"), "GET")
+    conn.close()
+    if ctx.journal.for_rid(marker):
+        said = (f"its {responses[0].version} response "
+                + ("announced keep-alive" if responses[0].keeps_alive() else "did not announce "
+                   "keep-alive")) if responses else "no response was read"
+        ctx.finding("HTTP-13.e", "after an HTTP/1.0 request without keep-alive the server "
+                                 f"served the next request on the same connection ({said})")
+
+
+@check(id="rfc9112.persistence", title="HTTP/1.1 persists by default, 1.0 only with "
+       "keep-alive; an unread body is drained or the connection closed",
+       requirements=["HTTP-13", "HTTP-12"], level=Level.MUST, interfaces=("wsgi", "asgi"),
+       via=("direct",), section="RFC 9112 9.3, 9.6")
+def persistence(ctx: CheckContext) -> None:
+    """RFC 9112 9.3: "A server MUST read the entire request message body or close the
+    connection after sending its response; otherwise, the remaining data on a persistent
+    connection would be misinterpreted as the next request." (HTTP-13.f; HTTP-12.j after
+    Expect: the unread body here is itself a request, and serving it is a desync). "A server
+    that does not support persistent connections MUST send the "close" connection option in
+    every response message that does not have a 1xx (Informational) status code." (HTTP-13.c:
+    a response without "close" and an unanswered pipelined request). For HTTP/1.0 without
+    keep-alive: "The connection will close after the current response." (HTTP-13.e). 9.6: "A
+    server that sends a "close" connection option MUST initiate closure of the connection (see
+    below) after it sends the response containing the "close" connection option." (HTTP-13.g)
+    """
+    unjudged = Unjudged()
+    run_cases(ctx, UNREAD_CASES)
+    with ctx.case("HTTP/1.1 persists"):
+        _persistence_http11(ctx, unjudged)
+    with ctx.case("HTTP/1.0 without keep-alive"):
+        _persistence_http10(ctx)
+    unjudged.raise_if_any()
+
+
+@check(id="rfc9112.pipelining-order", title="pipelined requests are answered in order",
+       requirements=["HTTP-14", "HTTP-13"], level=Level.MUST, interfaces=("wsgi", "asgi"),
+       via=("direct",), section="RFC 9112 9.3.2, 9.3")
+def pipelining_order(ctx: CheckContext) -> None:
+    """RFC 9112 9.3.2: "A server MAY process a sequence of pipelined requests in parallel if
+    they all have safe methods (Section 9.2.1 of [HTTP]), but it MUST send the corresponding
+    responses in the same order that the requests were received." (HTTP-14.a) Three requests in
+    one write ask for 201, 202, 203. Fewer answers on a connection left open break 9.3 when the
+    responses did not announce "close" (HTTP-13.c, as in rfc9112.persistence), and 9.6
+    when they did (HTTP-13.g)."""
+    data = b"".join(request_bytes("GET", f"{Route.FRAMING_STATUS}?code={code}",
+                                  ctx.base_headers(ctx.new_rid()))
+                    for code in (201, 202, 203))
+    conn = ctx.connect(timeout=READ + 1)
+    conn.send(data)
+    read_until_done(conn, lambda: len(parse_responses(bytes(conn.received), ["GET"] * 3,
+                                                      eof=False)) >= 3, READ)
+    responses = parse_responses(bytes(conn.received), ["GET"] * 3, eof=conn.eof)
+    conn.close()
+    statuses = [r.status for r in responses]
+    if statuses != [201, 202, 203][: len(statuses)]:
+        ctx.finding("HTTP-14.a", f"pipelined requests for 201, 202, 203 were answered "
+                                 f"{statuses}")
+    unanswered(ctx, conn, responses, 3, "three pipelined GETs")

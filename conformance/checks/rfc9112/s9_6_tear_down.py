@@ -1,0 +1,78 @@
+"""RFC 9112 9.6, Tear-down.
+
+Every case pipelines a follow-up request in the same write: whether the server serves it
+after "close" or after an invalid request shows up."""
+
+from __future__ import annotations
+
+import contextlib
+
+from conformance.catalogue import check
+from conformance.checks.rfc9112.pipelined_exchanges import READ, pipeline
+from conformance.checks.support.field_line_requests import get
+from conformance.checks.support.final_responses import finals
+from conformance.context import CheckContext
+from conformance.desync import Case, Rules, announces_close, run_cases
+from conformance.probes.contract import Route
+from conformance.verdicts import Level
+from conformance.wire import WireTimeout, request_bytes
+
+
+@check(id="rfc9112.close", title="Connection: close is answered, then the connection "
+       "closes and later requests are not processed", requirements=["HTTP-15"],
+       level=Level.MUST, interfaces=("wsgi", "asgi"), via=("direct",), section="RFC 9112 9.6")
+def connection_close(ctx: CheckContext) -> None:
+    """RFC 9112 9.6: "A server that receives a "close" connection option MUST initiate closure
+    of the connection (see below) after it sends the final response to the request that
+    contained the "close" connection option." (HTTP-15.a) "The server SHOULD send a "close"
+    connection option in its final response on that connection." (HTTP-15.c, a warn) "The
+    server MUST NOT process any further requests received on that connection." (HTTP-15.b)
+    Pipelining after "close" breaks the client's own rule (HTTP-15.d), so any answer to the
+    first request is acceptable; only what happens to the second is judged."""
+    conn, responses, marker = pipeline(
+        ctx, request_bytes("GET", "/desync/close", ctx.base_headers(ctx.new_rid())
+                           + [("Connection", "close")]), "GET")
+    with contextlib.suppress(WireTimeout, OSError):
+        conn.read_until_close(timeout=READ)
+    processed = bool(ctx.journal.for_rid(marker))
+    if processed or len(finals(responses)) >= 2:
+        ctx.finding("HTTP-15.b", "the request pipelined after Connection: close was "
+                                 + ("processed by the app" if processed else "answered")
+                                 + f" ({len(finals(responses))} responses)")
+    if not conn.eof:
+        ctx.finding("HTTP-15.a", f"the server did not close the connection within {READ:g} s "
+                                 "of its response to the request with Connection: close")
+    if responses and responses[0].version == "HTTP/1.1" and not announces_close(responses[0]):
+        ctx.finding("HTTP-15.c", "the final response did not carry Connection: close")
+
+
+# The framing of the invalid request is intact (its head ended), so keeping the connection open
+# after a 400 breaks only RFC 9112 2.2's SHOULD; serving the bad request is the same SHOULD. A
+# 400 that announced "close" and is followed by more answers breaks 9.6's MUST.
+_INVALID: Rules = {"reject": "HTTP-18.a", "respond": "HTTP-18.a", "close_after_reject": "HTTP-18.a",
+            "announced_close": "HTTP-18.d"}
+INVALID_CASES = [
+    Case("field line without a colon", get(b"NoColonHere\r\n"), **_INVALID),
+    Case("request-line with an extra word",
+         lambda p: (f"GET {Route.READ_ALL}?case=invalid HTTP/1.1 extra\r\n".encode() + p.base
+                    + b"\r\n"), **_INVALID),
+    Case("lower-case protocol name",
+         lambda p: b"GET /desync/invalid http/1.1\r\n" + p.base + b"\r\n", **_INVALID),
+    Case("method with a control character", get(b"", method=b"G\x01T"), **_INVALID),
+]
+
+
+@check(id="rfc9112.invalid-then-valid", title="after rejecting an invalid request the "
+       "pipelined valid one is not served", requirements=["HTTP-18"], level=Level.MUST,
+       interfaces=("wsgi", "asgi"), via=("direct",), section="RFC 9112 9.6, 2.2")
+def invalid_then_valid(ctx: CheckContext) -> None:
+    """RFC 9112 2.2: "When a server listening only for HTTP request messages, or processing
+    what appears from the start-line to be an HTTP request message, receives a sequence of
+    octets that does not match the HTTP-message grammar aside from the robustness exceptions
+    listed above, the server SHOULD respond with a 400 (Bad Request) response and close the
+    connection." (HTTP-18.a, a warn: serving the invalid request, or answering the pipelined
+    valid one after the 400). 9.6: "A server that sends a "close" connection option MUST
+    initiate closure of the connection (see below) after it sends the response containing the
+    "close" connection option." (HTTP-18.d: a 400 with Connection: close, then more answers).
+    """
+    run_cases(ctx, INVALID_CASES)
