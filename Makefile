@@ -28,11 +28,12 @@ chromium:
 
 setup: $(VENV)/.installed nginx chromium
 
+# Four pytest-xdist workers on two cores: the tests mostly wait on servers and sockets.
 # deptry: every module the package imports is a declared dependency, and every declared
 # dependency is imported (pyproject.toml [tool.deptry] lists the servers started by CLI).
 test: setup
 	$(VENV)/bin/deptry .
-	$(PYTEST) tests
+	$(PYTEST) -n 4 tests
 
 # A check that finds a server broken fails pytest; that is the matrix's content, not an error
 # of `make matrix`, so the run's exit status is not allowed to stop the rendering.

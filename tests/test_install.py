@@ -90,11 +90,16 @@ def test_wheel_ships_targets_schema_and_template(user_venv: Path) -> None:
 def test_first_run_from_an_empty_directory(user_venv: Path, tmp_path: Path) -> None:
     workdir = tmp_path / "empty"
     workdir.mkdir()
-    temp_root = Path(tempfile.gettempdir())
-    before = (_git_status(), _listing(temp_root, depth=1), _listing(Path.home(), depth=3))
+    # The run gets a temp dir and a home of its own, so that what it leaves there is its own
+    # even while other tests run beside it (make test runs them in parallel).
+    temp_root, home = tmp_path / "tmp", tmp_path / "home"
+    temp_root.mkdir()
+    home.mkdir()
+    checkout_before = _git_status()
     env = {k: v for k, v in os.environ.items()
            if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER")}
     env["PATH"] = f"{user_venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"  # an activated venv
+    env.update(TMPDIR=str(temp_root), HOME=str(home))
     proc = subprocess.run(
         ["pytest", f"--target={','.join(TARGETS)}", "--via=direct", "--examples=5"],
         cwd=workdir, env=env, capture_output=True, text=True, timeout=600,
@@ -116,7 +121,6 @@ def test_first_run_from_an_empty_directory(user_venv: Path, tmp_path: Path) -> N
     # Written: the results, and pytest's own cache. Nothing else, anywhere.
     written = {p.relative_to(workdir).parts[0] for p in workdir.rglob("*")}
     assert written <= {"reports", ".pytest_cache"}, written
-    after = (_git_status(), _listing(temp_root, depth=1), _listing(Path.home(), depth=3))
-    assert after[0] == before[0], "the run changed the checkout"
-    assert after[1] - before[1] == set(), f"left behind in {temp_root}"
-    assert after[2] - before[2] == set(), "the run wrote into the home directory"
+    assert _git_status() == checkout_before, "the run changed the checkout"
+    assert _listing(temp_root, depth=1) == set(), "left behind in the temp dir"
+    assert _listing(home, depth=3) == set(), "the run wrote into the home directory"

@@ -35,7 +35,7 @@ def test_rows_columns_and_a_detail(tmp_path: Path) -> None:
     assert len(re.findall(r'<tr class="check"', dom)) == 3  # three checks
     assert len(re.findall(r'<th class="col"', dom)) == 4  # four target x via columns
     assert _open_details(dom) == []  # nothing open until asked
-    link = re.search(r'<a href="#(d-asgi-scope-headers-uvicorn-h11-nginx)">', dom)
+    link = re.search(r'<a href="#(d-asgi-www-scope-headers-uvicorn-h11-nginx)">', dom)
     assert link, "the failing cell links to its detail"
     opened = dump_dom(page, link.group(1))
     assert _open_details(opened) == [link.group(1)]
@@ -81,7 +81,7 @@ def test_hostile_server_bytes_render_as_text(tmp_path: Path) -> None:
                                                "fail")]))
     hostile = tmp_path / "hostile.html"
     hostile.write_text(render_html([_hostile_record()]))
-    anchor = "d-asgi-scope-headers-uvicorn-h11-nginx"
+    anchor = "d-asgi-www-scope-headers-uvicorn-h11-nginx"
     expected_scripts = len(re.findall(r"<script", dump_dom(benign, anchor)))
     dom = dump_dom(hostile, anchor)
     assert _open_details(dom) == [anchor], "the hostile detail is open, so its text is live"
