@@ -48,12 +48,13 @@ def request_bytes(
 
 
 def chunked_body(body: bytes, sizes: Sequence[int] | None = None,
-                 extensions: Sequence[bytes] = ()) -> bytes:
+                 extensions: Sequence[bytes] = (), last_extension: bytes = b"") -> bytes:
     """``body`` in RFC 9112 7.1 chunked coding, ending in the last-chunk and an empty trailer.
 
     ``sizes`` are the chunk sizes in order (the last chunk takes whatever they leave; None: one
-    chunk); ``extensions[i]`` (a chunk-ext such as b";a=b") goes after chunk i's size. The one
-    encoder of the suite: checks, strategies and the oracle all frame bodies with it."""
+    chunk); ``extensions[i]`` (a chunk-ext such as b";a=b") goes after chunk i's size, and
+    ``last_extension`` after the last-chunk's 0. The one encoder of the suite: checks,
+    strategies and the oracle all frame bodies with it."""
     cuts = list(sizes or [])
     if sum(cuts) < len(body):
         cuts.append(len(body) - sum(cuts))
@@ -64,7 +65,7 @@ def chunked_body(body: bytes, sizes: Sequence[int] | None = None,
         ext = extensions[index] if index < len(extensions) else b""
         out += b"%x" % size + ext + CRLF + body[start:start + size] + CRLF
         start += size
-    return bytes(out) + b"0" + CRLF + CRLF
+    return bytes(out) + b"0" + last_extension + CRLF + CRLF
 
 
 @dataclass

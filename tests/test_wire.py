@@ -633,3 +633,16 @@ def test_head_ending_in_bare_lf_then_crlf_is_found() -> None:
     resp, used = parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 2\n\r\nok")
     assert resp is not None and resp.status == 200 and resp.body == b"ok" and used == 39
     assert any("bare LF" in p for p in resp.problems)
+
+
+def test_chunked_body_is_the_one_encoder() -> None:
+    """RFC 9112 7.1: chunk-size [chunk-ext] CRLF chunk-data CRLF ... last-chunk, empty trailer;
+    the last size takes what the given sizes leave, and a zero size is skipped."""
+    from conformance.wire import chunked_body
+
+    assert chunked_body(b"") == b"0\r\n\r\n"
+    assert chunked_body(b"hello") == b"5\r\nhello\r\n0\r\n\r\n"
+    assert chunked_body(b"hello world", [5, 0, 1], [b";a=b"]) == (
+        b"5;a=b\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\n\r\n")
+    assert chunked_body(b"x" * 26, [26], last_extension=b";end") == (
+        b"1a\r\n" + b"x" * 26 + b"\r\n0;end\r\n\r\n")

@@ -186,9 +186,7 @@ class BodyRequest:
         if self.chunks is None:
             return self.body
         ext = b";probe=1" if self.extension else b""
-        coded = chunked_body(self.body, self.chunks, [ext] * len(self.chunks))
-        # The extension goes on the last-chunk too, which chunked_body leaves bare.
-        return coded.removesuffix(b"0\r\n\r\n") + b"0%s\r\n\r\n" % ext
+        return chunked_body(self.body, self.chunks, [ext] * len(self.chunks), ext)
 
     def to_bytes(self, host: str, rid: str) -> bytes:
         framing = (("Content-Length", str(len(self.body))) if self.chunks is None
