@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "catalogue":
         if args.requirements:
             return requirements_catalogue(as_json=args.json)
+        if args.clauses:
+            return clauses_catalogue(as_json=args.json)
         return catalogue(as_json=args.json)
     if args.command == "report":
         out = Path(args.out)
@@ -56,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     cat.add_argument("--requirements", action="store_true",
                      help="list the requirements (conformance/requirements.toml) and the "
                           "checks that enforce each, instead of the checks")
+    cat.add_argument("--clauses", action="store_true",
+                     help="list every clause (each way a server can break a requirement: one "
+                          "server-binding sentence) and the checks and sub-cases that catch it")
     rep = commands.add_parser("report", help="render the Markdown matrix from results JSON")
     rep.add_argument("results", nargs="*", metavar="RESULTS",
                      help=f"results files (default: every {RESULTS_DIR}/*.json)")
@@ -140,6 +145,28 @@ def requirements_catalogue(*, as_json: bool) -> int:
             print(f"    no sentence: {entry['no_sentence']}")
     uncovered = sum(not e["checks"] for e in entries)
     print(f"{len(entries)} requirements, {len(entries) - uncovered} enforced by a check")
+    return 0
+
+
+def clauses_catalogue(*, as_json: bool) -> int:
+    """Print the clause table (conformance/clauses.py): requirement, clause, level, and the
+    checks and sub-cases that catch it, or "NOT CAUGHT"."""
+    from conformance.clauses import clause_table
+
+    table = clause_table()
+    if as_json:
+        print(json.dumps([clause.as_json() for clause in table], indent=2))
+        return 0
+    current = ""
+    for clause in table:
+        if clause.requirement != current:
+            current = clause.requirement
+            print(current)
+        print(f"  {clause.ref:16} {clause.level.value:9} {clause.text}")
+        caught = list(clause.cases) or list(clause.checks)
+        print(f"  {'':16} {'':9} -> {'; '.join(caught) if caught else 'NOT CAUGHT'}")
+    caught = sum(bool(clause.checks) for clause in table)
+    print(f"{len(table)} clauses, {caught} caught by a check, {len(table) - caught} not yet")
     return 0
 
 
