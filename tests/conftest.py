@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -71,12 +72,47 @@ def suite(tmp_path: Path):
     return run
 
 
+def expectation(value: str) -> tuple[str, list[str]]:
+    """A broken-stack row's expectation for one check: ``"fail"``, or the verdict and the
+    clauses (sentence refs) whose findings the check must report, ``"fail: HTTP-11.a"``."""
+    verdict, _, refs = value.partition(":")
+    return verdict.strip(), [ref.strip() for ref in refs.split(",") if ref.strip()]
+
+
+def _assert_clauses(record: dict[str, Any], refs: list[str]) -> None:
+    """Each clause's finding is in the record at its sentence's level (issue 13: the
+    suite reports that clause's finding, not just any finding of the check)."""
+    from conformance.requirements import level_of
+
+    found = {(f["requirement"], f["level"]) for f in record["findings"]}
+    for ref in refs:
+        level = level_of(ref).value
+        bare = ref.split(".")[0]
+        assert (ref, level) in found or (bare, level) in found, (
+            f"{record['check']}: no {level} finding on {ref}; findings: {sorted(found)}")
+
+
+def _log_findings(name: str, records: list[dict[str, Any]]) -> None:
+    """With CONFORMANCE_FINDINGS_LOG set, append each record's findings (a developer's aid
+    for writing the clause refs of a row)."""
+    log = os.environ.get("CONFORMANCE_FINDINGS_LOG")
+    if not log:
+        return
+    with open(log, "a", encoding="utf-8") as out:
+        for record in records:
+            out.write(json.dumps({"stack": name, "check": record["check"],
+                                  "verdict": record["verdict"],
+                                  "findings": [[f["requirement"], f["level"]]
+                                               for f in record["findings"]]}) + "\n")
+
+
 def check_broken_stack(tmp_path: Path, name: str, interface: str, app: str,
                        command: str | None, expected: dict[str, str], *,
                        extra_toml: str = "", examples: int = 40) -> None:
     """Run the checks of ``expected`` on one deliberately broken stack and assert each verdict,
-    its justification (message, section, bytes or log) and the run's exit status. Each check
-    runs on its own path: direct where it applies, else through nginx."""
+    the findings of the clauses it names, its justification (message, section, bytes or log)
+    and the run's exit status. Each check runs on its own path: direct where it applies, else
+    through nginx."""
     from conformance.catalogue import all_checks
 
     target = broken_target(tmp_path, name, interface, app, command)
@@ -87,11 +123,15 @@ def check_broken_stack(tmp_path: Path, name: str, interface: str, app: str,
     run = run_suite(tmp_path, f"--target={target}",
                     f"--via={vias.pop() if len(vias) == 1 else 'both'}",
                     f"--checks={','.join(expected)}", f"--examples={examples}")
-    for check_id, verdict in expected.items():
+    _log_findings(name, run.records)
+    verdicts = {check_id: expectation(value) for check_id, value in expected.items()}
+    for check_id, (verdict, clauses) in verdicts.items():
         got = run.verdict(check_id, name, via_of[check_id])
         assert got == verdict, f"{check_id} on {name}: {got}\n{run.output[-3000:]}"
         record = next(r for r in run.records if r["check"] == check_id)
+        _assert_clauses(record, clauses)
         # A verdict other than pass must carry its justification: message, section, bytes.
         assert record["message"] and record["section"]
         assert record["evidence"].get("exchanges") or record["evidence"].get("log_tail")
-    assert run.returncode == (1 if "fail" in expected.values() else 0), run.output[-2000:]
+    failing = any(verdict == "fail" for verdict, _ in verdicts.values())
+    assert run.returncode == (1 if failing else 0), run.output[-2000:]

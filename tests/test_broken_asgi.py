@@ -33,86 +33,95 @@ UVICORN_NO_GRACE = ('["{bin}/uvicorn", "--http", "h11", "--host", "{host}", "--p
 # (variant name, interface, app "module:attr", command or None, {check id: expected verdict})
 BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
     ("loses-last-byte", "asgi", "broken_asgi_events:loses_last_byte", None,
-     {"asgi-www.request-body-events": "fail", "asgi-www.generated-bodies": "fail"}),
+     {"asgi-www.request-body-events": "fail: ASGI-HTTP-01.c",
+      "asgi-www.generated-bodies": "fail: ASGI-HTTP-01.c"}),
     # The chunked coding handed over undecoded breaks only "The http.request messages should
     # contain just the decoded contents of each chunk." (ASGI-HTTP-01.g); a 411 for a chunked
     # body is a MAY of RFC 9112 6.3 (ASGI-HTTP-01.i).
     ("chunked-undecoded", "asgi", PROBE, naive_server("--chunked", "raw"),
-     {"asgi-www.request-body-events": "warn", "asgi-www.generated-bodies": "warn"}),
+     {"asgi-www.request-body-events": "warn: ASGI-HTTP-01.g",
+      "asgi-www.generated-bodies": "warn: ASGI-HTTP-01.g"}),
     ("chunked-refused-411", "asgi", PROBE, naive_server("--chunked", "411"),
-     {"asgi-www.request-body-events": "info", "asgi-www.generated-bodies": "info"}),
+     {"asgi-www.request-body-events": "info: ASGI-HTTP-01.i",
+      "asgi-www.generated-bodies": "info: ASGI-HTTP-01.i"}),
     ("hangs-after-response", "asgi", "broken_asgi_events:hangs_after_response", None,
-     {"asgi-www.disconnect-after-response": "fail"}),
+     {"asgi-www.disconnect-after-response": "fail: ASGI-HTTP-02.a"}),
     # An empty final http.request instead of http.disconnect breaks the event's definition
     # (ASGI-HTTP-03.a); no event at all within the bound is reported (the no-disconnect row
     # of test_broken_servers.py).
     ("request-instead-of-disconnect", "asgi", "broken_asgi_events:request_instead_of_disconnect",
-     None, {"asgi-www.disconnect-mid-request": "fail",
-            "asgi-www.disconnect-mid-response": "fail"}),
+     None, {"asgi-www.disconnect-mid-request": "fail: ASGI-HTTP-03.a",
+            "asgi-www.disconnect-mid-response": "fail: ASGI-HTTP-03.a"}),
     ("claims-spec-2.4", "asgi", "broken_asgi_events:claims_spec_24", None,
-     {"asgi-www.send-after-disconnect": "warn"}),
+     {"asgi-www.send-after-disconnect": "warn: ASGI-HTTP-04.a"}),
     # invalid-events: the naive server writes an app's CR LF into the head, a header line of
     # its own: "A sender MUST NOT generate protocol elements that do not match the grammar"
     # (ASGI-HTTP-08.b) makes that a fail where the check used to stop at its SHOULD. Its
     # app-exception verdict is info: it closes without a response after an app that returned
     # without one, which no sentence rules on (ASGI-HTTP-09.b).
     ("naive-server", "asgi", PROBE, NAIVE_SERVER,
-     {"asgi-www.app-transfer-encoding": "fail", "asgi-www.nothing-after-final-body": "fail",
-      "asgi.invalid-events": "fail", "asgi-www.no-body-responses": "fail",
-      "asgi.app-exception": "info"}),
+     {"asgi-www.app-transfer-encoding": "fail: ASGI-HTTP-06.d, ASGI-HTTP-06.c, ASGI-HTTP-06.a",
+      "asgi-www.nothing-after-final-body": "fail: ASGI-HTTP-07.b",
+      "asgi.invalid-events": "fail: ASGI-HTTP-08.b",
+      "asgi-www.no-body-responses": "fail: ASGI-HTTP-10.a, ASGI-HTTP-10.d, ASGI-HTTP-10.g",
+      "asgi.app-exception": "info: ASGI-HTTP-09.b"}),
     # uvicorn's h11 protocol sends a str header value instead of raising (ASGI-HTTP-08.a).
-    ("accepts-str-header", "asgi", PROBE, None, {"asgi.invalid-events": "warn"}),
+    ("accepts-str-header", "asgi", PROBE, None, {"asgi.invalid-events": "warn: ASGI-HTTP-08.a"}),
     # A body before the start dropped without raising: no sentence covers the order of
     # events (ASGI-HTTP-08.e, a missing defence).
     ("lenient-event-order", "asgi", "broken_asgi_events:lenient_event_order", None,
-     {"asgi.invalid-events": "hardening"}),
+     {"asgi.invalid-events": "hardening: ASGI-HTTP-08.e"}),
     ("swallows-exceptions", "asgi", "broken_asgi_events:swallows_exceptions", None,
-     {"asgi.app-exception": "fail"}),
+     {"asgi.app-exception": "fail: ASGI-HTTP-09.a"}),
     # The early hint refused by send() breaks "ASGI servers that implement this extension
     # will allow early hints to be sent." (ASGI-EXT-04.j).
     ("bad-scope-extras", "asgi", "broken_asgi_events:bad_scope_extras", None,
-     {"asgi-www.scope-root-path": "fail", "asgi-www.scope-root-path-option": "fail",
-      "asgi-ext.pathsend": "fail", "asgi-ext.zerocopysend": "fail", "asgi-ext.trailers": "fail",
-      "asgi-ext.early-hints": "fail", "asgi-ext.tls-only-on-tls": "fail",
-      "asgi-ext.no-debug": "warn"}),
+     {"asgi-www.scope-root-path": "fail: ASGI-SCOPE-06.a",
+      "asgi-www.scope-root-path-option": "fail: ASGI-SCOPE-06.a",
+      "asgi-ext.pathsend": "fail: ASGI-EXT-02.c", "asgi-ext.zerocopysend": "fail: ASGI-EXT-05.k",
+      "asgi-ext.trailers": "fail: ASGI-EXT-03.c",
+      "asgi-ext.early-hints": "fail: ASGI-EXT-04.j",
+      "asgi-ext.tls-only-on-tls": "fail: ASGI-EXT-06.b",
+      "asgi-ext.no-debug": "warn: ASGI-EXT-07"}),
     # A 103 without the links: "The ASGI server should then attempt to send an informational
     # response to the client with the provided links as Link headers." (ASGI-EXT-04.d). A
     # closed file descriptor breaks no sentence (ASGI-EXT-05.j).
     ("early-hint-without-links", "asgi", PROBE, naive_server("--early-hints"),
-     {"asgi-ext.early-hints": "warn"}),
+     {"asgi-ext.early-hints": "warn: ASGI-EXT-04.d"}),
     ("closes-zerocopy-fd", "asgi", PROBE, naive_server("--zerocopysend"),
-     {"asgi-ext.zerocopysend": "info"}),
+     {"asgi-ext.zerocopysend": "info: ASGI-EXT-05.j"}),
     ("ignores-early-hints", "asgi", "broken_asgi_events:ignores_early_hints", None,
-     {"asgi-ext.early-hints": "info"}),
+     {"asgi-ext.early-hints": "info: ASGI-EXT-04.e"}),
     # A path outside root_path rests only on "PATH_INFO can be derived by stripping root_path
     # from path" (ASGI-SCOPE-06.c, a can): reported.
     ("root-path-outside-path", "asgi", "broken_asgi_events:root_path_outside_path", None,
-     {"asgi-www.scope-root-path": "info"}),
+     {"asgi-www.scope-root-path": "info: ASGI-SCOPE-06.c"}),
     ("lifespan-version-2", "asgi", "broken_asgi_events:lifespan_version_2", None,
-     {"asgi-lifespan.scope-keys": "fail"}),
+     {"asgi-lifespan.scope-keys": "fail: ASGI-LIFE-02.j"}),
     # uvicorn told `--lifespan on` (the broken targets' default) treats an app raising on the
     # lifespan scope as a failed startup and exits (uvicorn/lifespan/on.py: error_occured and
     # lifespan == "on"), where the spec says the server must continue.
     ("exits-on-lifespan-raise", "asgi", PROBE, None,
-     {"asgi-lifespan.raise-keeps-serving": "fail"}),
+     {"asgi-lifespan.raise-keeps-serving": "fail: ASGI-LIFE-04"}),
     ("completes-shutdown-early", "asgi", "broken_asgi_events:completes_shutdown_early", None,
-     {"asgi-lifespan.shutdown-after-requests": "fail"}),
+     {"asgi-lifespan.shutdown-after-requests": "fail: ASGI-LIFE-05.b"}),
     # No sentence says in-flight requests are let finish ("A client, server, or proxy MAY
     # close the transport connection at any time.", ASGI-LIFE-05.c): cutting one is reported.
     ("cuts-in-flight-on-shutdown", "asgi", PROBE, UVICORN_NO_GRACE,
-     {"asgi-lifespan.shutdown-after-requests": "info"}),
+     {"asgi-lifespan.shutdown-after-requests": "info: ASGI-LIFE-05.c"}),
     ("skips-lifespan-shutdown", "asgi", "broken_asgi_events:skips_lifespan_shutdown", None,
-     {"asgi-lifespan.shutdown-after-requests": "fail", "asgi-lifespan.shutdown-failed": "fail"}),
+     {"asgi-lifespan.shutdown-after-requests": "fail: ASGI-LIFE-05.b",
+      "asgi-lifespan.shutdown-failed": "fail: ASGI-LIFE-05.b"}),
     ("hides-shutdown-failed", "asgi", "broken_asgi_events:hides_shutdown_failed", None,
-     {"asgi-lifespan.shutdown-failed": "warn"}),
+     {"asgi-lifespan.shutdown-failed": "warn: ASGI-LIFE-06"}),
     ("other-loop", "asgi", "broken_asgi_events:other_loop", None,
-     {"asgi-lifespan.same-event-loop": "warn"}),
+     {"asgi-lifespan.same-event-loop": "warn: ASGI-LIFE-07.a"}),
     ("shared-state", "asgi", "broken_asgi_events:shared_state", None,
-     {"asgi-lifespan.state": "fail"}),
+     {"asgi-lifespan.state": "fail: ASGI-SCOPE-08.a"}),
     # How a server is mounted is specified nowhere: what root_path-option sees is information
     # (ASGI-SCOPE-06.c, a can), no longer a warn.
     ("ignores-root-path", "asgi", "broken_asgi_events:ignores_root_path", None,
-     {"asgi-www.scope-root-path-option": "info"}),
+     {"asgi-www.scope-root-path-option": "info: ASGI-SCOPE-06.c"}),
 ]
 # Rows whose target needs a [proxy] section (the server's prefix option, uvicorn's here).
 PROXY_SECTIONS = {"ignores-root-path": 'prefix_args = ["--root-path", "/app"]',

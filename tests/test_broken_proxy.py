@@ -28,45 +28,49 @@ ASGI_PROBE = "conformance.probes.asgi_app:app"
 
 BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
     ("chunked-to-http10", "wsgi", WSGI_PROBE, lax("chunk-http10"),
-     {"deployment.upstream-http10": "fail",
+     {"deployment.upstream-http10": "fail: PROXY-01.a",
       # the same server collects the whole response before sending any of it
-      "deployment.stream-http10-unbuffered": "fail"}),
+      "deployment.stream-http10-unbuffered": "fail: PROXY-02.a"}),
     ("leaves-body-unread", "wsgi", WSGI_PROBE, lax("no-drain"),
-     {"deployment.pooled-desync": "fail"}),
+     {"deployment.pooled-desync": "fail: PROXY-06.a"}),
     # PROXY-06.h: after a WSGI app error mid-response, closing is only a SHOULD (PEP 3333).
     ("error-keeps-connection", "wsgi", WSGI_PROBE, lax("error-keepalive"),
-     {"deployment.pooled-desync": "warn"}),
-    ("never-closes", "wsgi", "broken_proxy:never_closes", None, {"deployment.disconnect": "fail"}),
+     {"deployment.pooled-desync": "warn: PROXY-06.h"}),
+    ("never-closes", "wsgi", "broken_proxy:never_closes", None,
+     {"deployment.disconnect": "fail: PROXY-03.a"}),
     # PROXY-03.d: close() only after the stream ran to its end: late, a SHOULD.
     ("keeps-iterating", "wsgi", "broken_proxy:keeps_iterating", None,
-     {"deployment.disconnect": "warn"}),
+     {"deployment.disconnect": "warn: PROXY-03.d"}),
     ("never-disconnects", "asgi", "broken_proxy:no_disconnect", None,
-     {"deployment.disconnect": "fail"}),
+     {"deployment.disconnect": "fail: PROXY-03.b"}),
     # PROXY-03.d: http.disconnect delivered, but late: promptness is only a SHOULD.
     ("late-disconnect", "asgi", "broken_proxy:late_disconnect", None,
-     {"deployment.disconnect": "warn"}),
+     {"deployment.disconnect": "warn: PROXY-03.d"}),
     # Was fail/fail: no spec text names the forwarding headers or trust (PROXY-04): refusing
     # an untrusted client's headers is a defence (PROXY-04.i, HARDENING) and following a
     # trusted proxy's is a convention (PROXY-04.g/h, INFO).
     ("trusts-anyone", "wsgi", "broken_proxy:trusts_anyone", None,
-     {"deployment.forwarded-spoofing": "hardening", "deployment.forwarded-default-trust": "info"}),
-    ("trusts-another-proxy", "asgi", ASGI_PROBE, None, {"deployment.forwarded-trusted": "info"}),
+     {"deployment.forwarded-spoofing": "hardening: PROXY-04.i",
+      "deployment.forwarded-default-trust": "info: PROXY-04.g, PROXY-04.h"}),
+    ("trusts-another-proxy", "asgi", ASGI_PROBE, None,
+     {"deployment.forwarded-trusted": "info: PROXY-04.g, PROXY-04.h"}),
     ("lossy-body", "wsgi", "broken_proxy:lossy_input", GUNICORN,
-     {"deployment.large-body-unbuffered": "fail", "deployment.chunked-body-unbuffered": "fail",
-      "deployment.expect-continue": "fail"}),
+     {"deployment.large-body-unbuffered": "fail: PROXY-07.c",
+      "deployment.chunked-body-unbuffered": "fail: PROXY-07.a",
+      "deployment.expect-continue": "fail: PROXY-07.c"}),
     # PROXY-07.g: an ASGI server that leaves the chunk framing in breaks a SHOULD.
     ("leaves-chunks-in", "asgi", "broken_proxy:leaves_chunks_in", None,
-     {"deployment.chunked-body-unbuffered": "warn"}),
+     {"deployment.chunked-body-unbuffered": "warn: PROXY-07.g"}),
     # Was warn: how a prefix is split rests on a "can" and a "may" (PROXY-05.f/g): INFO.
     ("loses-script-name", "wsgi", "broken_proxy:loses_script_name", None,
-     {"deployment.prefix-mount": "info"}),
+     {"deployment.prefix-mount": "info: PROXY-05.g"}),
     ("drops-proxied-query", "wsgi", "broken_proxy:drops_query_when_proxied", None,
-     {"deployment.differential": "info"}),
+     {"deployment.differential": "info: PROXY-09"}),
     ("uds-fake-server", "asgi", "broken_proxy:fake_server_address", None,
-     {"deployment.unix-socket": "fail"}),
+     {"deployment.unix-socket": "fail: PROXY-11.a"}),
     # PROXY-11.b: leaving scope server out is allowed ("Optional"): reported, not failed.
     ("uds-no-server", "asgi", "broken_proxy:no_server_address", None,
-     {"deployment.unix-socket": "info"}),
+     {"deployment.unix-socket": "info: PROXY-11.b"}),
 ]
 
 UVICORN_UDS = ('\nuds_command = ["{bin}/uvicorn", "--http", "h11", "--uds", "{uds}", '

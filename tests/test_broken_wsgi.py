@@ -31,13 +31,13 @@ WSGIREF_OPTIMIZED = ('["{python}", "-O", "-m", "conformance.launchers.wsgiref_se
 # (variant name, interface, app "module:attr", command or None, {check id: expected verdict})
 BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
     ("input-iter-blocks", "wsgi", "broken_wsgi_pep:iter_in_blocks", None,
-     {"pep3333.read-methods": "fail"}),
+     {"pep3333.read-methods": "fail: WSGI-IN-01.c"}),
     ("readline-ignores-size", "wsgi", "broken_wsgi_pep:readline_ignores_size", None,
-     {"pep3333.readline-size": "warn"}),
+     {"pep3333.readline-size": "warn: WSGI-IN-02.a"}),
     ("read-needs-size", "wsgi", "broken_wsgi_pep:read_needs_size", None,
-     {"pep3333.read-no-argument": "warn"}),
+     {"pep3333.read-no-argument": "warn: WSGI-IN-03.a"}),
     ("exhausted-readlines", "wsgi", "broken_wsgi_pep:exhausted_readlines", None,
-     {"pep3333.input-exhausted": "warn"}),
+     {"pep3333.input-exhausted": "warn: WSGI-IN-05.a"}),
     # wsgiref as it is: its wsgi.input is the socket file (no EOF at CONTENT_LENGTH, chunked
     # framing passed through), write() sends the headers for an empty block, Content-Length
     # is not enforced, header values are not checked, X-A_B joins X-A-B, and it answers as
@@ -47,108 +47,111 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
     # it hands the app is a warn: an HTTP/1.0 server that cannot decode should reject
     # (WSGI-IN-06.f); the HTTP/1.1 variant below shows the MUST.
     ("wsgiref-as-is", "wsgi", PROBE, None,
-     {"pep3333.read-past-content-length": "warn", "pep3333.chunked-request-body": "warn",
-      "pep3333.read-methods": "warn", "pep3333.expect-continue": "info",
-      "pep3333.headers-held-until-body": "fail",
-      "pep3333.content-length-too-many": "warn",
-      "pep3333.control-characters": "warn",
-      "pep3333.underscore-header-spoofing": "hardening"}),
+     {"pep3333.read-past-content-length": "warn: WSGI-IN-04.a",
+      "pep3333.chunked-request-body": "warn: WSGI-IN-06.f",
+      "pep3333.read-methods": "warn: WSGI-IN-04.a", "pep3333.expect-continue": "info: WSGI-IN-07.f",
+      "pep3333.headers-held-until-body": "fail: WSGI-RESP-02.c",
+      "pep3333.content-length-too-many": "warn: WSGI-RESP-09.a",
+      "pep3333.control-characters": "warn: WSGI-RESP-11.e",
+      "pep3333.underscore-header-spoofing": "hardening: WSGI-ENV-09.b"}),
     # An HTTP/1.1 server that never sends 100 Continue: the PEP's third way, "not recommended"
     # (WSGI-IN-07.g, SHOULD NOT), so a warn, no longer a fail. As an HTTP/1.1 recipient it
     # must decode chunked bodies (RFC 9112 7.1, WSGI-IN-06.a/c) and hands the app the framing.
     ("no-100-continue", "wsgi", PROBE, variant("no-100"),
-     {"pep3333.expect-continue": "warn", "pep3333.chunked-request-body": "fail"}),
+     {"pep3333.expect-continue": "warn: WSGI-IN-07.g",
+      "pep3333.chunked-request-body": "fail: WSGI-IN-06.a"}),
     ("expect-417", "wsgi", PROBE, variant("expect-417"),
-     {"pep3333.expect-continue": "fail"}),
+     {"pep3333.expect-continue": "fail: WSGI-IN-07.a"}),
     ("chunked-411", "wsgi", PROBE, variant("chunked-411"),
-     {"pep3333.chunked-request-body": "info"}),
+     {"pep3333.chunked-request-body": "info: WSGI-IN-06.d"}),
     ("write-after-iterable", "wsgi", "broken_wsgi_pep:write_after_iterable", None,
-     {"pep3333.write-before-iterable": "fail"}),
+     {"pep3333.write-before-iterable": "fail: WSGI-RESP-01.c"}),
     ("ignores-replacement", "wsgi", "broken_wsgi_pep:ignores_replacement", None,
-     {"pep3333.headers-held-until-body": "warn"}),
+     {"pep3333.headers-held-until-body": "warn: WSGI-RESP-02.e"}),
     ("assumes-started", "wsgi", "broken_wsgi_pep:assumes_started", None,
-     {"pep3333.start-response-in-iterable": "fail"}),
+     {"pep3333.start-response-in-iterable": "fail: WSGI-RESP-03.a"}),
     ("swallows-late-exc-info", "wsgi", "broken_wsgi_pep:swallows_late_exc_info", None,
-     {"pep3333.exc-info-after-headers": "fail"}),
+     {"pep3333.exc-info-after-headers": "fail: WSGI-RESP-04.a"}),
     ("raises-own-error", "wsgi", "broken_wsgi_pep:raises_own_error", None,
-     {"pep3333.exc-info-after-headers": "warn"}),
+     {"pep3333.exc-info-after-headers": "warn: WSGI-RESP-04.b"}),
     # The second call's fatal error is the application's (WSGI-RESP-05.a); the pointer to the
     # example gateway that raises has no keyword, so letting it pass is reported (INFO).
     ("ignores-second-start", "wsgi", "broken_wsgi_pep:ignores_second_start", None,
-     {"pep3333.second-start-response": "info"}),
+     {"pep3333.second-start-response": "info: WSGI-RESP-05.c"}),
     # python -O strips wsgiref's hop-by-hop assertion: the app's Transfer-Encoding reaches
     # the wire over an unchunked body. That message breaks RFC 9110 2.2's MUST (WSGI-RESP-12.f:
     # a chunked framing the body does not have), so a fail, no longer a warn.
     ("wsgiref-optimized", "wsgi", PROBE, WSGIREF_OPTIMIZED,
-     {"pep3333.hop-by-hop": "fail"}),
+     {"pep3333.hop-by-hop": "fail: WSGI-RESP-12.f"}),
     ("drops-hop-by-hop", "wsgi", "broken_wsgi_pep:drops_hop_by_hop", None,
-     {"pep3333.hop-by-hop": "warn"}),
+     {"pep3333.hop-by-hop": "warn: WSGI-RESP-12.b"}),
     ("bare-cr-headers", "wsgi", "broken_wsgi_pep:bare_cr_headers", None,
-     {"pep3333.control-characters": "fail"}),
+     {"pep3333.control-characters": "fail: WSGI-RESP-11.f"}),
     ("empty-block-last-chunk", "wsgi", PROBE, variant("empty-chunk"),
-     {"pep3333.empty-blocks": "fail"}),
+     {"pep3333.empty-blocks": "fail: WSGI-RESP-08.e"}),
     # Transfer-Encoding to an HTTP/1.0 client (RFC 9112 6.1) is judged once, by
     # rfc9112.http10-no-chunked; pep3333.unsized-response-framing judges only whether the
     # body arrives whole (its chunking is correct here, so it passes).
     ("chunked-to-http10", "wsgi", PROBE, variant("chunked-to-10"),
-     {"rfc9112.http10-no-chunked": "fail"}),
+     {"rfc9112.http10-no-chunked": "fail: HTTP-11.a"}),
     # Also the app that fails 12 bytes into a declared 100-byte body: the connection stays
     # open (WSGI-RESP-09.b, SHOULD); and a response without Content-Length, close-delimited,
     # never ends (WSGI-RESP-10.b).
     ("lingers-after-short-body", "wsgi", PROBE, variant("lingers"),
-     {"pep3333.content-length-too-few": "warn", "pep3333.app-exception": "warn",
-      "pep3333.unsized-response-framing": "fail"}),
+     {"pep3333.content-length-too-few": "warn: WSGI-RESP-09.b",
+      "pep3333.app-exception": "warn: WSGI-RESP-09.b",
+      "pep3333.unsized-response-framing": "fail: WSGI-RESP-10.b"}),
     # A 200 for an app that failed before any output: no sentence obliges a 5xx
     # (WSGI-RESP-13.h, INFO; "Servers should trap and log" is all the PEP asks), so info, no
     # longer a fail.
     ("swallows-errors", "wsgi", "broken_wsgi_pep:swallows_errors", None,
-     {"pep3333.app-exception": "info"}),
+     {"pep3333.app-exception": "info: WSGI-RESP-13.h"}),
     # RFC 9110 6.6.1: an origin server with a clock MUST send Date in a 2xx (WSGI-RESP-14.c),
     # so a fail, no longer a warn.
     ("no-date", "wsgi", PROBE, variant("no-date"),
-     {"pep3333.date-header": "fail"}),
+     {"pep3333.date-header": "fail: WSGI-RESP-14.c"}),
     # "the error stream should accept and log arbitrary unicode" (WSGI-ENV-11.d, SHOULD): a
     # warn, no longer a fail.
     ("ascii-errors", "wsgi", "broken_wsgi_pep:ascii_errors", None,
-     {"pep3333.errors-any-unicode": "warn"}),
+     {"pep3333.errors-any-unicode": "warn: WSGI-ENV-11.d"}),
     ("mixed-case-extra-key", "wsgi", "broken_wsgi_pep:mixed_case_extra_key", None,
-     {"pep3333.extra-keys-named": "warn"}),
+     {"pep3333.extra-keys-named": "warn: WSGI-ENV-12.b"}),
     # No close() reaches the file (WSGI-FILE-01.g, MUST) and it is sent from the start.
     ("rewinding-file-wrapper", "wsgi", "broken_wsgi_pep:rewinding_file_wrapper", None,
-     {"pep3333.file-wrapper": "fail"}),
+     {"pep3333.file-wrapper": "fail: WSGI-FILE-01.g"}),
     # Sent from the start, close() passed on: only the position SHOULD (WSGI-FILE-01.f).
     ("rewinding-file-wrapper-with-close", "wsgi",
      "broken_wsgi_pep:rewinding_file_wrapper_with_close", None,
-     {"pep3333.file-wrapper": "warn"}),
+     {"pep3333.file-wrapper": "warn: WSGI-FILE-01.f"}),
     # environ: the MUST (a dict subclass), the SHOULD and INFO of keys left over from an
     # earlier request (shared-environ in test_broken_servers.py leaks both kinds).
     ("environ-dict-subclass", "wsgi", "broken_wsgi:dict_subclass_environ", None,
-     {"pep3333.fresh-dict": "fail"}),
+     {"pep3333.fresh-dict": "fail: WSGI-ENV-01.a"}),
     ("leaks-extra-keys", "wsgi", "broken_wsgi:leaks_extra_keys", None,
-     {"pep3333.fresh-dict": "info"}),
+     {"pep3333.fresh-dict": "info: WSGI-ENV-01.c"}),
     ("obs-text-dropped", "wsgi", "broken_wsgi:obs_text_dropped", None,
-     {"pep3333.latin1-strings": "warn"}),
+     {"pep3333.latin1-strings": "warn: WSGI-ENV-05.g"}),
     ("extension-key-int", "wsgi", "broken_wsgi:extension_key_int", None,
-     {"pep3333.latin1-strings": "info"}),
+     {"pep3333.latin1-strings": "info: WSGI-ENV-05.i"}),
     ("duplicates-last-wins", "wsgi", "broken_wsgi:duplicates_last_wins", None,
-     {"pep3333.http-headers": "fail"}),
+     {"pep3333.http-headers": "fail: WSGI-ENV-08.h"}),
     # The configuration says multithread, wsgiref's environ says not (WSGI-ENV-10.e, SHOULD).
     ("wsgi-flags-mismatch", "wsgi", PROBE, None,
-     {"pep3333.wsgi-keys": "warn"}),
+     {"pep3333.wsgi-keys": "warn: WSGI-ENV-10.e"}),
     # Generated requests: an HTTP_ key for a header never sent (WSGI-ENV-08.b, SHOULD); and
     # a server whose only difference is the form of non-UTF-8 path bytes (WSGI-ENV-05.h,
     # INFO; with wsgiref's chunked bodies unreadable, WSGI-IN-06.h, INFO).
     ("generated-extra-http-key", "wsgi", "broken_wsgi:extra_http_key", None,
-     {"pep3333.generated-environ": "warn"}),
+     {"pep3333.generated-environ": "warn: WSGI-ENV-08.b"}),
     ("generated-mangled-path", "wsgi", "broken_wsgi:mangled_non_ascii_path", None,
-     {"pep3333.generated-environ": "info"}),
+     {"pep3333.generated-environ": "info: WSGI-ENV-05.h, WSGI-IN-06.h"}),
     # uWSGI (no other server speaks the uwsgi protocol) with an app wrapper that decodes
     # QUERY_STRING only when the request came through uwsgi_pass: the environ differs from
     # the HTTP one in a CGI key (PROXY-12.d, MUST). uWSGI as it is passes: the differences it
     # shows through uwsgi_pass (a repeated header's last value, HTTP_CONTENT_*) are built by
     # nginx 1.22, not by the server.
     ("uwsgi-decodes-query", "wsgi", "broken_wsgi:uwsgi_decodes_query", UWSGI,
-     {"deployment.uwsgi-protocol": "fail"}),
+     {"deployment.uwsgi-protocol": "fail: PROXY-12.d"}),
 ]
 # TOML added to a row's target: what the check compares the server with.
 EXTRA_TOML = {

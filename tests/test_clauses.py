@@ -31,3 +31,38 @@ def test_the_table_follows_findings_into_sub_cases() -> None:
     assert any(case.startswith("pep3333.optional-cgi-keys: POST")
                for case in by_ref["WSGI-ENV-04.e"].cases)
     assert "rfc9112.http10-no-chunked" in by_ref["HTTP-11.a"].checks
+
+
+def proven_clauses() -> dict[str, set[str]]:
+    """Clause ref -> the broken stacks whose test asserts that clause's finding (the rows of
+    every tests/test_broken_*.py BROKEN_STACKS table written "verdict: REF, REF")."""
+    import importlib
+    from pathlib import Path
+
+    from tests.conftest import expectation
+
+    proven: dict[str, set[str]] = {}
+    for path in sorted(Path(__file__).parent.glob("test_broken_*.py")):
+        module = importlib.import_module(f"tests.{path.stem}")
+        for name, *_, expected in getattr(module, "BROKEN_STACKS", []):
+            for check_id, value in expected.items():
+                for ref in expectation(value)[1]:
+                    proven.setdefault(ref, set()).add(f"{name} ({check_id})")
+    return proven
+
+
+def test_clauses_proven_by_broken_variants_are_clauses_of_their_checks() -> None:
+    """Each clause a broken-stack row names is a server-binding sentence of a requirement that
+    its check declares, and is caught by that check in the clause table."""
+    from conformance.catalogue import all_checks
+
+    by_ref = {clause.ref: clause for clause in clause_table()}
+    requirements = {check.id: set(check.requirements) for check in all_checks()}
+    proven = proven_clauses()
+    assert proven, "no broken-stack row names the clauses it proves"
+    for ref, rows in proven.items():
+        full = ref if "." in ref else next(r for r in by_ref if r.split(".")[0] == ref)
+        assert full in by_ref, f"{ref} ({rows}) is no server-binding clause"
+        for row in rows:
+            check_id = row.rsplit("(", 1)[1].rstrip(")")
+            assert ref.split(".")[0] in requirements[check_id], (ref, row)
