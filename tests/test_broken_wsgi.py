@@ -152,12 +152,56 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
     # nginx 1.22, not by the server.
     ("uwsgi-decodes-query", "wsgi", "broken_wsgi:uwsgi_decodes_query", UWSGI,
      {"deployment.uwsgi-protocol": "fail: PROXY-12.d"}),
+    # Issue 13: one broken variant per clause, each an environ a server with one bug builds.
+    ("environ-empty-method", "wsgi", "broken_wsgi:empty_request_method", None,
+     {"pep3333.required-keys": "fail: WSGI-ENV-02.b"}),
+    ("environ-no-server-name", "wsgi", "broken_wsgi:no_server_name", None,
+     {"pep3333.required-keys": "fail: WSGI-ENV-02.c"}),
+    ("environ-method-lower-case", "wsgi", "broken_wsgi:method_lower_case", None,
+     {"pep3333.required-keys": "fail: WSGI-ENV-02.e"}),
+    ("environ-no-server-protocol", "wsgi", "broken_wsgi:no_server_protocol", None,
+     {"pep3333.server-protocol": "fail: WSGI-ENV-03.a"}),
+    ("environ-query-with-mark", "wsgi", "broken_wsgi:query_with_mark", None,
+     {"pep3333.optional-cgi-keys": "fail: WSGI-ENV-04.d",
+      "pep3333.generated-environ": "fail: WSGI-ENV-07.b"}),
+    ("environ-content-length-zero", "wsgi", "broken_wsgi:content_length_zero", None,
+     {"pep3333.optional-cgi-keys": "fail: WSGI-ENV-04.f"}),
+    ("environ-content-length-int", "wsgi", "broken_wsgi:content_length_int", None,
+     {"pep3333.latin1-strings": "fail: WSGI-ENV-05.a"}),
+    ("environ-path-with-query", "wsgi", "broken_wsgi:path_with_query", None,
+     {"pep3333.optional-cgi-keys": "fail: WSGI-ENV-06.a"}),
+    ("environ-script-name-slash", "wsgi", "broken_wsgi:script_name_slash", None,
+     {"pep3333.optional-cgi-keys": "fail: WSGI-ENV-06.b"}),
+    ("environ-path-still-encoded", "wsgi", "broken_wsgi:path_still_encoded", None,
+     {"pep3333.generated-environ": "fail: WSGI-ENV-06.c"}),
+    ("environ-header-value-space", "wsgi", "broken_wsgi:header_value_space", None,
+     {"pep3333.http-headers": "fail: WSGI-ENV-08.a"}),
+    ("environ-content-type-only-as-http", "wsgi", "broken_wsgi:content_type_only_as_http", None,
+     {"pep3333.http-headers": "fail: WSGI-ENV-08.g"}),
+    ("environ-no-run-once", "wsgi", "broken_wsgi:no_run_once", None,
+     {"pep3333.wsgi-keys": "fail: WSGI-ENV-10.a"}),
+    ("environ-claims-multiprocess", "wsgi", "broken_wsgi:claims_multiprocess", None,
+     {"pep3333.wsgi-keys": "warn: WSGI-ENV-10.f"}),
+    ("environ-claims-run-once", "wsgi", "broken_wsgi:claims_run_once", None,
+     {"pep3333.wsgi-keys": "warn: WSGI-ENV-10.g"}),
+    ("errors-without-writelines", "wsgi", "broken_wsgi:errors_without_writelines", None,
+     {"pep3333.wsgi-keys": "fail: WSGI-ENV-11.b"}),
+    ("returns-no-write", "wsgi", "broken_wsgi_pep:returns_no_write", None,
+     {"pep3333.write-before-iterable": "fail: WSGI-RESP-01.a"}),
+    ("write-drops-data", "wsgi", "broken_wsgi_pep:write_drops_data", None,
+     {"pep3333.write-before-iterable": "fail: WSGI-RESP-01.b"}),
+    ("file-wrapper-needs-fileno", "wsgi", "broken_wsgi_pep:file_wrapper_needs_fileno", None,
+     {"pep3333.file-wrapper": "fail: WSGI-FILE-01.i"}),
 ]
 # TOML added to a row's target: what the check compares the server with.
+WSGIREF_FLAGS = "[wsgi]\nmultithread = false\nmultiprocess = false\nrun_once = false"
 EXTRA_TOML = {
     # The uwsgi-protocol check reads the uwsgi socket arguments from [features].
     "uwsgi-decodes-query": '[features]\nuwsgi_socket_args = ["--socket", "{host}:{port}"]',
     "wsgi-flags-mismatch": "[wsgi]\nmultithread = true\nmultiprocess = false\nrun_once = false",
+    # wsgiref as configured: one thread, one process, many requests (the wrapper lies).
+    "environ-claims-multiprocess": WSGIREF_FLAGS,
+    "environ-claims-run-once": WSGIREF_FLAGS,
 }
 
 

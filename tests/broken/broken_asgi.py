@@ -112,3 +112,46 @@ async def ignores_startup_failed(scope: Scope, receive: Receive, send: Send) -> 
         await send(message)
 
     await probe(scope, receive, hide_failure)
+
+
+# Issue 13: one broken variant per clause (the clause each breaks is named in its comment).
+# scope["asgi"] the version str instead of the dict (ASGI-SCOPE-01.f).
+asgi_not_a_dict = _rewrite(lambda s: s.update(asgi=s["asgi"]["version"]))
+# asgi.version a float, 3.0 (ASGI-SCOPE-01.g).
+asgi_version_float = _rewrite(lambda s: s.update(asgi={**s["asgi"], "version": 3.0}))
+# asgi.spec_version a float, 2.3 (ASGI-SCOPE-01.k).
+spec_version_float = _rewrite(lambda s: s.update(asgi={**s["asgi"], "spec_version": 2.3}))
+# http_version as on the request line, "HTTP/1.1" (ASGI-SCOPE-02.a).
+http_version_with_prefix = _rewrite(lambda s: s.update(http_version="HTTP/" + s["http_version"]))
+# method lower-cased (ASGI-SCOPE-02.c).
+method_lower_case = _rewrite(lambda s: s.update(method=s["method"].lower()))
+# scheme "https" on a plain TCP connection (ASGI-SCOPE-02.d).
+scheme_always_https = _rewrite(_set("scheme", "https"))
+# scheme given as "" (ASGI-SCOPE-02.e).
+scheme_empty = _rewrite(_set("scheme", ""))
+# raw_path keeps the query string (ASGI-SCOPE-03.c).
+raw_path_with_query = _rewrite(lambda s: s.update(
+    raw_path=s["raw_path"] + b"?" + s["query_string"]) if s["query_string"] else None)
+# header values as memoryview slices of the parser's buffer, not bytes (ASGI-SCOPE-05.a).
+memoryview_header_values = _rewrite(lambda s: s.update(
+    headers=[(n, memoryview(v)) for n, v in s["headers"]]))
+# the header list reversed: a repeated header's values in the wrong order (ASGI-SCOPE-05.b).
+headers_reversed = _rewrite(lambda s: s.update(headers=list(reversed(s["headers"]))))
+# an HTTP/2 pseudo-header left in scope["headers"] (ASGI-SCOPE-05.e).
+pseudo_header_kept = _rewrite(lambda s: s.update(
+    headers=[(b":authority", b"localhost"), *s["headers"]]))
+# header bytes 0x80-0xFF replaced by "?" (ASGI-SCOPE-05.g).
+obs_text_replaced = _rewrite(lambda s: s.update(
+    headers=[(n, bytes(b if b < 0x80 else 0x3F for b in v)) for n, v in s["headers"]]))
+# scope["server"] a "host:port" str (ASGI-SCOPE-07.b).
+server_as_string = _rewrite(lambda s: s.update(server=f"{s['server'][0]}:{s['server'][1]}"))
+
+
+async def rejects_obs_text(scope: Scope, receive: Receive, send: Send) -> None:
+    """A server that answers 400 to a header value with bytes 0x80-0xFF (ASGI-SCOPE-05.h)."""
+    if scope["type"] == "http" and any(not v.isascii() for _, v in scope["headers"]):
+        await send({"type": "http.response.start", "status": 400,
+                    "headers": [(b"content-length", b"0")]})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    await probe(scope, receive, send)

@@ -236,3 +236,97 @@ async def ignores_early_hints(scope: Scope, receive: Receive, send: Send) -> Non
             await send(message)
 
     await probe(scope, receive, dropping_send)
+
+
+# Issue 13: one broken variant per clause (the clause each breaks is named in its docstring).
+async def bodyless_disconnect(scope: Scope, receive: Receive, send: Send) -> None:
+    """A server that, for a request without a body, answers receive() with http.disconnect
+    instead of one empty http.request (ASGI-HTTP-01.a, ASGI-HTTP-01.b)."""
+    framed = scope["type"] == "http" and any(
+        name in (b"content-length", b"transfer-encoding") for name, _ in scope["headers"])
+
+    async def disconnect_receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    bodyless = scope["type"] == "http" and not framed and scope.get("path") != "/probe/ready"
+    await probe(scope, disconnect_receive if bodyless else receive, send)
+
+
+async def never_final(scope: Scope, receive: Receive, send: Send) -> None:
+    """A server whose last http.request keeps more_body True, the body's end told by an
+    http.disconnect after it (ASGI-HTTP-01.e)."""
+    ended = False
+
+    async def open_ended_receive() -> dict[str, Any]:
+        nonlocal ended
+        if ended:
+            return {"type": "http.disconnect"}
+        message = await receive()
+        if message["type"] == "http.request" and not message.get("more_body"):
+            ended = True
+            message = {**message, "more_body": True}
+        return message
+
+    await probe(scope, open_ended_receive if scope["type"] == "http" else receive, send)
+
+
+async def length_on_204(scope: Scope, receive: Receive, send: Send) -> None:
+    """A server that adds Content-Length: 0 to a 204 response (ASGI-HTTP-10.f)."""
+
+    async def sized_send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start" and message["status"] == 204:
+            headers = [(n, v) for n, v in message.get("headers", [])
+                       if bytes(n).lower() != b"content-length"]
+            message = {**message, "headers": [*headers, (b"content-length", b"0")]}
+        await send(message)
+
+    await probe(scope, receive, sized_send if scope["type"] == "http" else send)
+
+
+def _lifespan_scope(change: Callable[[Scope], None]) -> Callable[..., Awaitable[None]]:
+    """The lifespan scope altered before the probe's lifespan handler sees it (called
+    directly: the probe dispatches on scope["type"])."""
+    from conformance.probes.asgi_app import _lifespan
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await probe(scope, receive, send)
+            return
+        scope = dict(scope)
+        change(scope)
+        await _lifespan(scope, receive, send)
+
+    return wrapped
+
+
+class _StateObject(dict[str, Any]):
+    """A state namespace of the server's own class, not a dict."""
+
+
+# type as bytes (ASGI-LIFE-02.b); type "Lifespan" (ASGI-LIFE-02.c).
+lifespan_type_bytes = _lifespan_scope(lambda s: s.update(type=b"lifespan"))
+lifespan_type_capitalised = _lifespan_scope(lambda s: s.update(type="Lifespan"))
+# asgi.version a float (ASGI-LIFE-02.d); asgi the version str, not a dict (ASGI-LIFE-02.e).
+lifespan_version_float = _lifespan_scope(lambda s: s.update(asgi={**s["asgi"], "version": 3.0}))
+lifespan_asgi_not_a_dict = _lifespan_scope(lambda s: s.update(asgi=s["asgi"]["version"]))
+# state of a dict subclass (ASGI-LIFE-02.f); spec_version a float (ASGI-LIFE-02.i).
+lifespan_state_subclass = _lifespan_scope(lambda s: s.update(state=_StateObject(s["state"])))
+lifespan_spec_version_float = _lifespan_scope(
+    lambda s: s.update(asgi={**s["asgi"], "spec_version": 2.0}))
+
+
+async def deep_copied_state(scope: Scope, receive: Receive, send: Send) -> None:
+    """A server that deep-copies the lifespan state into each request (ASGI-SCOPE-08.b)."""
+    import copy
+
+    if scope["type"] == "http" and "state" in scope:
+        scope = {**scope, "state": copy.deepcopy(scope["state"])}
+    await probe(scope, receive, send)
+
+
+async def fresh_request_state(scope: Scope, receive: Receive, send: Send) -> None:
+    """A server that gives each request an empty state, not a copy of the lifespan one
+    (ASGI-LIFE-08.c)."""
+    if scope["type"] == "http" and "state" in scope:
+        scope = {**scope, "state": {}}
+    await probe(scope, receive, send)

@@ -144,3 +144,88 @@ def _uwsgi_decodes_query(env: dict[str, Any]) -> None:
 
 
 uwsgi_decodes_query = _rewrite(_uwsgi_decodes_query)
+
+
+# Issue 13: one broken variant per clause (the clause each breaks is named in its comment).
+
+
+def _alone(change: Callable[[dict[str, Any]], None]) -> App:
+    """_rewrite with wsgiref's CONTENT_TYPE default undone: only the row's defect shows."""
+
+    def both(env: dict[str, Any]) -> None:
+        _no_default_content_type(env)
+        change(env)
+
+    return _rewrite(both)
+
+
+# REQUEST_METHOD given as "" (WSGI-ENV-02.b).
+empty_request_method = _rewrite(lambda env: env.update(REQUEST_METHOD=""))
+# SERVER_NAME left out (WSGI-ENV-02.c).
+no_server_name = _rewrite(lambda env: env.pop("SERVER_NAME", None))
+# REQUEST_METHOD lower-cased: not the request's method (WSGI-ENV-02.e).
+method_lower_case = _rewrite(lambda env: env.update(REQUEST_METHOD=env["REQUEST_METHOD"].lower()))
+# SERVER_PROTOCOL left out (WSGI-ENV-03.a).
+no_server_protocol = _rewrite(lambda env: env.pop("SERVER_PROTOCOL", None))
+# QUERY_STRING keeps the "?" (WSGI-ENV-04.d, WSGI-ENV-07.b).
+query_with_mark = _alone(lambda env: env.update(
+    QUERY_STRING="?" + env["QUERY_STRING"]) if env.get("QUERY_STRING") else None)
+# CONTENT_LENGTH "0" for a request with no Content-Length (WSGI-ENV-04.f).
+content_length_zero = _alone(lambda env: env.update(
+    CONTENT_LENGTH=env.get("CONTENT_LENGTH") or "0"))
+# CONTENT_LENGTH as an int (WSGI-ENV-05.a).
+content_length_int = _rewrite(lambda env: env.update(
+    CONTENT_LENGTH=int(env.get("CONTENT_LENGTH") or 0)))
+# PATH_INFO carries the query string too (WSGI-ENV-06.a).
+path_with_query = _alone(lambda env: env.update(
+    PATH_INFO=env["PATH_INFO"] + "?" + env["QUERY_STRING"]) if env.get("QUERY_STRING") else None)
+# SCRIPT_NAME "/" for an app mounted at the root (WSGI-ENV-06.b).
+script_name_slash = _alone(lambda env: env.update(SCRIPT_NAME="/"))
+
+
+def _path_still_encoded(env: dict[str, Any]) -> None:
+    from urllib.parse import quote
+
+    _no_default_content_type(env)
+    env["PATH_INFO"] = quote(env["PATH_INFO"].encode("latin-1"), safe="/")
+
+
+# PATH_INFO handed over percent-encoded (WSGI-ENV-06.c).
+path_still_encoded = _rewrite(_path_still_encoded)
+# Header values keep a leading space (WSGI-ENV-08.a).
+header_value_space = _rewrite(lambda env: env.update(
+    {k: " " + v for k, v in env.items() if k.startswith("HTTP_") and k != "HTTP_X_PROBE_ID"}))
+
+
+def _content_type_only_as_http(env: dict[str, Any]) -> None:
+    if "CONTENT_TYPE" in env:
+        env["HTTP_CONTENT_TYPE"] = env.pop("CONTENT_TYPE")
+
+
+# Content-Type only as HTTP_CONTENT_TYPE, no CONTENT_TYPE (WSGI-ENV-08.g).
+content_type_only_as_http = _rewrite(_content_type_only_as_http)
+# wsgi.run_once left out (WSGI-ENV-10.a).
+no_run_once = _rewrite(lambda env: env.pop("wsgi.run_once", None))
+# wsgi.multiprocess true for a single-process server (WSGI-ENV-10.f).
+claims_multiprocess = _rewrite(lambda env: env.update({"wsgi.multiprocess": True}))
+# wsgi.run_once true for a server that serves many requests (WSGI-ENV-10.g).
+claims_run_once = _rewrite(lambda env: env.update({"wsgi.run_once": True}))
+
+
+class _ErrorsWithoutWritelines:
+    """wsgi.errors with write() and flush() but no writelines()."""
+
+    def write(self, text: str) -> None:
+        import sys
+
+        sys.stderr.write(text)
+
+    def flush(self) -> None:
+        import sys
+
+        sys.stderr.flush()
+
+
+# wsgi.errors lacks writelines() (WSGI-ENV-11.b).
+errors_without_writelines = _rewrite(
+    lambda env: env.update({"wsgi.errors": _ErrorsWithoutWritelines()}))

@@ -262,3 +262,47 @@ def rewinding_file_wrapper_with_close(environ: dict[str, Any], start_response: S
                                       ) -> Iterable[bytes]:
     environ["wsgi.file_wrapper"] = _FromStartWithClose
     return probe(environ, start_response)
+
+
+# Issue 13: one broken variant per clause (the clause each breaks is named in its docstring).
+def returns_no_write(environ: dict[str, Any], start_response: StartResponse
+                     ) -> Iterable[bytes]:
+    """start_response returns None, not a write() callable (WSGI-RESP-01.a)."""
+
+    def sr(*args: Any) -> None:
+        start_response(*args)
+
+    return probe(environ, sr)
+
+
+def write_drops_data(environ: dict[str, Any], start_response: StartResponse
+                     ) -> Iterable[bytes]:
+    """write() accepts the bytes and sends nothing (WSGI-RESP-01.b)."""
+
+    def sr(*args: Any) -> Callable[[bytes], None]:
+        start_response(*args)
+        return lambda data: None
+
+    return probe(environ, sr)
+
+
+class _NeedsFileno:
+    """A file_wrapper that reads through fileno(): objects without one fail (WSGI-FILE-01.i)."""
+
+    def __init__(self, filelike: Any, blksize: int = 8192) -> None:
+        self.filelike, self.blksize = filelike, blksize
+
+    def __iter__(self) -> Iterator[bytes]:
+        import os
+
+        fd = self.filelike.fileno()
+        return iter(lambda: os.read(fd, self.blksize), b"")
+
+    def close(self) -> None:
+        self.filelike.close()
+
+
+def file_wrapper_needs_fileno(environ: dict[str, Any], start_response: StartResponse
+                              ) -> Iterable[bytes]:
+    environ["wsgi.file_wrapper"] = _NeedsFileno
+    return probe(environ, start_response)
