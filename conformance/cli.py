@@ -163,8 +163,8 @@ def clauses_catalogue(*, as_json: bool) -> int:
             current = clause.requirement
             print(current)
         print(f"  {clause.ref:16} {clause.level.value:9} {clause.text}")
-        caught = list(clause.cases) or list(clause.checks)
-        print(f"  {'':16} {'':9} -> {'; '.join(caught) if caught else 'NOT CAUGHT'}")
+        where = list(clause.cases) or list(clause.checks)
+        print(f"  {'':16} {'':9} -> {'; '.join(where) if where else 'NOT CAUGHT'}")
     caught = sum(bool(clause.checks) for clause in table)
     print(f"{len(table)} clauses, {caught} caught by a check, {len(table) - caught} not yet")
     return 0

@@ -14,6 +14,11 @@ outcome breaks, or None where the RFC allows it, so a MAY never becomes a findin
   that must end it (``Case.close``);
 * the app's view of the invalid request's body holds the marker, or bytes the RFC's framing
   excludes: the request was framed wrongly (``Case.framing``);
+* where the case names the body its framing (or a permitted alternative) gives, the app read
+  another body: a pass is earned by what the app saw, not by the absence of a rejection
+  (``Case.framing``); a WSGI app told a CONTENT_LENGTH other than that body's length while
+  reading the right body is reported on the permission the server used (``Case.told_length``,
+  INFO: PEP 3333 passes "The contents of any Content-Length fields" on);
 * the server did not reject it: the app was called and answered 2xx (``Case.reject``);
 * where the sentence names a response (a 400), there was none: the server closed without one,
   or neither answered nor closed, even after the client's half-close (``Case.respond``);
@@ -74,6 +79,12 @@ class Rules(TypedDict, total=False):
     refuse: str | None
     framing: str | None
     announced_close: str | None
+    told_length: str | None
+
+
+# The body the app must read when a case's request is handed to it: bytes, several permitted
+# bodies, or built from the case's Parts (a smuggled request carried as chunk data).
+BodyRule = bytes | tuple[bytes, ...] | Callable[[Parts], bytes]
 
 
 @dataclass(frozen=True)
@@ -98,6 +109,27 @@ class Case:
     # it there is no desync, only what the server did after the half-close counts.
     swallow_ok: bool = False
     method: str = "POST"
+    # The body the RFC's framing, or the alternative it permits, gives the app when the server
+    # hands it the request; another body, or a CONTENT_LENGTH other than its length, is a
+    # finding on ``framing``.
+    body: BodyRule | None = None
+    # The sentence a WSGI app's CONTENT_LENGTH other than that body's length rests on, when
+    # the body the app read is right: the framing was done right, and what PEP 3333 hands the
+    # app is "The contents of any Content-Length fields in the HTTP request", so only the
+    # permission the server used (an INFO sentence) is named; None: not reported.
+    told_length: str | None = None
+    # Where the invalid element lies inside the body: a body cut short before it (a server that
+    # considered the element invalid and handed on what came before it) breaks this sentence
+    # instead of ``framing``.
+    cut_short: str | None = None
+
+    def bodies(self, parts: Parts) -> tuple[bytes, ...]:
+        """The bodies the app may read (none: not judged)."""
+        if self.body is None:
+            return ()
+        if isinstance(self.body, tuple):
+            return self.body
+        return (self.body(parts) if callable(self.body) else self.body,)
 
 
 @dataclass(frozen=True)
@@ -117,6 +149,7 @@ class Outcome:
     closed: bool
     half_closed: bool
     events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    bodies_expected: tuple[bytes, ...] = ()  # Case.body resolved for this run's Parts
 
     @property
     def finals(self) -> list[Response]:
@@ -138,6 +171,7 @@ class Outcome:
                 f"'{escape_bytes(self.received)[:SHOWN_RECEIVED]}' ({end})")
 
 
+# pragma: no mutate start (to the judge: the socket side, which mutation testing leaves alone)
 class Unjudged:
     """Sub-cases that could not be judged (a plain request the app would answer 200 got
     something else): the check finishes its other sub-cases, then ends in an error that names
@@ -194,7 +228,8 @@ def run_case(ctx: CheckContext, case: Case, *, timeout: float = READ_TIMEOUT,
     responses = parse_responses(bytes(conn.received), methods, eof=True)
     events = {"invalid": ctx.journal.for_rid(rid), "marker": ctx.journal.for_rid(marker_rid),
               "smuggled": ctx.journal.for_rid(smuggled_rid)}
-    return Outcome(case, data, bytes(conn.received), responses, conn.eof, half_closed, events)
+    return Outcome(case, data, bytes(conn.received), responses, conn.eof, half_closed, events,
+                   case.bodies(parts))
 
 
 def _finals(conn: Connection, methods: list[str]) -> list[Response]:
@@ -218,6 +253,7 @@ def _read(conn: Connection, methods: list[str], expected: int, timeout: float) -
             return
 
 
+# pragma: no mutate end
 # -- the judge ---------------------------------------------------------------------------
 
 def judge(outcome: Outcome) -> list[Problem]:
@@ -243,13 +279,66 @@ def _framing_problems(outcome: Outcome) -> Iterator[Problem]:
                                         "inside the request's body")
     if not case.framing:
         return
+    wrong_body = False
     for body in outcome.bodies("invalid"):
         if MARKER_PATH in body and not case.swallow_ok:
+            wrong_body = True
             yield Problem(case.framing, "the marker request sent after it was read as part of "
                                         f"its body (the app saw body {body[:200]!r})")
         if case.body_must_not_contain and case.body_must_not_contain in body:
+            wrong_body = True
             yield Problem(case.framing, "the app saw body bytes that the RFC's framing excludes "
                                         f"({body[:200]!r}): the wrong framing header was used")
+    if outcome.bodies_expected and not case.swallow_ok:
+        yield from _body_problems(outcome, case.framing, wrong_body)
+
+
+def _body_problems(outcome: Outcome, ref: str, reported: bool) -> Iterator[Problem]:
+    """The request reached the app: it must have read the body the case's framing gives (one
+    of them, where several are permitted), and a WSGI app must not have been told another
+    length. A WSGI app reads by a CONTENT_LENGTH of digits only (the probe reads as strictly
+    as RFC 9110 8.6 writes it), else to EOF under wsgi.input_terminated; given neither it
+    cannot read the body at all (PEP 3333; pep3333.chunked-request-body judges a chunked one),
+    so what it read is not judged here. An ASGI app is judged once receive() told it the body
+    was complete (an http.request with more_body False): a server that rejects the body while
+    the app waits for it ends receive() with http.disconnect instead. Nor is an ASGI scope's
+    content-length header judged, which carries the request's fields as sent (asgi-www.rst:
+    "duplicates are possible and must be preserved in the message as received.")."""
+    expected = outcome.bodies_expected
+    entry = next((e for e in outcome.events.get("invalid", []) if e["event"] == "request"), None)
+    environ = entry.get("environ") if entry is not None else None
+    shown = " or ".join(repr(b[:120]) for b in expected)
+    if isinstance(environ, dict):
+        length = str(environ.get("CONTENT_LENGTH") or "")
+        told = outcome.case.told_length
+        if told and length.strip() and length.strip() not in {str(len(b)) for b in expected}:
+            yield Problem(told, f"the app was told CONTENT_LENGTH {length!r}, but the body the "
+                                f"framing gives is {shown} ({len(expected[0])} bytes)")
+        if not environ.get("wsgi.input_terminated") and not (length.isascii()
+                                                              and length.isdigit()):
+            return
+    elif not any(e["event"] == "receive" and e.get("type") == "http.request"
+                 and not e.get("more_body") for e in outcome.events.get("invalid", [])):
+        return
+    bodies = outcome.bodies("invalid")
+    if not bodies or reported or bodies[0] in expected:
+        return
+    read = bodies[0]
+    cut_short = outcome.case.cut_short
+    told = outcome.case.told_length
+    if (told and isinstance(environ, dict) and length.isascii() and length.isdigit()
+            and len(read) == int(length) and any(b.startswith(read) for b in expected)):
+        # The app stopped where the CONTENT_LENGTH it was told ends, as PEP 3333 asks ("should
+        # not attempt to read more data than is specified by the CONTENT_LENGTH variable"):
+        # the stale length is reported above, on the permission the server used.
+        return
+    if cut_short and any(len(read) < len(b) and b.startswith(read) for b in expected):
+        yield Problem(cut_short, f"the app was handed the body cut short, {read[:200]!r} of "
+                                 f"{shown}, as complete: the invalid element was neither "
+                                 "answered with 400 nor replaced")
+    else:
+        yield Problem(ref, f"the app read the body {read[:200]!r}, not {shown}, which the "
+                           "framing gives")
 
 
 def _answer_problems(outcome: Outcome) -> Iterator[Problem]:
@@ -302,6 +391,7 @@ def _what_came_after(outcome: Outcome) -> str:
     return ""
 
 
+# pragma: no mutate block, to the end of the file: run_cases drives run_case
 def run_cases(ctx: CheckContext, cases: list[Case],
               also: Callable[[CheckContext, Outcome], None] | None = None) -> list[Outcome]:
     """Run every case as its own sub-case; each problem is a finding on its sentence, and

@@ -4,11 +4,22 @@ Small strategies named after what they generate, built from each other. Everythi
 is valid, so any server must accept it and show the app exactly what the oracle derives.
 Bodies go with Content-Length or (WSGI, HTTP/1.1) chunked in random chunk sizes with optional
 chunk extensions, and every request carries random cut offsets at which it is split across TCP
-writes. Deliberately left out (each is its own check family, where the specs leave room or a
-server may legitimately refuse): dot segments (also once %2F is decoded), %00 in paths and
-%2F in ASGI paths, empty header values, obs-text in header values, header names
-with "_", hop-by-hop and framing headers, X-Forwarded-* (servers may trust them from loopback),
-repeated Cookie / Content-Type headers, methods beyond the common registered ones.
+writes. Field names reach every tchar (RFC 9110 5.6.2) but "_"; field values reach obs-text
+(0x80-0xFF, RFC 9110 5.5) inside and at both edges, and HTAB and SP inside; a list-based or
+custom name comes in two or three field lines. Values, paths and query strings often carry the
+characters Python's str.strip() and str.split() take for whitespace while HTTP does not
+(:data:`STR_ONLY_WHITESPACE`): \\x85 and \\xa0 raw in values (obs-text), and all of them
+percent-encoded in paths and queries (\\x0b, \\x0c and \\x1c-\\x1f are CTLs, invalid raw in a
+field value), so a server that strips or splits a latin-1 str loses them.
+
+Deliberately left out (each is its own check family, where the specs leave room or a server
+may legitimately refuse): dot segments (also once %2F is decoded), %00 in paths and %2F in
+ASGI paths, empty header values, leading or trailing SP/HTAB in a value (OWS, which a server
+strips), header names with "_", hop-by-hop and framing headers, X-Forwarded-* (servers may
+trust them from loopback), repeated Cookie / Content-Type headers and repeated singleton
+fields, methods beyond the common registered ones. obs-text is in: rejecting it breaks only a
+SHOULD (RFC 9110 5.5), which the generated checks report as such (checks/support/
+generated_requests.py), so it never fails their MUST property.
 """
 
 from __future__ import annotations
@@ -23,6 +34,13 @@ from conformance.oracle import GeneratedRequest
 
 UNRESERVED = string.ascii_letters + string.digits + "-._~"
 SUB_DELIMS = "!$&'()*+,;=:@"
+# RFC 9110 5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" /
+# "_" / "`" / "|" / "~" / DIGIT / ALPHA. "_" is left out of generated names (WSGI-ENV-09).
+TCHAR_SYMBOLS = "!#$%&'*+-.^`|~"
+# What str.strip()/str.split() take for whitespace but HTTP does not (str.isspace() of a
+# latin-1 character, less SP, HTAB, CR, LF): obs-text NEL and NBSP, and four CTLs.
+STR_ONLY_WHITESPACE = (0x0B, 0x0C, 0x1C, 0x1D, 0x1E, 0x1F, 0x85, 0xA0)
+OBS_TEXT_WHITESPACE = (0x85, 0xA0)
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
 BODY_METHODS = ("POST", "PUT", "PATCH")
 COMMON_HEADERS = (b"accept", b"accept-language", b"user-agent", b"authorization", b"referer",
@@ -36,35 +54,61 @@ EXCLUDED_HEADERS = frozenset({
 })
 
 
+def _hex(byte: int, lower: bool) -> bytes:
+    return (f"%{byte:02x}" if lower else f"%{byte:02X}").encode()
+
+
+def percent_encoded_bytes(byte: st.SearchStrategy[int]) -> st.SearchStrategy[bytes]:
+    """A drawn byte as %XX, upper- or lower-case hex (both are valid; raw_path keeps the case).
+    Built without flatmap: a strategy made per draw costs more than the draw."""
+    return st.tuples(byte, st.booleans()).map(lambda t: _hex(*t))
+
+
 def percent_encoded(byte: int) -> st.SearchStrategy[bytes]:
-    """One byte as %XX, upper- or lower-case hex (both are valid; raw_path keeps the case)."""
-    return st.sampled_from([f"%{byte:02X}".encode(), f"%{byte:02x}".encode()])
+    """One byte as %XX, upper- or lower-case hex."""
+    return percent_encoded_bytes(st.just(byte))
 
 
 def _ascii_path_char() -> st.SearchStrategy[bytes]:
     literal = st.sampled_from(UNRESERVED + SUB_DELIMS).map(str.encode)
-    encoded = st.sampled_from(UNRESERVED + SUB_DELIMS + " \"<>[]^`{|}%#?").flatmap(
-        lambda c: percent_encoded(ord(c)))
+    encoded = percent_encoded_bytes(
+        st.sampled_from(UNRESERVED + SUB_DELIMS + " \"<>[]^`{|}%#?").map(ord))
     return st.one_of(literal, encoded)
 
 
 def encoded_slash_or_percent() -> st.SearchStrategy[bytes]:
     """%2F and %25 (PATH_INFO decodes them to "/" and "%"; the ASGI path leaves %2F out:
     its servers differ on it by design, asgi-www.scope-path-and-raw-path judges that)."""
-    return st.sampled_from([0x2F, 0x25]).flatmap(percent_encoded)
+    return percent_encoded_bytes(st.sampled_from([0x2F, 0x25]))
+
+
+def _utf8_percent_encoded(char: st.SearchStrategy[str]) -> st.SearchStrategy[bytes]:
+    """A character as its percent-encoded UTF-8 bytes, each in either hex case."""
+    return st.tuples(char, st.integers(0, 15)).map(lambda t: b"".join(
+        _hex(b, bool(t[1] >> i & 1)) for i, b in enumerate(t[0].encode("utf-8"))))
 
 
 def utf8_path_char() -> st.SearchStrategy[bytes]:
     """A non-ASCII character as its percent-encoded UTF-8 bytes (0x80-0xFF on the wire)."""
-    chars = st.characters(min_codepoint=0x80, max_codepoint=0x10FFFF,
-                          exclude_categories=["Cs"])
-    return chars.flatmap(lambda c: st.tuples(*[percent_encoded(b) for b in c.encode("utf-8")])
-                         .map(b"".join))
+    return _utf8_percent_encoded(st.characters(min_codepoint=0x80, max_codepoint=0x10FFFF,
+                                                exclude_categories=["Cs"]))
 
 
 def latin1_path_char() -> st.SearchStrategy[bytes]:
     """Any byte 0x80-0xFF percent-encoded, valid UTF-8 or not (PEP 3333 carries bytes)."""
-    return st.integers(0x80, 0xFF).flatmap(percent_encoded)
+    return percent_encoded_bytes(st.integers(0x80, 0xFF))
+
+
+def str_whitespace_byte() -> st.SearchStrategy[bytes]:
+    """A byte of STR_ONLY_WHITESPACE percent-encoded: PATH_INFO holds it decoded, as the
+    latin-1 character str.strip() would take for whitespace (\\x85 and \\xa0 among them)."""
+    return percent_encoded_bytes(st.sampled_from(STR_ONLY_WHITESPACE))
+
+
+def str_whitespace_char() -> st.SearchStrategy[bytes]:
+    """A character of STR_ONLY_WHITESPACE as its percent-encoded UTF-8 (U+0085 is %C2%85):
+    the ASGI path holds the character itself."""
+    return _utf8_percent_encoded(st.sampled_from([chr(c) for c in STR_ONLY_WHITESPACE]))
 
 
 def path_segments(char: st.SearchStrategy[bytes]) -> st.SearchStrategy[bytes]:
@@ -78,7 +122,8 @@ def path_segments(char: st.SearchStrategy[bytes]) -> st.SearchStrategy[bytes]:
 
 def asgi_paths() -> st.SearchStrategy[bytes]:
     """Absolute paths whose percent-decoding is valid UTF-8 (asgi-www.rst path is a str)."""
-    return path_segments(st.one_of(_ascii_path_char(), utf8_path_char()))
+    return path_segments(st.one_of(_ascii_path_char(), utf8_path_char(),
+                                   str_whitespace_char()))
 
 
 def wsgi_paths() -> st.SearchStrategy[bytes]:
@@ -87,7 +132,7 @@ def wsgi_paths() -> st.SearchStrategy[bytes]:
     # path no meaning without an authority and servers collapse it (waitress/task.py
     # get_environ strips extra leading slashes), like the dot segments left out above.
     return path_segments(st.one_of(_ascii_path_char(), utf8_path_char(), latin1_path_char(),
-                                   encoded_slash_or_percent())).filter(
+                                   encoded_slash_or_percent(), str_whitespace_byte())).filter(
         lambda p: not unquote_to_bytes(p).startswith(b"//"))
 
 
@@ -95,32 +140,60 @@ def query_strings() -> st.SearchStrategy[bytes | None]:
     """None (no "?"), or the raw query: pchar, "/", "?", and percent-encoded bytes."""
     char = st.one_of(
         st.sampled_from(UNRESERVED + SUB_DELIMS + "/?").map(str.encode),
-        st.integers(0, 0xFF).flatmap(percent_encoded),
+        percent_encoded_bytes(st.integers(0, 0xFF)),
+        str_whitespace_byte(),
     )
     return st.none() | st.lists(char, max_size=20).map(b"".join)
 
 
+def _mixed_case(name: bytes, mask: int, invert: bool) -> bytes:
+    """``name`` with the letters whose bit in ``mask`` is set (clear, with ``invert``)
+    upper-cased: drawn masks are mostly small, so ``invert`` makes mostly-upper names as
+    common as mostly-lower ones."""
+    return bytes(c - 32 if bool(mask >> i & 1) != invert and 97 <= c <= 122 else c
+                 for i, c in enumerate(name))
+
+
 def header_names() -> st.SearchStrategy[bytes]:
-    """Token names (RFC 9110 5.1) in mixed case, without "_" (see WSGI-ENV-09)."""
-    custom = st.text(string.ascii_lowercase + string.digits + "-", min_size=1, max_size=12).map(
-        lambda s: b"x-" + s.encode())
+    """Token names (RFC 9110 5.1, 5.6.2) in mixed case: a common field, or "x-" and up to 12
+    tchars (any but "_", see WSGI-ENV-09)."""
+    custom = st.text(string.ascii_lowercase + string.digits + TCHAR_SYMBOLS, min_size=1,
+                     max_size=12).map(lambda s: b"x-" + s.encode())
     name = st.one_of(st.sampled_from(COMMON_HEADERS), custom).filter(
         lambda n: n not in EXCLUDED_HEADERS)
-    return name.flatmap(lambda n: st.lists(st.booleans(), min_size=len(n), max_size=len(n)).map(
-        lambda flags: bytes(c - 32 if up and 97 <= c <= 122 else c for c, up in zip(n, flags,
-                                                                                   strict=True))))
+    return st.tuples(name, st.integers(0, 2**16 - 1), st.booleans()).map(
+        lambda t: _mixed_case(*t))
+
+
+def _field_values(vchar: st.SearchStrategy[int]) -> st.SearchStrategy[bytes]:
+    """field-value = field-vchar [ 1*( SP / HTAB / field-vchar ) field-vchar ] (RFC 9110
+    5.5), never empty: SP and HTAB only inside, never at an edge (OWS, which servers strip)."""
+    inner = st.one_of(vchar, st.sampled_from([0x20, 0x09]))
+    return st.tuples(vchar, st.lists(inner, max_size=30), vchar).map(
+        lambda t: bytes([t[0], *t[1], t[2]])) | vchar.map(lambda c: bytes([c]))
+
+
+VCHAR = st.integers(0x21, 0x7E)
+# field-vchar with obs-text: a third of the characters any byte 0x80-0xFF, a third \x85 or
+# \xa0 (whitespace to str.strip(), opaque data to HTTP), at the edges as often as inside.
+FIELD_VCHAR = st.one_of(VCHAR, st.integers(0x80, 0xFF), st.sampled_from(OBS_TEXT_WHITESPACE))
 
 
 def header_values() -> st.SearchStrategy[bytes]:
-    """Non-empty field values of visible ASCII with inner spaces (RFC 9110 5.5 field-content).
+    """Non-empty field values (RFC 9110 5.5 field-content): visible ASCII, or (one value in
+    four) with obs-text, each with SP and HTAB inside.
 
-    obs-text (0x80-0xFF) is valid too, but RFC 9110 5.5 only says a recipient SHOULD treat it
-    as opaque data, so a server that rejects it breaks a SHOULD, not the MUSTs this property
-    judges: obs-text has its own checks (pep3333.latin1-strings, asgi-www.scope-headers)."""
-    vchar = st.integers(0x21, 0x7E)
-    inner = st.one_of(vchar, st.just(0x20))
-    return st.tuples(vchar, st.lists(inner, max_size=30), vchar).map(
-        lambda t: bytes([t[0], *t[1], t[2]])) | vchar.map(lambda c: bytes([c]))
+    obs-text is valid, but RFC 9110 5.5 only says "A recipient SHOULD treat other allowed
+    octets in field content (i.e., obs-text) as opaque data.": the generated checks report a
+    server that rejects or alters it at that level, so obs-text keeps to a quarter of the
+    values and most requests still test the MUSTs on the rest. Shrinks to plain ASCII."""
+    return _HEADER_VALUES
+
+
+_ASCII_VALUES = _field_values(VCHAR)
+_OBS_TEXT_VALUES = _field_values(FIELD_VCHAR)
+_HEADER_VALUES = st.integers(0, 3).flatmap(lambda i: _OBS_TEXT_VALUES if i == 3
+                                           else _ASCII_VALUES)
 
 
 # Singleton fields (RFC 9110 5.3: a sender "MUST NOT generate multiple field lines with the
@@ -128,20 +201,22 @@ def header_values() -> st.SearchStrategy[bytes]:
 SINGLETON_HEADERS = frozenset({b"authorization", b"user-agent", b"referer", b"origin"})
 
 
-def header_lists() -> st.SearchStrategy[tuple[tuple[bytes, bytes], ...]]:
-    """Up to 8 headers; a list-based or custom name may repeat (same or different case) to
-    test combining."""
-    pair = st.tuples(header_names(), header_values())
+@st.composite
+def header_lists(draw: st.DrawFn) -> tuple[tuple[bytes, bytes], ...]:
+    """Up to 6 headers of distinct names; often one list-based or custom name among them
+    comes in two or three field lines (same or swapped case) to test combining."""
+    pairs = draw(_DISTINCT_PAIRS)
+    names = [n for n, _ in pairs if n.lower() not in SINGLETON_HEADERS]
+    if names:
+        extra = draw(st.integers(0, 2))  # more lines of one name: none, one or two
+        name = names[draw(st.integers(0, len(names) - 1))]
+        pairs += [(name.swapcase() if draw(st.booleans()) else name, draw(_HEADER_VALUES))
+                  for _ in range(extra)]
+    return tuple(draw(st.permutations(pairs)))
 
-    def with_repeats(pairs: list[tuple[bytes, bytes]]) -> st.SearchStrategy:
-        names = [n for n, _ in pairs if n.lower() not in SINGLETON_HEADERS]
-        if not names:
-            return st.just(tuple(pairs))
-        repeat = st.tuples(st.sampled_from(names).map(bytes.swapcase), header_values())
-        return st.lists(repeat, max_size=2).flatmap(
-            lambda extra: st.permutations(pairs + extra).map(tuple))
 
-    return st.lists(pair, max_size=6, unique_by=lambda p: p[0].lower()).flatmap(with_repeats)
+_DISTINCT_PAIRS = st.lists(st.tuples(header_names(), header_values()), max_size=6,
+                           unique_by=lambda p: p[0].lower())
 
 
 def bodies() -> st.SearchStrategy[bytes]:
@@ -163,9 +238,10 @@ def chunk_extensions() -> st.SearchStrategy[bytes]:
 def chunkings(draw: st.DrawFn, length: int) -> tuple[tuple[int, bytes], ...]:
     """Random chunk sizes (each >= 1, adding up to ``length``), some with a chunk-ext.
 
-    Sizes and extensions are drawn independently of ``length`` (the last chunk takes the
-    rest), so a failure shrinks to one plain chunk while the body shrinks."""
-    sizes = draw(st.lists(st.integers(1, 512), max_size=8))
+    Each size is below ``length`` (the bodies are mostly short), so a body of two bytes or
+    more often goes in several chunks; the last chunk takes the rest. Empty size and
+    extension lists are the simplest draw, so a failure shrinks to one plain chunk."""
+    sizes = draw(st.lists(st.integers(1, max(1, length - 1)), max_size=8))
     extensions = draw(st.lists(chunk_extensions(), max_size=4))
     chunks: list[int] = []
     for size in sizes:

@@ -239,7 +239,7 @@ def parse_responses(buf: bytes, methods: list[str], *, eof: bool) -> list[Respon
     return responses
 
 
-class Connection:
+class Connection:  # pragma: no mutate block (sockets: not a pure part)
     """One TCP connection that keeps every byte sent and received, with arrival times."""
 
     def __init__(self, host: str, port: int, *, timeout: float = 5.0) -> None:

@@ -7,10 +7,12 @@ tests/test_broken_servers.py."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import BROKEN, check_broken_stack
+from conformance.desync import Case, Outcome, Parts, judge
+from tests.conftest import BROKEN, broken_target, check_broken_stack, run_suite
 
 PROBE = "conformance.probes.wsgi_app:app"
 ASGI_PROBE = "conformance.probes.asgi_app:app"
@@ -124,3 +126,135 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
 def test_check_catches_broken_server(tmp_path: Path, name: str, interface: str, app: str,
                                      command: str | None, expected: dict[str, str]) -> None:
     check_broken_stack(tmp_path, name, interface, app, command, expected)
+
+
+# Issue 13, item 3: a sub-case that accepts one of the server's permitted alternatives earns
+# its pass by what the app saw. Each row runs one check on a server that takes the alternative
+# wrongly (one switch each, tests/broken/lax_server.py) and names the findings it must report
+# in the sub-cases concerned, as (sub-case, requirement sentence, level); no MUST finding may
+# come from another sub-case. A row without findings is a server that takes the alternative
+# rightly: the same check passes on it.
+# (variant, interface, app, command, check id, verdict, {(sub-case, ref, level)})
+LENIENT_STACKS: list[tuple[str, str, str, str, str, str, set[tuple[str, str, str]]]] = [
+    # Chunked wins over Content-Length and the connection closes: the right alternative.
+    ("lax-te-final", "wsgi", PROBE, lax("--strict-te"), "rfc9112.cl-te", "pass", set()),
+    # Chunked wins and the connection closes, but the app is told the Content-Length that
+    # Transfer-Encoding overrides (CL.TE: 91 for an empty body; TE.CL: 4, and reads 4 bytes).
+    # PEP 3333 hands on "The contents of any Content-Length fields" (RFC 3875 4.2's recalculated
+    # CONTENT_LENGTH conflicts with it), so this is reported on the permission used (INFO).
+    ("lax-te-keeps-cl", "wsgi", PROBE, lax("--strict-te", "--te-keeps-cl"), "rfc9112.cl-te",
+     "info", {("CL.TE (Content-Length first)", "HTTP-02.a", "INFO"),
+              ("CL.TE (Transfer-Encoding first)", "HTTP-02.a", "INFO"),
+              ("TE.CL (Content-Length ends inside the first chunk)", "HTTP-02.a", "INFO")}),
+    # ",chunked" and "gzip, chunked" served and framed as chunked, but the app reads the chunk
+    # framing: the list was not taken as chunked (HTTP-03.f), nor chunked decoded (HTTP-01.b).
+    ("lax-list-te-raw", "wsgi", PROBE, lax("--strict-te", "--list-te-raw"),
+     "rfc9112.transfer-encoding", "fail",
+     {('Transfer-Encoding: ",chunked" (empty list element)', "HTTP-03.f", "MUST"),
+      ("Transfer-Encoding: gzip, chunked (unknown coding)", "HTTP-01.b", "MUST"),
+      ("Transfer-Encoding: gzip, chunked (unknown coding)", "HTTP-03.b", "SHOULD")}),
+    # A bare CR in a chunk extension replaced with SP, but the extension handed to the app.
+    ("lax-chunk-ext-in-data", "wsgi", PROBE, lax("--chunk-ext-in-data"), "rfc9112.chunk-size",
+     "fail", {("bare CR in chunk extension", "HTTP-01.e", "MUST")}),
+    # "5, 5" used once, and the app told CONTENT_LENGTH 5: the right alternative.
+    ("lax-strict-cl", "wsgi", PROBE, lax("--strict-cl"), "rfc9112.content-length", "pass",
+     set()),
+    # "5, 5" framed by 5, but the app told CONTENT_LENGTH "5, 5" (it cannot read the body):
+    # the field's contents, as PEP 3333 defines CONTENT_LENGTH; reported on the MAY (INFO).
+    ("lax-raw-cl-list", "wsgi", PROBE, lax("--strict-cl", "--raw-cl-list"),
+     "rfc9112.content-length", "info",
+     {('Content-Length: "5, 5" (same values: allowed)', "HTTP-04.d", "INFO")}),
+    ("lax-raw-cl-list", "wsgi", PROBE, lax("--strict-cl", "--raw-cl-list"),
+     "rfc9110.duplicates", "warn",
+     {("two identical Content-Length lines", "HTTP-16.c", "INFO")}),
+    # absolute-form answered 200 by the server itself: the app never saw it.
+    ("lax-answer-absolute", "wsgi", PROBE, lax("--answer-absolute", "--strict-target"),
+     "rfc9112.request-target", "fail", {("absolute-form", "HTTP-08.a", "MUST")}),
+    # send() of an unknown event type neither raises nor returns; the connection stays open.
+    ("asgi-hang-unknown-event", "asgi", "lax_server:hang_unknown_events", None,
+     "asgi.invalid-events", "warn", {("unknown-type", "ASGI-HTTP-08.a", "SHOULD")}),
+]
+
+
+@pytest.mark.parametrize("name,interface,app,command,check_id,verdict,expected",
+                         LENIENT_STACKS, ids=[f"{row[0]}-{row[4]}" for row in LENIENT_STACKS])
+def test_lenient_branch_earns_its_pass(tmp_path: Path, name: str, interface: str, app: str,
+                                       command: str | None, check_id: str, verdict: str,
+                                       expected: set[tuple[str, str, str]]) -> None:
+    target = broken_target(tmp_path, name, interface, app, command)
+    run = run_suite(tmp_path, f"--target={target}", "--via=direct", f"--checks={check_id}")
+    record = next(r for r in run.records if r["check"] == check_id)
+    assert record["verdict"] == verdict, f"{check_id} on {name}: {run.output[-3000:]}"
+    findings = {(f["case"], f["requirement"], f["level"]) for f in record["findings"]}
+    cases = {case for case, _, _ in expected}
+    assert {f for f in findings if f[0] in cases} == expected, sorted(findings)
+    assert not {f for f in findings if f[0] not in cases and f[2] == "MUST"}, sorted(findings)
+    for finding in record["findings"]:
+        assert finding["message"], finding
+
+
+# The judge of a served request's body (desync._body_problems), on made-up outcomes.
+PARTS = Parts(host=b"h", base=b"", smuggle=b"GET /desync-smuggled HTTP/1.1\r\n\r\n")
+
+
+def _served(case: Case, environ: dict[str, Any] | None, body: bytes | None,
+            end: str = "http.request") -> Outcome:
+    """An outcome where the app saw ``environ`` (None: an ASGI scope, whose receive() ended
+    with ``end``) and read ``body``."""
+    request: dict[str, Any] = {"event": "request"}
+    request.update({"environ": environ} if environ is not None else {"scope": {"headers": []}})
+    events = [request]
+    if environ is None:
+        events.append({"event": "receive", "type": end, "more_body": False})
+    events += [{"event": "body", "body": body}] if body is not None else []
+    response = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\necho\n"
+    from conformance.wire import parse_responses
+
+    return Outcome(case, b"", response, parse_responses(response, ["POST"], eof=True), True,
+                   False, {"invalid": events}, case.bodies(PARTS))
+
+
+TE_CL = Case("te.cl", lambda p: b"", framing="HTTP-02.c", body=lambda p: p.smuggle)
+
+
+def test_body_judge_takes_the_framed_body() -> None:
+    assert judge(_served(TE_CL, {"CONTENT_LENGTH": str(len(PARTS.smuggle))}, PARTS.smuggle)) == []
+    assert judge(_served(TE_CL, None, PARTS.smuggle)) == []  # ASGI: the body alone
+
+
+TE_CL_TOLD = Case("te.cl", lambda p: b"", framing="HTTP-02.c", body=lambda p: p.smuggle,
+                  told_length="HTTP-02.a")
+
+
+def test_body_judge_reports_another_body_and_length() -> None:
+    problems = judge(_served(TE_CL, {"CONTENT_LENGTH": "4"}, b"GET "))
+    assert [p.ref for p in problems] == ["HTTP-02.c"]
+    assert "read the body b'GET '" in problems[0].message
+    # The overridden length handed on (PEP 3333: "The contents of any Content-Length fields"):
+    # reported on the case's permission; an app that read as far as it was told is not blamed.
+    [told] = judge(_served(TE_CL_TOLD, {"CONTENT_LENGTH": "4"}, b"GET "))
+    assert (told.ref, "CONTENT_LENGTH '4'" in told.message) == ("HTTP-02.a", True)
+    wrong_length = {"CONTENT_LENGTH": "91", "wsgi.input_terminated": True}
+    assert [p.ref for p in judge(_served(TE_CL_TOLD, wrong_length, PARTS.smuggle))] == [
+        "HTTP-02.a"]
+    assert [p.ref for p in judge(_served(TE_CL, None, b""))] == ["HTTP-02.c"]
+
+
+def test_body_judge_leaves_an_unreadable_wsgi_body_and_permits_alternatives() -> None:
+    # Neither CONTENT_LENGTH nor wsgi.input_terminated: the app could not read any body.
+    assert judge(_served(TE_CL, {}, b"")) == []
+    gzip_case = Case("gzip", lambda p: b"", framing="HTTP-01.b", body=(b"\x1f\x8b..", b"hello"))
+    assert judge(_served(gzip_case, {"wsgi.input_terminated": True}, b"hello")) == []
+    assert judge(_served(gzip_case, {"wsgi.input_terminated": True}, b"\x1f\x8b..")) == []
+    assert [p.ref for p in judge(_served(gzip_case, None, b"5\r\nhello"))] == ["HTTP-01.b"]
+    # An ASGI app whose receive() ended in http.disconnect was not told a body: a rejection.
+    assert judge(_served(gzip_case, None, b"", end="http.disconnect")) == []
+
+
+def test_body_judge_tells_a_body_cut_short_from_a_misparsed_one() -> None:
+    bare_cr = Case("bare cr", lambda p: b"", framing="HTTP-01.e", body=b"A",
+                   cut_short="HTTP-01.d")
+    terminated = {"wsgi.input_terminated": True}
+    assert [p.ref for p in judge(_served(bare_cr, terminated, b""))] == ["HTTP-01.d"]
+    assert [p.ref for p in judge(_served(bare_cr, terminated, b"a bA"))] == ["HTTP-01.e"]
+    assert judge(_served(bare_cr, terminated, b"A")) == []

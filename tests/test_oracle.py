@@ -9,6 +9,8 @@ failure against a server.
 from __future__ import annotations
 
 import random
+import string
+from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -25,6 +27,7 @@ from conformance.oracle import (
     environ_differences,
     expected_environ,
     expected_scope,
+    only_obs_text_differs,
     scope_differences,
 )
 
@@ -126,6 +129,95 @@ def test_environ_http_10() -> None:
     """SERVER_PROTOCOL follows the request line's version."""
     req = GeneratedRequest("GET", b"/", None, (), version="HTTP/1.0")
     assert environ_for(req)["SERVER_PROTOCOL"] == "HTTP/1.0"
+
+
+# Field values with obs-text at both edges and inside (\x85 and \xa0: whitespace to
+# str.strip(), opaque data to HTTP), HTAB inside, in two lines of one name; a path with the
+# CTLs and obs-text str.strip() also takes for whitespace, percent-encoded, one at the end.
+OBS_TEXT_REQUEST = GeneratedRequest(
+    method="GET",
+    path=b"/a%0Bb%1c/%85x%A0",
+    query=b"q=%0c%1F",
+    headers=((b"X-Latin", b"\xa0caf\xe9\tb\x85"), (b"x-LATIN", b"\x85two\xff"),
+             (b"X-A.b'c|~", b"1")),
+)
+
+
+def test_environ_keeps_obs_text_and_str_whitespace_exactly() -> None:
+    """HTTP_* values are the bytes as latin-1, edges kept (a str.strip() would lose \\xa0 and
+    \\x85), repeated lines joined in order; PATH_INFO carries %0B, %1C, %85 and %A0 decoded,
+    the trailing one too; a name of any tchar maps by upper-casing and "-" to "_"."""
+    expected = environ_for(OBS_TEXT_REQUEST)
+    assert expected["HTTP_X_LATIN"] == ("\xa0caf\xe9\tb\x85,\x85two\xff",
+                                        "\xa0caf\xe9\tb\x85, \x85two\xff")
+    assert expected["HTTP_X_A.B'C|~"] == "1"
+    assert expected["PATH_INFO"] == "/a\x0bb\x1c/\x85x\xa0"
+    assert expected["QUERY_STRING"] == "q=%0c%1F"
+    stripped = conforming_environ(expected)
+    stripped["HTTP_X_LATIN"] = "caf\xe9\tb,two\xff"  # wsgiref: each line's value .strip()ped
+    stripped["PATH_INFO"] = "/a\x0bb\x1c/\x85x"
+    assert sorted(d.split(":")[0] for d in environ_differences(expected, stripped)) == [
+        "HTTP_X_LATIN", "PATH_INFO"]
+
+
+def test_scope_keeps_obs_text_bytes_and_repeated_lines() -> None:
+    """Scope header values are the exact bytes, each field line its own pair; the path holds
+    the decoded characters, raw_path the bytes sent."""
+    req = replace(OBS_TEXT_REQUEST, path=b"/a%0Bb%1c/%C2%85x%c2%a0")
+    expected = scope_for(req)
+    assert expected["headers"][2:] == [(b"x-latin", b"\xa0caf\xe9\tb\x85"),
+                                       (b"x-latin", b"\x85two\xff"), (b"x-a.b'c|~", b"1")]
+    assert expected["path"] == "/a\x0bb\x1c/\x85x\xa0"
+    assert expected["raw_path"] == req.path
+    check_valid_with_h11(OBS_TEXT_REQUEST)
+
+
+def test_without_obs_text_changes_only_those_bytes() -> None:
+    """The twin sent when a request with obs-text never reached the app: same length (so the
+    same cuts), obs-text bytes replaced by "x", nothing else changed."""
+    req = replace(OBS_TEXT_REQUEST, cuts=(5, 40))
+    twin = req.without_obs_text()
+    assert req.has_obs_text and not twin.has_obs_text
+    assert twin.headers[0] == (b"X-Latin", b"xcafx\tbx")
+    assert len(twin.to_bytes(HOST, RID)) == len(req.to_bytes(HOST, RID))
+    assert replace(twin, headers=req.headers) == req
+
+
+@pytest.mark.parametrize(("got", "only_obs_text"), [
+    ("caf\xe9\tb,two\xff", True),   # \xa0 and \x85 stripped from each line's edges
+    ("\xa0caf\tb\x85,\x85two", True),  # other obs-text bytes dropped
+    ("caf\xe9b,two\xff", True),  # and the HTAB next to them (wsgiref: "\t \x85".strip())
+    ("caf\xe9\tB,two\xff", False),  # a visible ASCII character changed
+    ("caf\xe9\tb", False),  # the second line lost
+])
+def test_only_obs_text_differs(got: str, only_obs_text: bool) -> None:
+    """A value that differs from the oracle's only in its obs-text, and in SP/HTAB a strip of
+    that obs-text exposes, differs "only in obs-text"; anything else does not, and neither
+    does a value whose expected form is plain ASCII."""
+    want = environ_for(OBS_TEXT_REQUEST)["HTTP_X_LATIN"]
+    assert only_obs_text_differs(want, got) is only_obs_text
+    assert not only_obs_text_differs("! x", "!x")
+
+
+def test_obs_text_only_difference_rests_on_the_should() -> None:
+    """In the WSGI property, an HTTP_* value that lost or changed only its obs-text breaks RFC
+    9110 5.5's SHOULD (WSGI-ENV-05.g), never a MUST; any other difference in the value of a
+    repeated header is its join's MUST (WSGI-ENV-08.h)."""
+    from types import SimpleNamespace
+
+    from conformance.checks.support.generated_requests import wsgi_compare
+
+    conn: Any = SimpleNamespace(host="127.0.0.1", port=8000)
+    rid = RID
+    expected = expected_environ(OBS_TEXT_REQUEST, host=HOST, rid=rid)
+    environ = conforming_environ(expected)
+    events = [{"event": "body", "body": b"", "readable": True}]
+    environ["HTTP_X_LATIN"] = "caf\xe9\tb,two\xff"
+    diffs = wsgi_compare(OBS_TEXT_REQUEST, rid, conn, {"environ": environ}, events)
+    assert [ref for ref, _ in diffs] == ["WSGI-ENV-05.g"]
+    environ["HTTP_X_LATIN"] = "caf\xe9\tB,two\xff"
+    diffs = wsgi_compare(OBS_TEXT_REQUEST, rid, conn, {"environ": environ}, events)
+    assert [ref for ref, _ in diffs] == ["WSGI-ENV-08.h"]
 
 
 # --- environ_differences -------------------------------------------------------------------------
@@ -415,11 +507,16 @@ def decodes_to_dot_segment(path: bytes) -> bool:
 
 def test_no_percent_encoded_dot_segments() -> None:
     """Dot segments are left out of generated paths, encoded ones too (%2E is "."): a
-    deterministic search over both path strategies finds none."""
-    with pytest.raises(NoSuchExample):
-        find(st.one_of(strategies.wsgi_paths(), strategies.asgi_paths()),
-             decodes_to_dot_segment,
-             settings=settings(max_examples=2000, derandomize=True, database=None))
+    deterministic search finds none, neither among segments made of little but dots, "%2E"
+    and "%2F" (where the filter of path_segments has the most to do) nor in both path
+    strategies."""
+    dotty = st.sampled_from([b".", b"%2E", b"%2e", b"%2F", b"%2f", b"a", b"%41"])
+    for paths, examples in ((strategies.path_segments(dotty), 300),
+                            (st.one_of(strategies.wsgi_paths(), strategies.asgi_paths()), 300)):
+        with pytest.raises(NoSuchExample):
+            find(paths, decodes_to_dot_segment, random=random.Random(0),
+                 settings=settings(max_examples=examples, database=None,
+                                   phases=[Phase.generate]))
 
 
 @pytest.mark.parametrize("part", [
@@ -478,3 +575,145 @@ def test_environ_chunked_content_length_and_path() -> None:
 def test_body_differences(req: GeneratedRequest, body: bytes, readable: bool,
                           ok: bool) -> None:
     assert (body_differences(req, {}, body, readable) == []) is ok
+
+
+# --- what the strategies reach (issue 13): each class in a seeded, bounded search ---------------
+
+TCHARS = "!#$%&'*+-.^`|~" + string.digits + string.ascii_letters  # RFC 9110 5.6.2, but "_"
+WHITESPACE_LIKE = strategies.STR_ONLY_WHITESPACE
+OBS_TEXT_HALVES = (("0x80-0xbf", 0x80, 0xBF), ("0xc0-0xff", 0xC0, 0xFF))
+
+
+def field_classes(headers: tuple[tuple[bytes, bytes], ...]) -> set[str]:
+    """The classes a header list reaches: each tchar in a field name; obs-text (0x80 and
+    0xFF, \\x85 and \\xa0 among it) first, last and inside a value; HTAB inside; a name in two
+    and in three field lines."""
+    found = {f"name char {chr(c)!r}" for name, _ in headers for c in name}
+    for _, value in headers:
+        for where, part in (("first", value[:1]), ("last", value[-1:]),
+                            ("inside", value[1:-1])):
+            found |= {f"obs-text {half} {where}" for half, low, high in OBS_TEXT_HALVES
+                      if any(low <= c <= high for c in part)}
+            found |= {f"{c:#x} {where}" for c in strategies.OBS_TEXT_WHITESPACE if c in part}
+        if 0x09 in value[1:-1]:
+            found.add("HTAB inside")
+    lines = [name.lower() for name, _ in headers]
+    return found | {f"{lines.count(n)} lines of a name" for n in lines if lines.count(n) > 1}
+
+
+FIELD_CLASSES = (
+    {f"name char {c!r}" for c in TCHARS}
+    | {f"obs-text {half} {where}" for half, *_ in OBS_TEXT_HALVES
+       for where in ("first", "last", "inside")}
+    | {f"{c:#x} {where}" for c in strategies.OBS_TEXT_WHITESPACE
+       for where in ("first", "last", "inside")}
+    | {"HTAB inside", "2 lines of a name", "3 lines of a name"}
+)
+
+
+def path_classes(path: bytes, *, utf8: bool) -> set[str]:
+    """Each character str.strip() takes for whitespace (HTTP does not) in the decoded path,
+    and one at its end (the ASGI path is UTF-8, PATH_INFO latin-1)."""
+    decoded = unquote_to_bytes(path).decode("utf-8" if utf8 else "latin-1")
+    found = {f"path {chr(c)!r}" for c in WHITESPACE_LIKE if chr(c) in decoded}
+    return found | ({"path ends in one"} if decoded[-1:] and ord(decoded[-1]) in WHITESPACE_LIKE
+                    else set())
+
+
+PATH_CLASSES = {f"path {chr(c)!r}" for c in WHITESPACE_LIKE} | {"path ends in one"}
+
+
+def query_classes(query: bytes | None) -> set[str]:
+    lowered = (query or b"").lower()
+    return {f"query %{c:02x}" for c in WHITESPACE_LIKE if f"%{c:02x}".encode() in lowered}
+
+
+QUERY_CLASSES = {f"query %{c:02x}" for c in WHITESPACE_LIKE}
+
+
+def assert_reaches(strategy: st.SearchStrategy[Any], classes: Any, wanted: set[str],
+                   examples: int) -> None:
+    """A seeded search (generation only) that stops once every class of ``wanted`` was seen."""
+    seen: set[str] = set()
+
+    def covers_all(value: Any) -> bool:
+        seen.update(classes(value))
+        return seen >= wanted
+
+    try:
+        find(strategy, covers_all, random=random.Random(0),
+             settings=settings(max_examples=examples, database=None, phases=[Phase.generate]))
+    except NoSuchExample:
+        pytest.fail(f"not reached in {examples} examples: {sorted(wanted - seen)}")
+
+
+@pytest.mark.parametrize("part", ["fields", "wsgi path", "asgi path", "query"])
+def test_strategies_reach_field_and_whitespace_classes(part: str) -> None:
+    """The parts valid_requests() draws each request from reach every class of issue 13:
+    every tchar in a field name (never "_"), obs-text (with 0x80, 0xFF, \\x85 and \\xa0) at
+    both edges and inside a value, HTAB inside, a name in two and in three field lines; and
+    each character str.strip() takes for whitespace while HTTP does not (\\x0b \\x0c
+    \\x1c-\\x1f \\x85 \\xa0) decoded in the WSGI and ASGI paths, one at a path's end, and each
+    percent-encoded in the query. Parts rather than whole requests: a part costs a fraction
+    of a request to draw, and the request strategies take each part as it is."""
+    if part == "fields":
+        assert_reaches(strategies.header_lists(), field_classes, FIELD_CLASSES, 400)
+    elif part == "query":
+        assert_reaches(strategies.query_strings(), query_classes, QUERY_CLASSES, 400)
+    else:
+        utf8 = part == "asgi path"
+        paths = strategies.asgi_paths() if utf8 else strategies.wsgi_paths()
+        assert_reaches(paths, lambda p: path_classes(p, utf8=utf8), PATH_CLASSES, 400)
+
+
+# --- what the mutation run (make mutation) found untested ----------------------------------------
+
+CHUNKED_HELLO = GeneratedRequest("POST", b"/", None, (), body=b"hello", chunks=((5, b""),))
+
+
+def test_scope_type_and_scheme() -> None:
+    """asgi-www.rst HTTP Connection Scope: type is "http"; scheme (optional, default "http") is
+    "http" on a plain TCP connection: "https" or another type is a difference."""
+    expected = scope_for()
+    assert (expected["type"], expected["scheme"]) == ("http", "http")
+    for key, wrong in (("type", "websocket"), ("scheme", "https")):
+        scope = conforming_scope()
+        scope[key] = wrong
+        assert [d.split(":")[0] for d in scope_differences(expected, scope)] == [key]
+
+
+def test_scope_differences_go_on_after_an_absent_optional_key() -> None:
+    """An optional key left out (scheme, raw_path, ...) is no difference, and every key after
+    it is still compared."""
+    scope = conforming_scope()
+    del scope["scheme"]
+    scope["path"] = "/caf%C3%A9/x%2a"
+    scope["query_string"] = b"other"
+    assert [d.split(":")[0] for d in scope_differences(scope_for(), scope)] == [
+        "path", "query_string"]
+
+
+def test_environ_difference_names_every_allowed_value() -> None:
+    """Where the spec allows several values, the difference says which (absent included):
+    CONTENT_LENGTH of a chunked request may be absent, "" or the de-chunked body's length."""
+    expected = environ_for(CHUNKED_HELLO)
+    environ = conforming_environ(expected)
+    environ["CONTENT_LENGTH"] = "7"
+    assert environ_differences(expected, environ) == [
+        "CONTENT_LENGTH: expected absent or '' or '5', got '7'"]
+    expected = environ_for()
+    environ = conforming_environ(expected)
+    environ["HTTP_X_MULTI"] = "a;b"
+    assert environ_differences(expected, environ) == [
+        "HTTP_X_MULTI: expected 'a,b' or 'a, b', got 'a;b'"]
+
+
+@pytest.mark.parametrize("content_length", [None, ""])
+def test_unreadable_chunked_body_quotes_the_servers_content_length(
+        content_length: str | None) -> None:
+    """WSGI-IN-06: the difference names the requirement and what the server set for
+    CONTENT_LENGTH (absent or ""), the evidence that no defined way to read the body was left."""
+    environ = {} if content_length is None else {"CONTENT_LENGTH": content_length}
+    [diff] = body_differences(CHUNKED_HELLO, environ, b"", False)
+    assert diff.startswith("chunked body of 5 bytes unreadable")
+    assert f"(WSGI-IN-06; CONTENT_LENGTH {content_length!r})" in diff

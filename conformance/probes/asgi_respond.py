@@ -31,6 +31,10 @@ MARKER = b"PROBE-MUST-NOT-APPEAR"
 EXT_FILE = os.path.abspath(__file__)
 EARLY_HINT_LINK = b"</probe-style.css>; rel=preload; as=style"
 TRAILER = (b"x-probe-trailer", b"trailer-value")
+# Header bytes 0x80-0xFF (obs-text, RFC 9110 5.5), \xa0 and \x85 at the edges (whitespace to
+# str.strip() after a latin-1 decode), and one name in two lines, values in this order.
+LATIN1_VALUE = b"\xa0caf\xe9\xa0\x85 \xff\x85"
+REPEATED = [(b"x-repeat", b"one"), (b"x-repeat", b"two")]
 
 
 def loop_identity() -> str:
@@ -100,6 +104,13 @@ async def _app_te_cl(scope: Scope, send: Send, rid: str | None) -> None:
     await send(_body(b"part-two"))
 
 
+async def _latin1_repeat(scope: Scope, send: Send, rid: str | None) -> None:
+    await _try(send, _start(headers=[(b"content-type", b"text/plain"), (b"content-length", b"8"),
+                                     (b"x-latin1", LATIN1_VALUE), *REPEATED]),
+               rid, "latin1-repeat", reraise=True)
+    await send(_body(b"latin-1\n"))
+
+
 async def _after_final(scope: Scope, send: Send, rid: str | None) -> None:
     await send(_start(headers=[(b"content-type", b"text/plain"), (b"content-length", b"6")]))
     await send(_body(b"final\n"))
@@ -166,6 +177,7 @@ async def _with_body(scope: Scope, send: Send, rid: str | None) -> None:
 RESPONSE_CASES: dict[str, Callable[[Scope, Send, str | None], Awaitable[None]]] = {
     "app-te": _app_te,
     "app-te-cl": _app_te_cl,
+    "latin1-repeat": _latin1_repeat,
     "after-final": _after_final,
     "invalid": _invalid,
     "raise-before-start": _raise_before_start,

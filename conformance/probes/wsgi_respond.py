@@ -15,6 +15,8 @@ start_response, accepted a second call, ...) is journalled as ``respond`` events
     crlf-header         a header value with CR LF and a fake header after it
     crlf-status         a status with CR LF and a fake header after it
     non-latin1          a header value with U+20AC
+    latin1-repeat       X-Latin1: LATIN1_VALUE (latin-1 characters 0x80-0xFF, \\xa0 and \\x85
+                        at its edges) and two X-Repeat lines ("one", then "two")
     hop-by-hop          Transfer-Encoding: chunked from the app, body unchunked
     raise-before        raises before start_response
     raise-after         Content-Length: 100, one block, then raises
@@ -39,6 +41,11 @@ from conformance.probes.contract import Event
 StartResponse = Callable[..., Any]
 TEXT = [("Content-Type", "text/plain")]
 FILE_CONTENT = b"0123456789abcdefghijklmnopqrstuvwxyz"
+# A header value of ISO-8859-1 characters beyond ASCII (PEP 3333, Unicode Issues, of header
+# strings: "they must either be ISO-8859-1 characters, or use :rfc:`2047` MIME encoding.");
+# \xa0 and \x85 are whitespace to str.strip(), so it starts and ends with them.
+LATIN1_VALUE = "\xa0caf\xe9\xa0\x85 \xff\x85"
+REPEATED = [("X-Repeat", "one"), ("X-Repeat", "two")]
 
 
 def _try_start(rid: str | None, label: str, start_response: StartResponse, *args: Any) -> bool:
@@ -182,6 +189,12 @@ def respond_behaviour(environ: dict[str, Any], start_response: StartResponse,
             start_response("500 Rejected", TEXT + [("Content-Length", "9")])
             return blocks([b"rejected\n"])
         return blocks([b"accepted\n"])
+    if mode == "latin1-repeat":
+        headers = TEXT + [("X-Latin1", LATIN1_VALUE), *REPEATED, ("Content-Length", "8")]
+        if not _try_start(rid, mode, start_response, "200 OK", headers):
+            start_response("500 Rejected", TEXT + [("Content-Length", "9")])
+            return blocks([b"rejected\n"])
+        return blocks([b"latin-1\n"])
     if mode == "hop-by-hop":
         if not _try_start(rid, mode, start_response, "200 OK",
                           TEXT + [("Transfer-Encoding", "chunked")]):

@@ -20,14 +20,25 @@ can report shows up on some variant (tests/test_broken_http.py):
 
 --wrap-chunk-size      chunk sizes wrap at 64 bits (2**68 reads as 0: a MUST broken)
 --hold-on-eof          a client's half-close is not answered by closing (held 10 s)
---strict-te            Transfer-Encoding must end in chunked (else 400 and close), HTTP/1.0
-                       with Transfer-Encoding closes after the response; still recovers
+--strict-te            Transfer-Encoding must end in chunked (else 400 and close), and wins
+                       over Content-Length; a request with both, and HTTP/1.0 with
+                       Transfer-Encoding, close after the response; still recovers
                        "\\x0bchunked" and accepts "chunked, chunked" and unknown codings
 --te-501               with --strict-te: a coding other than chunked gets 501 and close
+--te-keeps-cl          with --strict-te: a request with both is decoded by its chunked coding,
+                       but the app's CONTENT_LENGTH is the Content-Length it overrides
+--list-te-raw          with --strict-te: a Transfer-Encoding list (",chunked", "gzip, chunked")
+                       is framed as chunked, but the app gets the chunked bytes undecoded
+--chunk-ext-in-data    a chunk extension (a bare CR in it replaced with SP) is handed to the
+                       app in front of its chunk's data
 --strict-cl            Content-Length must be digits, duplicates equal (else 400 and close)
+--raw-cl-list          with --strict-cl: a list of equal values ("5, 5", or two lines of 5)
+                       frames the body by 5, but the app's CONTENT_LENGTH is "5, 5"
 --strict-fields        whitespace before the colon gets 400 and close; CR and NUL in values
                        become SP; names are still not checked
 --absolute-form        an absolute-form target is reduced to its path
+--answer-absolute      an absolute-form target is answered 200 by the server itself (as if it
+                       fetched the URL); the app never sees the request
 --strict-target        a request-line with more than three parts, a control character, a
                        non-ASCII octet or a version other than HTTP/1.x gets 400 and close
 --honour-close         Connection: close closes after the response (without saying so)
@@ -38,6 +49,10 @@ can report shows up on some variant (tests/test_broken_http.py):
                        "Connection: close", and the next request is read anyway
 
 Started as ``python lax_server.py --host H --port P [switches] module:app`` by a target TOML.
+
+For ASGI, ``hang_unknown_events`` wraps the ASGI probe app for a real server (uvicorn): a
+send() of an event whose type the server does not know neither raises nor returns, and the
+connection is left open (asgi.invalid-events: neither of the ways it accepts).
 """
 
 from __future__ import annotations
@@ -82,6 +97,7 @@ class Reader:
         self.sock = sock
         self.buf = b""
         self.eof = False
+        self.recorded: bytearray | None = None  # the bytes consumed while recording
 
     def fill(self) -> bool:
         data = self.sock.recv(65536)
@@ -96,12 +112,16 @@ class Reader:
             if not self.fill():
                 raise Closed
         line, _, self.buf = self.buf.partition(b"\n")
+        if self.recorded is not None:
+            self.recorded += line + b"\n"
         return line.rstrip(b"\r")  # lax: bare LF is a line end too
 
     def read(self, size: int) -> bytes:
         while len(self.buf) < size and self.fill():
             pass
         data, self.buf = self.buf[:size], self.buf[size:]
+        if self.recorded is not None:
+            self.recorded += data
         return data
 
 
@@ -124,15 +144,28 @@ class LazyInput(io.RawIOBase):
 def read_chunked(reader: Reader) -> bytes:
     body = b""
     while True:
-        size = int(reader.line().split(b";")[0].strip(), 16)  # lax: 0x1, +1, 1_0 all parse
+        size_field, _, extension = reader.line().partition(b";")
+        size = int(size_field.strip(), 16)  # lax: 0x1, +1, 1_0 all parse
         if OPTIONS.wrap_chunk_size:
             size &= (1 << 64) - 1  # a C-style 64-bit size: 2**68 becomes 0
         if size <= 0:
             while reader.line():
                 pass
             return body
+        if OPTIONS.chunk_ext_in_data and extension:
+            body += extension.replace(b"\r", b" ")  # the CR replaced, the extension kept
         body += reader.read(size)
         reader.read(2)  # lax: whatever follows the data is taken for its CRLF
+
+
+def read_chunked_raw(reader: Reader) -> bytes:
+    """Frame a chunked body, but return its bytes as sent (--list-te-raw)."""
+    reader.recorded = bytearray()
+    try:
+        read_chunked(reader)
+        return bytes(reader.recorded)
+    finally:
+        reader.recorded = None
 
 
 def _request_line(reader: Reader) -> tuple[bytes, bytes, bytes]:
@@ -198,11 +231,15 @@ def _fields(headers: list[tuple[str, str]]) -> dict[str, str]:
 def _content_length(headers: list[tuple[str, str]], fields: dict[str, str]) -> int:
     if not OPTIONS.strict_cl:
         return int(fields["content-length"])  # lax: +5 and 1_0 parse
-    values = [v.strip() for name, line in headers if name.lower() == "content-length"
-              for v in line.split(",") if v.strip()]
+    values = _content_length_values(headers)
     if not values or len(set(values)) > 1 or not all(v.isdigit() for v in values):
         raise Reject("400 Bad Request")
     return int(values[0])
+
+
+def _content_length_values(headers: list[tuple[str, str]]) -> list[str]:
+    return [v.strip() for name, line in headers if name.lower() == "content-length"
+            for v in line.split(",") if v.strip()]
 
 
 def _transfer_codings(fields: dict[str, str], version: bytes) -> bool:
@@ -286,11 +323,20 @@ class Handler(socketserver.BaseRequestHandler):
             length = _content_length(headers, fields)
             stream: io.RawIOBase | io.BytesIO = LazyInput(reader, length)
             content_length = str(length)
+            if OPTIONS.raw_cl_list:  # framed by the one value, but handed on as sent
+                content_length = ", ".join(_content_length_values(headers))
         elif is_chunked:
-            body = read_chunked(reader)
+            listed = "," in fields.get("transfer-encoding", "")
+            body = (read_chunked_raw(reader) if OPTIONS.list_te_raw and listed
+                    else read_chunked(reader))
             stream, content_length = io.BytesIO(body), str(len(body))
+            if OPTIONS.te_keeps_cl and "content-length" in fields:
+                content_length = fields["content-length"]  # the length TE overrides
         else:
             stream, content_length = io.BytesIO(b""), ""
+        if OPTIONS.answer_absolute and target.lower().startswith((b"http://", b"https://")):
+            self.send(b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nfetched\n")
+            return True
         path_info, query = self.split_target(target)
         if path_info is None:
             return True
@@ -319,9 +365,10 @@ class Handler(socketserver.BaseRequestHandler):
     def keeps_open(self, fields: dict[str, str], version: bytes) -> bool:
         if OPTIONS.honour_close and "close" in fields.get("connection", "").lower():
             return False
-        # --strict-te: an HTTP/1.0 message with Transfer-Encoding ends the connection.
-        return not (OPTIONS.strict_te and version.startswith(b"HTTP/1.0")
-                    and "transfer-encoding" in fields)
+        # --strict-te: an HTTP/1.0 message with Transfer-Encoding, and one with both
+        # Transfer-Encoding and Content-Length, end the connection (RFC 9112 6.1).
+        return not (OPTIONS.strict_te and "transfer-encoding" in fields
+                    and (version.startswith(b"HTTP/1.0") or "content-length" in fields))
 
     def split_target(self, target: bytes) -> tuple[str | None, bytes]:
         """PATH_INFO and the query; None (after a 500) for a path that is not UTF-8."""
@@ -373,7 +420,30 @@ class Server(socketserver.ThreadingTCPServer):
 
 SWITCHES = ("wrap-chunk-size", "hold-on-eof", "strict-te", "te-501", "strict-cl",
             "strict-fields", "absolute-form", "strict-target", "honour-close",
-            "join-duplicates", "oversize-answer", "reject-but-stay")
+            "join-duplicates", "oversize-answer", "reject-but-stay", "te-keeps-cl",
+            "list-te-raw", "chunk-ext-in-data", "raw-cl-list", "answer-absolute")
+
+# The event types an ASGI HTTP server knows (asgi-www.rst and its extensions).
+KNOWN_SEND_TYPES = frozenset({
+    "http.response.start", "http.response.body", "http.response.trailers",
+    "http.response.early_hint", "http.response.pathsend", "http.response.zerocopysend",
+    "http.response.push", "http.response.debug"})
+
+
+async def hang_unknown_events(scope: dict[str, Any], receive: Callable[..., Any],
+                              send: Callable[..., Any]) -> None:
+    """The ASGI probe app, run by a real server whose send() hangs on an unknown event type:
+    it neither raises nor returns, and the connection stays open."""
+    import asyncio
+
+    from conformance.probes.asgi_app import app
+
+    async def hanging_send(message: dict[str, Any]) -> None:
+        if scope["type"] == "http" and message.get("type") not in KNOWN_SEND_TYPES:
+            await asyncio.Event().wait()  # never set
+        await send(message)
+
+    await app(scope, receive, hanging_send)
 
 
 def main() -> None:

@@ -50,7 +50,9 @@ def invalid_events(ctx: CheckContext) -> None:
     ABNF rules." (ASGI-HTTP-08.b, MUST); replacing it (a space) keeps the value one field.
     The two invalid sequences are not invalid dictionaries and no sentence covers them:
     accepting them, or their bytes on the wire, is a missing defence (ASGI-HTTP-08.e, RFC
-    9112 11.1: HARDENING). Ending the connection instead of raising is accepted."""
+    9112 11.1: HARDENING). Ending the connection instead of raising is accepted, and must be
+    real: a send() that neither raised nor let the response complete, on a connection still
+    open 3 s later, took neither way (a finding on the case's sentence)."""
     for kind, ref in INVALID_KINDS.items():
         with ctx.case(kind):
             _judge_invalid(ctx, kind, ref)
@@ -77,6 +79,15 @@ def _judge_invalid(ctx: CheckContext, kind: str, ref: str | None) -> None:
     if not raised and response.complete and response.status < 500:
         problems.append(f"send() accepted the event and the response completed normally "
                         f"({response.status})")
+    elif not raised and not response.complete and not conn.eof:
+        # The other alternative is earned only by a connection that really ended: a response
+        # that never completes on a connection left open is neither.
+        sent = (f"a {response.status} response left incomplete" if response.status else
+                f"{len(received)} bytes and no response" if received else "nothing")
+        problems.append(f"send() did not raise (journalled: "
+                        f"{'no send() result' if result is None else 'it returned'}) and the "
+                        f"connection was still open {INVALID_WAIT * 1.5:g} s after the request, "
+                        f"with {sent} on it: neither raised nor ended the connection")
     if problems and ref is not None:
         ctx.finding(ref, "; ".join(problems))
 

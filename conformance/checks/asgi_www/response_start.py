@@ -6,17 +6,20 @@ from conformance.catalogue import check
 from conformance.checks.asgi_www.pipelined_follow_up import pipelined, stray_bytes
 from conformance.checks.support.common import problems_text
 from conformance.context import CheckContext
+from conformance.probes.asgi_respond import LATIN1_VALUE, REPEATED
 from conformance.probes.contract import Route
 from conformance.verdicts import Level
 
 
 @check(
     id="asgi-www.app-transfer-encoding",
-    title="an app-sent Transfer-Encoding is ignored; the response has exactly one valid framing",
-    requirements=["ASGI-HTTP-06"],
+    title="an app-sent Transfer-Encoding is ignored; the response has exactly one valid framing "
+          "and carries the app's other headers as sent",
+    requirements=["ASGI-HTTP-06", "ASGI-SCOPE-05", "HTTP-16"],
     level=Level.MUST,
     interfaces=("asgi",),
-    section="asgi-www.rst 'Response Start - send event'; RFC 9112 6.1, 6.3",
+    section="asgi-www.rst 'Response Start - send event'; 'WSGI encoding differences'; "
+            "RFC 9112 6.1, 6.3",
 )
 def app_transfer_encoding(ctx: CheckContext) -> None:
     """asgi-www.rst, Response Start: "You may send a Transfer-Encoding header in this
@@ -29,11 +32,42 @@ def app_transfer_encoding(ctx: CheckContext) -> None:
     (ASGI-HTTP-06.a); Transfer-Encoding and Content-Length together ("A sender MUST NOT
     send a Content-Length header field in any message that contains a Transfer-Encoding
     header field.", ASGI-HTTP-06.c); chunked listed twice ("A sender MUST NOT apply the
-    chunked transfer coding more than once to a message body", ASGI-HTTP-06.d)."""
+    chunked transfer coding more than once to a message body", ASGI-HTTP-06.d).
+
+    Direct only, the sub-case "app sent latin-1 bytes and a repeated header": the app's
+    x-latin1 value has bytes 0x80-0xFF (obs-text), with \\xa0 and \\x85 (whitespace to
+    str.strip() after a latin-1 decode) at its edges, and x-repeat comes in two pairs. Header
+    values are "byte strings of the exact byte sequences sent by the client/to be sent by the
+    server." (asgi-www.rst, WSGI encoding differences; ASGI-SCOPE-05.g), so the wire must carry
+    those very bytes; and each pair of "An iterable of [name, value] two-item iterables, where
+    name is the header name, and value is the header value." is one header line
+    (HTTP-16.g), so both x-repeat lines must arrive, in order, and not combined (no sentence
+    lets an ASGI server merge them). Both are definitions of what the server sends (MUST)."""
     for case, label in (("app-te", "Transfer-Encoding"),
                         ("app-te-cl", "Transfer-Encoding and Content-Length")):
         with ctx.case(f"app sent {label}"):
             _judge_app_te(ctx, case)
+    if ctx.via == "direct":  # through nginx, the bytes would be nginx's
+        with ctx.case("app sent latin-1 bytes and a repeated header"):
+            _judge_latin1_and_repeat(ctx)
+
+
+def _judge_latin1_and_repeat(ctx: CheckContext) -> None:
+    exchange = ctx.request("GET", f"{Route.RESPOND}?case=latin1-repeat")
+    response = exchange.response
+    ctx.require(response.status == 200, "ASGI-SCOPE-05.g",
+                f"the server answered {response.status or 'nothing'} ({problems_text(response)}) "
+                f"where the app sent a 200 with x-latin1 {LATIN1_VALUE!r} and two x-repeat "
+                "lines: the app's header bytes were not sent")
+    latin = response.header_all("x-latin1")
+    if latin != [LATIN1_VALUE]:
+        ctx.finding("ASGI-SCOPE-05.g", f"the app's x-latin1 {LATIN1_VALUE!r} reached the wire "
+                                       f"as {latin!r}, not as the exact bytes")
+    repeat = response.header_all("x-repeat")
+    if repeat != [value for _, value in REPEATED]:
+        ctx.finding("HTTP-16.g", f"the app's two pairs (b'x-repeat', b'one'), (b'x-repeat', "
+                                 f"b'two') reached the wire as x-repeat lines {repeat!r}, not "
+                                 "as two lines in that order")
 
 
 def _judge_app_te(ctx: CheckContext, case: str) -> None:

@@ -6,6 +6,7 @@ differ between any two connections (the client's port, the request id) in
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from hypothesis import example, given
@@ -46,7 +47,12 @@ PROXY_CHANGES = {
     # A request nginx answers itself with a 4xx never reaches the server (nginx refuses some
     # valid requests, e.g. a repeated Authorization field: ngx_http_process_unique_header_line).
     "refused-by-nginx": "nginx answered a 4xx itself; the server never saw the request",
+    # ignore_invalid_headers (on by default): a field whose name holds a tchar other than a
+    # letter, digit or "-" (RFC 9110 5.6.2 allows "!#$%&'*+.^`|~" too) is dropped.
+    "invalid-names": "nginx drops fields whose names hold other than letters, digits and '-'",
 }
+_NGINX_VALID_NAME = re.compile(r"[A-Za-z0-9-]+")
+_NGINX_VALID_KEY = re.compile(r"HTTP_[A-Z0-9_]+")  # the same names as CGI keys
 # Values that differ between any two connections or requests, proxy or not.
 PER_CONNECTION = {"x-probe-id", "HTTP_X_PROBE_ID", "REMOTE_PORT", "gunicorn.socket"}
 _SET_ASIDE = set(PROXY_CHANGES) | PER_CONNECTION
@@ -60,13 +66,15 @@ def _asgi_view(scope: dict[str, Any]) -> dict[str, Any]:
     # it regenerates first), the order of one name's values is: a stable sort by name.
     view["headers"] = sorted(((bytes(n).lower().decode("latin-1"), bytes(v))
                               for n, v in scope.get("headers", [])
-                              if bytes(n).lower().decode("latin-1") not in _SET_ASIDE),
+                              if bytes(n).lower().decode("latin-1") not in _SET_ASIDE
+                              and _NGINX_VALID_NAME.fullmatch(bytes(n).decode("latin-1"))),
                              key=lambda pair: pair[0])
     return view
 
 
 def _wsgi_view(environ: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in environ.items() if k not in _SET_ASIDE}
+    return {k: v for k, v in environ.items() if k not in _SET_ASIDE
+            and not (k.startswith("HTTP_") and not _NGINX_VALID_KEY.fullmatch(k))}
 
 
 def _observe(ctx: CheckContext, host: str, port: int, req: GeneratedRequest) -> dict[str, Any]:

@@ -6,6 +6,8 @@ re-frames, adds its own Date and speaks HTTP/1.1 upstream) run direct only.
 
 from __future__ import annotations
 
+import re
+
 from conformance.catalogue import check
 from conformance.checks.pep3333.scripted_responses import (
     STEP_BOUND,
@@ -14,6 +16,7 @@ from conformance.checks.pep3333.scripted_responses import (
     respond_step,
 )
 from conformance.context import CheckContext
+from conformance.probes.wsgi_respond import LATIN1_VALUE
 from conformance.verdicts import HarnessError, Level
 from conformance.wire import Response
 
@@ -124,11 +127,13 @@ def _field_lines(response: Response) -> list[bytes]:
 
 @check(
     id="pep3333.control-characters",
-    title="CR/LF in status or header values, or non-latin-1 text, never reach the wire",
-    requirements=["WSGI-RESP-11"],
+    title="CR/LF in status or header values, or non-latin-1 text, never reach the wire; "
+          "latin-1 values and repeated headers do, unchanged",
+    requirements=["WSGI-RESP-11", "HTTP-16"],
     level=Level.MUST,
     interfaces=("wsgi",),
-    section="PEP 3333 'The start_response() Callable'; 'Unicode Issues'; RFC 9110 2.2",
+    section="PEP 3333 'The start_response() Callable'; 'Unicode Issues'; 'Other HTTP "
+            "Features'; RFC 9110 2.2, 5.3",
     via=("direct",),
 )
 def control_characters(ctx: CheckContext) -> None:
@@ -140,10 +145,50 @@ def control_characters(ctx: CheckContext) -> None:
     non-latin-1 text reach the wire, breaks that SHOULD. A control character left inside a
     field line on the wire (a bare CR, say) breaks RFC 9110 2.2 "A sender MUST NOT generate
     protocol elements that do not match the grammar defined by the corresponding ABNF rules."
-    (WSGI-RESP-11.f, MUST). crlf-header, crlf-status and non-latin1 are three sub-cases."""
+    (WSGI-RESP-11.f, MUST). crlf-header, crlf-status and non-latin1 are three sub-cases.
+
+    The fourth, latin1-repeat, is the valid counterpart: header strings "they must either be
+    ISO-8859-1 characters, or use :rfc:`2047` MIME encoding." (PEP 3333, Unicode Issues), so the
+    app's X-Latin1 value of characters 0x80-0xFF, with \\xa0 and \\x85 (whitespace to
+    str.strip()) at its edges, must reach the wire as exactly its latin-1 bytes, and its two
+    X-Repeat lines as two lines in order. A server that re-encodes, strips or drops them, or
+    raises, breaks "They should only make changes that do not alter the effective semantics
+    of the application's response." (PEP 3333, Other HTTP Features; HTTP-16.f, SHOULD).
+    One line "one, two" is accepted: RFC 9110 5.3 combines field lines "without changing the
+    semantics of the message"."""
     for mode in ("crlf-header", "crlf-status", "non-latin1"):
         with ctx.case(mode):
             _judge_bad_header(ctx, mode)
+    with ctx.case("latin1-repeat"):
+        _judge_latin1_and_repeat(ctx)
+
+
+# Two X-Repeat lines combined into one as RFC 9110 5.3 describes: in order, "separated by a
+# comma (",") and optional whitespace".
+_COMBINED = re.compile(rb"one[ \t]*,[ \t]*two")
+
+
+def _judge_latin1_and_repeat(ctx: CheckContext) -> None:
+    exchange = respond(ctx, "latin1-repeat")
+    response = exchange.response
+    steps = [e for e in ctx.journal.for_rid(exchange.rid) if e.get("step") == "latin1-repeat"]
+    if steps and steps[0]["raised"] is not None:
+        ctx.finding("HTTP-16.f", f"latin1-repeat: start_response raised {steps[0]['raised']} on "
+                                 f"ISO-8859-1 header values ({LATIN1_VALUE!r}) and a repeated "
+                                 "X-Repeat, which PEP 3333 allows the app")
+        return
+    ctx.require(response.status == 200, "HTTP-16.f",
+                f"latin1-repeat: the server answered {response.status or 'nothing'} where the "
+                "app sent a 200 with latin-1 header values and a repeated X-Repeat")
+    want = LATIN1_VALUE.encode("latin-1")
+    latin = response.header_all("x-latin1")
+    if latin != [want]:
+        ctx.finding("HTTP-16.f", f"latin1-repeat: the app's X-Latin1 {LATIN1_VALUE!r} reached "
+                                 f"the wire as {latin!r}, not as its latin-1 bytes {want!r}")
+    repeat = response.header_all("x-repeat")
+    if repeat != [b"one", b"two"] and not (len(repeat) == 1 and _COMBINED.fullmatch(repeat[0])):
+        ctx.finding("HTTP-16.f", f"latin1-repeat: the app's two lines 'X-Repeat: one' and "
+                                 f"'X-Repeat: two' reached the wire as {repeat!r}")
 
 
 def _judge_bad_header(ctx: CheckContext, mode: str) -> None:

@@ -34,11 +34,13 @@ def duplicates(ctx: CheckContext) -> None:
     value." (HTTP-16.g): merging the app's two Set-Cookie lines breaks them. RFC 9110 8.6: two
     identical Content-Length lines MAY be rejected or used as one value (HTTP-16.c); RFC 9112
     6.3 processes them "with that single value used as the Content-Length field value"
-    (HTTP-16.b), so the marker after the body must never be read as body. (Differing values:
-    rfc9112.content-length; duplicate singleton fields such as Content-Type are left
+    (HTTP-16.b), so the marker after the body must never be read as body, and a server that
+    uses the value once hands the app the 5 bytes (a WSGI app CONTENT_LENGTH 5). (Differing
+    values: rfc9112.content-length; duplicate singleton fields such as Content-Type are left
     open.)"""
     with ctx.case("two Set-Cookie lines from the app"):
         _judge_set_cookie(ctx)
     run_cases(ctx, [Case("two identical Content-Length lines",
                          get(b"Content-Length: 5\r\nContent-Length: 5\r\n", method=b"POST",
-                             body=b"hello"), framing="HTTP-16.b")])
+                             body=b"hello"), framing="HTTP-16.b", body=b"hello",
+                         told_length="HTTP-16.c")])

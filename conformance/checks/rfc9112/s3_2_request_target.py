@@ -67,15 +67,21 @@ def host_value(ctx: CheckContext) -> None:
 
 
 def _absolute_form(ctx: CheckContext) -> None:
-    """GET in absolute-form: accepted, and the app's path is the URL's path."""
+    """GET in absolute-form: accepted (the app saw it), and the app's path is the URL's
+    path."""
     exchange = ctx.request("GET", ABSOLUTE_TARGET)
     status = exchange.response.status
     ctx.require(200 <= status < 300, "HTTP-08.a",
                 f"GET {ABSOLUTE_TARGET} (absolute-form) was answered "
                 f"{status or 'with nothing'}, not accepted")
     entry = ctx.journal.wait_event(exchange.rid, Event.REQUEST, timeout=JOURNAL_TIMEOUT)
+    # Accepting it is earned by the app seeing the request: a 2xx the app never produced (the
+    # server answered, or fetched the URL, itself) is no acceptance.
     if entry is None:
-        return  # answered 2xx without the app: nothing the app saw to judge
+        ctx.finding("HTTP-08.a", f"GET {ABSOLUTE_TARGET} (absolute-form) was answered {status}, "
+                                 f"but the app never saw the request (no journal entry for its "
+                                 f"id within {JOURNAL_TIMEOUT:g} s)")
+        return
     if "environ" in entry:
         path = entry["environ"].get("PATH_INFO")
         if path != ABSOLUTE_PATH:
@@ -92,7 +98,8 @@ def _absolute_form(ctx: CheckContext) -> None:
        section="RFC 9112 3.2, 3.2.2, 3.2.4")
 def request_target(ctx: CheckContext) -> None:
     """RFC 9112 3.2.2: "A server MUST accept the absolute-form in requests even though most
-    HTTP/1.1 clients will only send the absolute-form to a proxy." (HTTP-08.a) PEP 3333 defines
+    HTTP/1.1 clients will only send the absolute-form to a proxy." (HTTP-08.a: a 2xx the app
+    never saw, answered by the server itself, is no acceptance) PEP 3333 defines
     PATH_INFO as "The remainder of the request URL's "path", designating the virtual
     "location" of the request's target within the application." (HTTP-08.i: /desync/abs, not
     the absolute URL); the ASGI path, "HTTP request target excluding any query string, with

@@ -5,6 +5,7 @@ the wrong framing would find it."""
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable
 from typing import Any
 
@@ -80,18 +81,21 @@ def _te_cl_headers(parts: Parts) -> bytes:
 
 
 # RFC 9112 6.1: reject or use Transfer-Encoding alone (MAY), but close afterwards (MUST);
-# 6.3: Transfer-Encoding overrides Content-Length.
-_CL_TE: Rules = {"close": "HTTP-02.b", "close_after_reject": "HTTP-02.b", "framing": "HTTP-02.c"}
+# 6.3: Transfer-Encoding overrides Content-Length. Where the server takes the second way, the
+# app must read the decoded chunked body (``body``), and a WSGI app must not be told the
+# Content-Length the Transfer-Encoding overrides (desync._body_problems).
+_CL_TE: Rules = {"close": "HTTP-02.b", "close_after_reject": "HTTP-02.b", "framing": "HTTP-02.c",
+                 "told_length": "HTTP-02.a"}
 CL_TE_CASES = [
     # The smuggled request follows the terminating chunk: chunked framing ends the message
     # before it, Content-Length counts it as body.
     Case("CL.TE (Content-Length first)", _cl_te(False), **_CL_TE,
-         smuggle_after_message=True, body_must_not_contain=SMUGGLED_PATH),
+         smuggle_after_message=True, body_must_not_contain=SMUGGLED_PATH, body=b""),
     Case("CL.TE (Transfer-Encoding first)", _cl_te(True), **_CL_TE,
-         smuggle_after_message=True, body_must_not_contain=SMUGGLED_PATH),
+         smuggle_after_message=True, body_must_not_contain=SMUGGLED_PATH, body=b""),
     # Here the smuggled request is chunk data: Content-Length would end the body before it.
     Case("TE.CL (Content-Length ends inside the first chunk)", post(_te_cl_headers, _te_cl_body),
-         **_CL_TE),
+         **_CL_TE, body=lambda parts: parts.smuggle),
 ]
 
 # 6.3: chunked not the final coding: 400 and close (MUST).
@@ -100,13 +104,19 @@ _NOT_FINAL: Rules = {"reject": "HTTP-03.a", "respond": "HTTP-03.a", "close": "HT
 # No sentence tells a server to reject these (HTTP-03 no_sentence): a missing defence.
 _HARDENING: Rules = {"reject": "HTTP-03.h", "close": "HTTP-03.h", "close_after_reject": "HTTP-03.h",
               "framing": "HTTP-03.h"}
+# Where a case may be served, its body carries data, so that what the app read shows whether
+# the server really decoded the chunked coding it accepted (an empty chunked body reads the
+# same as no body at all).
+CHUNKED_HELLO = chunked_body(b"hello")
+GZIP_HELLO = gzip.compress(b"hello", mtime=0)
 TE_CASES = [
     # VT is a CTL (9110 5.5): recovering "chunked" from it is a MAY (9110 2.4), so serving it
-    # is only a missing defence; a server that took it for another coding must 400 and close.
+    # is only a missing defence; a server that took it for another coding must 400 and close,
+    # so serving it without decoding the chunked body breaks that MUST.
     Case('Transfer-Encoding: "\\x0bchunked"',
-         post(b"Transfer-Encoding: \x0bchunked\r\n", b"0\r\n\r\n"),
+         post(b"Transfer-Encoding: \x0bchunked\r\n", CHUNKED_HELLO),
          reject="HTTP-03.h", close="HTTP-03.h", close_after_reject="HTTP-03.a",
-         framing="HTTP-03.a"),
+         framing="HTTP-03.a", body=b"hello"),
     Case("Transfer-Encoding: foo (unknown, final)",
          post(b"Transfer-Encoding: foo\r\n", b"0\r\n\r\n"), **_NOT_FINAL),
     Case("Transfer-Encoding: chunked, foo",
@@ -116,14 +126,17 @@ TE_CASES = [
     Case("Transfer-Encoding: chunked, chunked",
          post(b"Transfer-Encoding: chunked, chunked\r\n", b"0\r\n\r\n"), **_HARDENING),
     # 6.1: SHOULD 501, and nothing about the connection; chunked is final, so the framing is
-    # the chunked one (7.1: MUST be able to decode it).
+    # the chunked one (7.1: MUST be able to decode it): served, the app reads the chunk data,
+    # still gzip-coded, or (a server that knows gzip after all) "hello".
     Case("Transfer-Encoding: gzip, chunked (unknown coding)",
-         post(b"Transfer-Encoding: gzip, chunked\r\n", b"0\r\n\r\n"),
-         reject="HTTP-03.b", respond="HTTP-03.b", framing="HTTP-01.b"),
-    # 9110 5.6.1.2: an empty list element MUST be parsed and ignored: this is "chunked".
+         post(b"Transfer-Encoding: gzip, chunked\r\n", chunked_body(GZIP_HELLO)),
+         reject="HTTP-03.b", respond="HTTP-03.b", framing="HTTP-01.b",
+         body=(GZIP_HELLO, b"hello")),
+    # 9110 5.6.1.2: an empty list element MUST be parsed and ignored: this is "chunked", and
+    # the app reads the decoded body.
     Case('Transfer-Encoding: ",chunked" (empty list element)',
-         post(b"Transfer-Encoding: ,chunked\r\n", b"0\r\n\r\n"),
-         refuse="HTTP-03.f", framing="HTTP-03.f"),
+         post(b"Transfer-Encoding: ,chunked\r\n", CHUNKED_HELLO),
+         refuse="HTTP-03.f", framing="HTTP-03.f", body=b"hello"),
     # 6.1: the framing is faulty whichever header is used, and the connection MUST close
     # after the response; the smuggled request lies after the chunked body.
     Case("Transfer-Encoding on HTTP/1.0",
@@ -144,8 +157,11 @@ def cl_te(ctx: CheckContext) -> None:
     after responding to such a request to avoid the potential attacks." (HTTP-02.b) 6.3: "If
     a message is received with both a Transfer-Encoding and a Content-Length header field, the
     Transfer-Encoding overrides the Content-Length." (HTTP-02.c: the app must never see the
-    bytes Content-Length adds, nor be served the chunk data as a request). Each case hides a
-    second request where the wrong framing would find it."""
+    bytes Content-Length adds, nor be served the chunk data as a request). A server that takes
+    the second way earns its pass by what the app saw: the decoded chunked body, and for WSGI
+    no CONTENT_LENGTH other than its length (the overridden Content-Length handed on would
+    have the app read by it); anything else is on HTTP-02.c. Each case hides a second request
+    where the wrong framing would find it."""
     run_cases(ctx, CL_TE_CASES)
 
 
@@ -168,5 +184,8 @@ def transfer_encoding(ctx: CheckContext) -> None:
     MUST parse and ignore a reasonable number of empty list elements" (HTTP-03.f: ``,chunked``
     is ``chunked`` and must not be refused). Serving ``\\x0bchunked`` (recovered, 9110 2.4 MAY)
     or ``chunked, chunked`` (only the sender is bound) breaks no sentence: a missing defence against
-    request smuggling (HTTP-03.h, hardening)."""
+    request smuggling (HTTP-03.h, hardening). Where ``\\x0bchunked``, ``gzip, chunked`` or
+    ``,chunked`` is served, the app must read the decoded chunk data ("hello"; for gzip the
+    coded bytes or "hello"): any other body shows the server did not take chunked as the final
+    coding it accepted (HTTP-03.a, HTTP-01.b, HTTP-03.f respectively)."""
     run_cases(ctx, TE_CASES)

@@ -117,9 +117,12 @@ CL_CASES = [
     Case("differing duplicate Content-Length 5 / 6",
          post(b"Content-Length: 5\r\nContent-Length: 6\r\n", b"hello!"), **_BAD_CL),
     # 9110 8.6: identical values MAY be rejected or used once; a rejection makes it the
-    # unrecoverable error of 6.3 (400, then close).
+    # unrecoverable error of 6.3 (400, then close). Used once, the app reads the 5 bytes and
+    # a WSGI app is told CONTENT_LENGTH 5 ("that single value used as the Content-Length
+    # field value").
     Case('Content-Length: "5, 5" (same values: allowed)', _cl(b"5, 5"),
-         close_after_reject="HTTP-04.b", framing="HTTP-04.a"),
+         close_after_reject="HTTP-04.b", framing="HTTP-04.a", body=b"hello",
+         told_length="HTTP-04.d"),
 ]
 
 
@@ -135,7 +138,9 @@ def content_length(ctx: CheckContext) -> None:
     value used as the Content-Length field value)." (HTTP-04.a: serving it) "If the
     unrecoverable error is in a request message, the server MUST respond with a 400 (Bad
     Request) status code and then close the connection." (HTTP-04.b: answering the marker
-    after it). RFC 9110 8.6 lets a recipient of ``5, 5`` reject it or use 5 (HTTP-04.d)."""
+    after it). RFC 9110 8.6 lets a recipient of ``5, 5`` reject it or use 5 (HTTP-04.d); a
+    server that uses it must hand the app that body, and a WSGI app CONTENT_LENGTH 5: another
+    body or length is not "processed with that single value" (HTTP-04.a)."""
     run_cases(ctx, CL_CASES)
 
 
@@ -279,11 +284,23 @@ def _case(mutation: FramingMutation | ChunkMutation) -> Case:
         if mutation.huge:
             return Case(name, mutation.build, framing="HTTP-01.c", close="HTTP-01.c",
                         swallow_ok=True)
-        if mutation.valid:
-            return Case(name, mutation.build, framing="HTTP-01.b")
+        if mutation.valid:  # decoded, the app reads the chunk data
+            return Case(name, mutation.build, framing="HTTP-01.b", body=mutation.data)
         return Case(name, mutation.build, reject="HTTP-01.d", respond="HTTP-01.d",
                     close="HTTP-01.d", close_after_reject="HTTP-01.d", framing="HTTP-01.d")
-    return Case(name, mutation.build, framing=_framing_ref(mutation))
+    # A valid length (optional whitespace, or the same value repeated) frames the smuggled
+    # request as the body: served, the app reads it.
+    return Case(name, mutation.build, framing=_framing_ref(mutation),
+                body=(lambda parts: parts.smuggle) if _valid_length(mutation) else None,
+                told_length="HTTP-16.c" if mutation.before or mutation.after else None)
+
+
+def _valid_length(mutation: FramingMutation) -> bool:
+    """Whether the mutation leaves a valid Content-Length: optional whitespace around the
+    digits, or a duplicate line of the same value (9110 8.6 lets a recipient use it once)."""
+    extra = (*mutation.before, *mutation.after)
+    return not _corrupted(mutation.value or b"") and all(
+        line == b"Content-Length: {n}" for line in extra)
 
 
 def _framing_ref(mutation: FramingMutation) -> str:
@@ -322,9 +339,12 @@ def generated_invalid(ctx: CheckContext) -> None:
     marker as body breaks those MUSTs. Chunk sizes: a valid upper-case or zero-padded size must
     be decoded (HTTP-01.b, "A recipient MUST be able to parse and decode the chunked transfer
     coding."), a 64-bit wrap must not happen (HTTP-01.c), and other spellings rest on 2.2's
-    SHOULD (HTTP-01.d: served, kept open or swallowing the marker is a warn). The search stops
-    at the first example with a MUST finding, which Hypothesis shrinks; otherwise the first
-    example with a lesser finding is reported."""
+    SHOULD (HTTP-01.d: served, kept open or swallowing the marker is a warn). Where a valid
+    length (optional whitespace, the same value repeated) or a valid chunk size is served, the
+    app must read the body it frames, and a WSGI app be told its length: another body or
+    CONTENT_LENGTH is on the same sentence. The search stops at the first example with a MUST
+    finding, which Hypothesis shrinks; otherwise the first example with a lesser finding is
+    reported."""
     must: dict[str, Any] = {}
     lesser: dict[str, Any] = {}
     started = time.monotonic()
