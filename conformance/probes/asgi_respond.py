@@ -18,7 +18,7 @@ import anyio
 import sniffio
 
 from conformance.probes import journal
-from conformance.probes.contract import Event
+from conformance.probes.contract import LATIN1_HEADER_VALUE, REPEATED_HEADER, Event
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -33,8 +33,9 @@ EARLY_HINT_LINK = b"</probe-style.css>; rel=preload; as=style"
 TRAILER = (b"x-probe-trailer", b"trailer-value")
 # Header bytes 0x80-0xFF (obs-text, RFC 9110 5.5), \xa0 and \x85 at the edges (whitespace to
 # str.strip() after a latin-1 decode), and one name in two lines, values in this order.
-LATIN1_VALUE = b"\xa0caf\xe9\xa0\x85 \xff\x85"
-REPEATED = [(b"x-repeat", b"one"), (b"x-repeat", b"two")]
+LATIN1_VALUE = LATIN1_HEADER_VALUE.encode("latin-1")
+REPEATED = [(REPEATED_HEADER[0].lower().encode(), value.encode())
+            for value in REPEATED_HEADER[1]]
 
 
 def loop_identity() -> str:

@@ -71,3 +71,11 @@ class Event(StrEnum):
     LIFESPAN_SCOPE = "lifespan-scope"
     LIFESPAN_RECEIVE = "lifespan-receive"
     LIFESPAN_SEND = "lifespan-send"
+
+
+# The response-side probe's latin-1 header value (the latin1-repeat case of both probes):
+# characters 0x80-0xFF, with \xa0 and \x85 (whitespace to str.strip()) at its edges. A WSGI app
+# sends it as this str (PEP 3333: ISO-8859-1 characters), an ASGI app as its latin-1 bytes.
+LATIN1_HEADER_VALUE = "\xa0caf\xe9\xa0\x85 \xff\x85"
+# The app's own repeated header: one name in two lines, values in this order.
+REPEATED_HEADER = ("X-Repeat", ("one", "two"))

@@ -36,7 +36,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from conformance.probes import journal
-from conformance.probes.contract import Event
+from conformance.probes.contract import LATIN1_HEADER_VALUE, REPEATED_HEADER, Event
 
 StartResponse = Callable[..., Any]
 TEXT = [("Content-Type", "text/plain")]
@@ -44,8 +44,8 @@ FILE_CONTENT = b"0123456789abcdefghijklmnopqrstuvwxyz"
 # A header value of ISO-8859-1 characters beyond ASCII (PEP 3333, Unicode Issues, of header
 # strings: "they must either be ISO-8859-1 characters, or use :rfc:`2047` MIME encoding.");
 # \xa0 and \x85 are whitespace to str.strip(), so it starts and ends with them.
-LATIN1_VALUE = "\xa0caf\xe9\xa0\x85 \xff\x85"
-REPEATED = [("X-Repeat", "one"), ("X-Repeat", "two")]
+LATIN1_VALUE = LATIN1_HEADER_VALUE
+REPEATED = [(REPEATED_HEADER[0], value) for value in REPEATED_HEADER[1]]
 
 
 def _try_start(rid: str | None, label: str, start_response: StartResponse, *args: Any) -> bool:

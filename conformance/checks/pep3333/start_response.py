@@ -16,7 +16,7 @@ from conformance.checks.pep3333.scripted_responses import (
     respond_step,
 )
 from conformance.context import CheckContext
-from conformance.probes.wsgi_respond import LATIN1_VALUE
+from conformance.probes.contract import LATIN1_HEADER_VALUE as LATIN1_VALUE
 from conformance.verdicts import HarnessError, Level
 from conformance.wire import Response
 
