@@ -7,6 +7,7 @@ BROKEN_STACKS has the format of tests/test_broken_servers.py; EXTRA_TOML adds ta
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,14 @@ def lax(bugs: str) -> str:
 
 GUNICORN = ('["{bin}/gunicorn", "-k", "sync", "-w", "1", "--no-control-socket", "-b", '
             '"{host}:{port}", "{app}"]')
+GUNICORN_UDS = ('\nuds_command = ["{bin}/gunicorn", "-k", "sync", "-w", "1", '
+                '"--no-control-socket", "-b", "unix:{uds}", "{app}"]\n')
+# uWSGI: no other server speaks the uwsgi protocol (nginx's uwsgi_pass); its wrappers change
+# environ only for requests that came through it.
+UWSGI = ('["{bin}/uwsgi", "--http-socket", "{host}:{port}", "--home", "{bin}/..", "--module", '
+         '"{app}", "--need-app", "--die-on-term", "--disable-logging"]')
+UWSGI_BINARY = Path(sys.executable).parent / "uwsgi"
+UWSGI_SOCKET = '\n[features]\nuwsgi_socket_args = ["--socket", "{host}:{port}"]\n'
 WSGI_PROBE = "conformance.probes.wsgi_app:app"
 ASGI_PROBE = "conformance.probes.asgi_app:app"
 
@@ -71,6 +80,43 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
     # PROXY-11.b: leaving scope server out is allowed ("Optional"): reported, not failed.
     ("uds-no-server", "asgi", "broken_proxy:no_server_address", None,
      {"deployment.unix-socket": "info: PROXY-11.b"}),
+    # Issue 13: one broken variant per clause.
+    ("uds-empty-server-port", "wsgi", "broken_proxy:uds_empty_server_port", None,
+     {"deployment.unix-socket": "fail: PROXY-11.c"}),
+    ("close-delimited-never-closes", "wsgi", WSGI_PROBE, lax("no-close"),
+     {"deployment.upstream-http10": "fail: PROXY-01.g"}),
+    ("asgi-holds-body", "asgi", "broken_proxy:holds_body", None,
+     {"deployment.stream-http10-unbuffered": "fail: PROXY-02.c"}),
+    ("head-sends-body", "wsgi", WSGI_PROBE, lax("head-body"),
+     {"deployment.pooled-desync": "fail: PROXY-06.e"}),
+    ("bodiless-chunked", "wsgi", WSGI_PROBE, lax("bodiless-chunked"),
+     {"deployment.pooled-desync": "fail: PROXY-06.f"}),
+    ("error-overlong", "wsgi", WSGI_PROBE, lax("error-overlong"),
+     {"deployment.pooled-desync": "fail: PROXY-06.b"}),
+    # The keep-alive server of broken_proxy.py running the ASGI probe app.
+    ("asgi-error-keeps-connection", "asgi", ASGI_PROBE, lax("error-keepalive"),
+     {"deployment.pooled-desync": "fail: PROXY-06.g"}),
+    ("wsgi-leaves-chunks-in", "wsgi", "broken_proxy:leaves_chunks_in_wsgi", GUNICORN,
+     {"deployment.chunked-body-unbuffered": "fail: PROXY-07.d"}),
+    ("uwsgi-https-scheme", "wsgi", "broken_proxy:uwsgi_https_scheme", UWSGI,
+     {"deployment.uwsgi-protocol": "fail: WSGI-ENV-10.c"}),
+    ("uwsgi-drops-body", "wsgi", "broken_proxy:uwsgi_drops_body", UWSGI,
+     {"deployment.uwsgi-protocol": "fail: WSGI-IN-01.g"}),
+    ("uwsgi-no-server-protocol", "wsgi", "broken_proxy:uwsgi_no_server_protocol", UWSGI,
+     {"deployment.uwsgi-protocol": "fail: PROXY-12.a"}),
+    ("uwsgi-bytes-headers", "wsgi", "broken_proxy:uwsgi_bytes_headers", UWSGI,
+     {"deployment.uwsgi-protocol": "fail: PROXY-12.c"}),
+    ("uwsgi-no-content-type", "wsgi", "broken_proxy:uwsgi_no_content_type", UWSGI,
+     {"deployment.uwsgi-protocol": "fail: PROXY-12.e"}),
+    ("uwsgi-raw-path", "wsgi", "broken_proxy:uwsgi_raw_path", UWSGI,
+     {"deployment.uwsgi-protocol": "fail: PROXY-12.f"}),
+    # PROXY-12.g: the same set of HTTP_ variables as over HTTP is a SHOULD.
+    ("uwsgi-drops-custom-headers", "wsgi", "broken_proxy:uwsgi_drops_custom_headers", UWSGI,
+     {"deployment.uwsgi-protocol": "warn: PROXY-12.g"}),
+    # Header values decoded as UTF-8 (U+FFFD for obs-text) are no native strings of latin-1
+    # code points (PROXY-12.c, MUST): found as a false pass (filed as PROXY-12.g), now fixed.
+    ("uwsgi-utf8-headers", "wsgi", "broken_proxy:uwsgi_utf8_headers", UWSGI,
+     {"deployment.uwsgi-protocol": "fail: PROXY-12.c"}),
 ]
 
 UVICORN_UDS = ('\nuds_command = ["{bin}/uvicorn", "--http", "h11", "--uds", "{uds}", '
@@ -81,6 +127,8 @@ EXTRA_TOML = {
                             '"--forwarded-allow-ips", "192.0.2.1"]\n',
     "uds-fake-server": UVICORN_UDS,
     "uds-no-server": UVICORN_UDS,
+    "uds-empty-server-port": GUNICORN_UDS,
+    **{row[0]: UWSGI_SOCKET for row in BROKEN_STACKS if row[0].startswith("uwsgi-")},
 }
 
 
@@ -91,5 +139,7 @@ EXTRA_TOML = {
 def test_check_catches_broken_proxy_stack(tmp_path: Path, name: str, interface: str, app: str,
                                           command: str | None,
                                           expected: dict[str, str]) -> None:
+    if command == UWSGI and not UWSGI_BINARY.exists():
+        pytest.skip("uWSGI is not installed (pip install pyuwsgi)")
     check_broken_stack(tmp_path, name, interface, app, command, expected,
                        extra_toml=EXTRA_TOML.get(name, ""), examples=25)

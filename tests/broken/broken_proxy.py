@@ -6,6 +6,9 @@ framing bugs can be switched on (run as a script)::
 
     python broken_proxy.py --host H --port P --bugs chunk-http10,no-drain module:app
 
+An ASGI app (a coroutine function) runs one request at a time as a WSGI one would
+(_asgi_as_wsgi), so the same bugs apply to it.
+
     chunk-http10   answers an unsized response with chunked framing even to an HTTP/1.0
                    request (RFC 9112 6.1 forbids it)
     no-drain       keeps the connection open without reading the rest of an unread request
@@ -14,17 +17,29 @@ framing bugs can be switched on (run as a script)::
                    ends a response cut short by an app error as if it were complete and keeps
                    the connection, whose next request then gets the failed request's error
                    (PEP 3333 only says the server should close: a SHOULD)
+    no-close       after a close-delimited response (no Content-Length, not chunked) waits
+                   for the client to close instead of closing (PROXY-01.g)
+    head-body      sends a HEAD response's body too; it reaches nginx after the header
+                   section, ahead of the next response on the connection (PROXY-06.e)
+    bodiless-chunked
+                   frames 204 and 304 responses chunked; their last chunk reaches nginx ahead
+                   of the next response on the connection (PROXY-06.f)
+    error-overlong answers an app error before the response with a 500 whose body its
+                   Content-Length: 0 does not cover, and keeps the connection (PROXY-06.b)
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib
+import inspect
 import io
 import socket
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -124,6 +139,95 @@ def drops_query_when_proxied(environ: dict[str, Any],
     return wsgi_probe(environ, start_response)
 
 
+def uds_empty_server_port(environ: dict[str, Any],
+                          start_response: StartResponse) -> Iterable[bytes]:
+    """A server on a Unix socket that gives SERVER_PORT as "" (PROXY-11.c)."""
+    environ["SERVER_PORT"] = ""
+    return wsgi_probe(environ, start_response)
+
+
+class _ChunkFramed:
+    """A wsgi.input that hands out the de-chunked body with its chunk framing put back."""
+
+    def __init__(self, inner: Any) -> None:
+        body = inner.read()
+        self.data = io.BytesIO((b"%x\r\n%s\r\n" % (len(body), body) if body else b"")
+                               + b"0\r\n\r\n")
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self.data.read(-1 if size is None else size)
+
+    def readline(self, size: int = -1) -> bytes:
+        return self.data.readline(size)
+
+    def readlines(self, hint: int = -1) -> list[bytes]:
+        return self.data.readlines(hint)
+
+    def __iter__(self) -> Any:
+        return iter(self.data)
+
+
+def leaves_chunks_in_wsgi(environ: dict[str, Any],
+                          start_response: StartResponse) -> Iterable[bytes]:
+    """A WSGI server that hands the app a chunked request body with its chunk framing
+    (PROXY-07.d)."""
+    if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+        environ["wsgi.input"] = _ChunkFramed(environ["wsgi.input"])
+    return wsgi_probe(environ, start_response)
+
+
+def _through_uwsgi(change: Callable[[dict[str, Any]], None]) -> Any:
+    """The probe app under uWSGI, with ``change`` made to environ only for requests that came
+    through the uwsgi protocol (nginx's uwsgi_params carry DOCUMENT_ROOT; uWSGI's own HTTP
+    parser sets none): a server whose uwsgi-protocol path has one bug."""
+
+    def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if "DOCUMENT_ROOT" in environ:
+            change(environ)
+        return wsgi_probe(environ, start_response)
+
+    return app
+
+
+def _drop_body(env: dict[str, Any]) -> None:
+    env["wsgi.input"] = io.BytesIO(b"")
+
+
+def _headers_as_bytes(env: dict[str, Any]) -> None:
+    for key in [k for k in env if k.startswith("HTTP_X_") and k != "HTTP_X_PROBE_ID"]:
+        env[key] = env[key].encode("latin-1")
+
+
+def _drop_custom_headers(env: dict[str, Any]) -> None:
+    for key in [k for k in env if k.startswith("HTTP_X_") and k != "HTTP_X_PROBE_ID"]:
+        del env[key]
+
+
+def _headers_as_utf8(env: dict[str, Any]) -> None:
+    for key in [k for k in env if k.startswith("HTTP_")]:
+        env[key] = env[key].encode("latin-1").decode("utf-8", "replace")
+
+
+# WSGI-ENV-10.c: wsgi.url_scheme "https" on a plain connection (the server assumes that
+# whatever speaks uwsgi to it terminated TLS).
+uwsgi_https_scheme = _through_uwsgi(lambda env: env.update({"wsgi.url_scheme": "https"}))
+# WSGI-IN-01.g: wsgi.input yields nothing of the body the uwsgi packet carried.
+uwsgi_drops_body = _through_uwsgi(_drop_body)
+# PROXY-12.a: SERVER_PROTOCOL (a CGI variable) left out.
+uwsgi_no_server_protocol = _through_uwsgi(lambda env: env.pop("SERVER_PROTOCOL", None))
+# PROXY-12.c: header variables given as bytes, not str.
+uwsgi_bytes_headers = _through_uwsgi(_headers_as_bytes)
+# PROXY-12.c: header values decoded as UTF-8 (with replacement), not latin-1.
+uwsgi_utf8_headers = _through_uwsgi(_headers_as_utf8)
+# PROXY-12.e: CONTENT_TYPE left out.
+uwsgi_no_content_type = _through_uwsgi(lambda env: env.pop("CONTENT_TYPE", None))
+# PROXY-12.f: PATH_INFO left percent-encoded (taken from REQUEST_URI).
+uwsgi_raw_path = _through_uwsgi(
+    lambda env: env.update(PATH_INFO=env.get("REQUEST_URI", "").partition("?")[0]))
+# PROXY-12.g: the variables of headers the server does not know (X-*) left out.
+uwsgi_drops_custom_headers = _through_uwsgi(_drop_custom_headers)
+
+
 # -- ASGI wrappers ------------------------------------------------------------------------
 async def no_disconnect(scope: dict[str, Any], receive: Any, send: Any) -> None:
     """A server that never delivers http.disconnect: receive() just hangs."""
@@ -172,6 +276,23 @@ async def leaves_chunks_in(scope: dict[str, Any], receive: Any, send: Any) -> No
         return message
 
     await asgi_probe(scope, framed, send)
+
+
+async def holds_body(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """A server whose send() keeps each http.response.body until the last one, which it sends
+    with them all (PROXY-02.c)."""
+    held: list[bytes] = []
+
+    async def holding(message: dict[str, Any]) -> None:
+        if message.get("type") == "http.response.body":
+            held.append(bytes(message.get("body", b"")))
+            if message.get("more_body", False):
+                return
+            message = {**message, "body": b"".join(held)}
+            held.clear()
+        await send(message)
+
+    await asgi_probe(scope, receive, holding)
 
 
 async def fake_server_address(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -256,6 +377,7 @@ def _environ(method: str, target: str, version: str, headers: list[tuple[str, st
 def _serve(sock: socket.socket, peer: tuple[str, int], app: Any, bugs: set[str],
            port: int) -> None:
     rfile = sock.makefile("rb")
+    late = bytearray()  # bytes of the previous response that go out ahead of the next one
     poisoned = False  # error-keepalive: the previous request on it failed mid-response
     with sock:
         while True:
@@ -284,7 +406,10 @@ def _serve(sock: socket.socket, peer: tuple[str, int], app: Any, bugs: set[str],
                 sock.sendall(STALE_ERROR)
                 poisoned, kept = False, True
             else:
-                kept, poisoned = _respond(sock, app, environ, bugs)
+                kept, poisoned = _respond(sock, app, environ, bugs, late)
+            if not kept and "no-close" in bugs:
+                while rfile.read(65536):  # wait for the client to close
+                    pass
             if not kept or not keep:
                 return
             if "no-drain" not in bugs:
@@ -301,10 +426,14 @@ def _end_cut_short(sock: socket.socket, state: list[Any], blocks: list[bytes]) -
                  + b"%x\r\n%s\r\n0\r\n\r\n" % (len(payload), payload))
 
 
-def _respond(sock: socket.socket, app: Any, environ: dict[str, Any],
-             bugs: set[str]) -> tuple[bool, bool]:
-    """Run the app and send its response: (whether the connection may stay open, whether
-    the next request on it is answered with this one's error: error-keepalive)."""
+def _respond(sock: socket.socket, app: Any, environ: dict[str, Any], bugs: set[str],
+             late: bytearray) -> tuple[bool, bool]:
+    """Run the app and send its response, after the bytes ``late`` holds from the previous
+    one (which the bugs head-body, bodiless-chunked and error-overlong leave there): (whether
+    the connection may stay open, whether the next request on it is answered with this one's
+    error: error-keepalive)."""
+    ahead = bytes(late)
+    late.clear()
     state: list[Any] = []
     blocks: list[bytes] = []
     try:
@@ -319,7 +448,12 @@ def _respond(sock: socket.socket, app: Any, environ: dict[str, Any],
         if "error-keepalive" in bugs and state and blocks:
             _end_cut_short(sock, state, blocks)
             return True, True
-        sock.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
+        if "error-overlong" in bugs and not state:
+            sock.sendall(ahead + b"HTTP/1.1 500 Internal Server Error\r\n"
+                         b"Content-Length: 0\r\n\r\n")
+            late += b"Internal Server Error\n"
+            return True, False
+        sock.sendall(ahead + b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
                      b"Connection: close\r\n\r\n")
         return False, False
     status, headers = state
@@ -329,15 +463,72 @@ def _respond(sock: socket.socket, app: Any, environ: dict[str, Any],
     chunked = not bodiless and "content-length" not in names and (
         environ["SERVER_PROTOCOL"] == "HTTP/1.1" or "chunk-http10" in bugs)
     head = f"HTTP/1.1 {status}\r\n" + "".join(f"{n}: {v}\r\n" for n, v in headers)
-    if chunked:
+    if chunked or (code in (204, 304) and "bodiless-chunked" in bugs):
         head += "Transfer-Encoding: chunked\r\n"
     payload = b"".join(blocks)
+    if environ["REQUEST_METHOD"] == "HEAD" and "head-body" in bugs:
+        late += payload
+    if code in (204, 304) and "bodiless-chunked" in bugs:
+        late += b"0\r\n\r\n"
     if bodiless:
         payload = b""
     elif chunked:
         payload = (b"%x\r\n%s\r\n" % (len(payload), payload) if payload else b"") + b"0\r\n\r\n"
-    sock.sendall(head.encode("latin-1") + b"\r\n" + payload)
+    sock.sendall(ahead + head.encode("latin-1") + b"\r\n" + payload)
     return bodiless or chunked or "content-length" in names, False
+
+
+def _asgi_as_wsgi(asgi_app: Any) -> Any:
+    """The ASGI app as a WSGI app for this server: the request's whole body in one
+    http.request, the app's messages collected; an app error after the response start comes
+    out of the iterable after the blocks sent before it, as a WSGI app's would."""
+
+    def wsgi(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        headers = [(k[5:].lower().replace("_", "-").encode(), str(v).encode("latin-1"))
+                   for k, v in environ.items() if k.startswith("HTTP_")]
+        headers += [(k.lower().replace("_", "-").encode(), environ[k].encode("latin-1"))
+                    for k in ("CONTENT_TYPE", "CONTENT_LENGTH") if environ.get(k)]
+        scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"},
+                 "http_version": environ["SERVER_PROTOCOL"].partition("/")[2],
+                 "method": environ["REQUEST_METHOD"], "scheme": "http",
+                 "path": environ["PATH_INFO"], "raw_path": None, "root_path": "",
+                 "query_string": environ["QUERY_STRING"].encode("latin-1"),
+                 "headers": headers, "client": (environ["REMOTE_ADDR"],
+                                                int(environ["REMOTE_PORT"])),
+                 "server": (environ["SERVER_NAME"], int(environ["SERVER_PORT"]))}
+        events = [{"type": "http.request", "body": environ["wsgi.input"].read(),
+                   "more_body": False}]
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return events.pop() if events else {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        error: Exception | None = None
+        try:
+            asyncio.run(asgi_app(scope, receive, send))
+        except Exception as exc:
+            error = exc
+        start = next((m for m in sent if m["type"] == "http.response.start"), None)
+        if start is None:
+            raise error or RuntimeError("the ASGI app sent no http.response.start")
+        code = int(start["status"])
+        start_response(f"{code} {HTTPStatus(code).phrase}",
+                       [(bytes(n).decode("latin-1"), bytes(v).decode("latin-1"))
+                        for n, v in start.get("headers", [])])
+
+        def blocks() -> Iterator[bytes]:
+            for message in sent:
+                if message["type"] == "http.response.body" and message.get("body"):
+                    yield bytes(message["body"])
+            if error is not None:
+                raise error
+
+        return blocks()
+
+    return wsgi
 
 
 def main() -> None:
@@ -349,6 +540,8 @@ def main() -> None:
     args = parser.parse_args()
     module, _, attr = args.app.partition(":")
     app = getattr(importlib.import_module(module), attr)
+    if inspect.iscoroutinefunction(app):
+        app = _asgi_as_wsgi(app)
     bugs = set(filter(None, args.bugs.split(",")))
     listener = socket.create_server((args.host, args.port))
     while True:

@@ -95,6 +95,8 @@ def _sentence(key: str, http: Any, uwsgi: Any) -> str:
     cgi = key != "(body)" and not key.startswith("wsgi.")
     if cgi and uwsgi is not None and not isinstance(uwsgi, str):
         return "PROXY-12.c"
+    if cgi and isinstance(uwsgi, str) and any(ord(c) > 0xFF for c in uwsgi):
+        return "PROXY-12.c"  # not a native string of latin-1 code points (a UTF-8 decode)
     if key.startswith("HTTP_"):
         return "PROXY-12.g"
     return _KEY_SENTENCES.get(key, "PROXY-12.a")
