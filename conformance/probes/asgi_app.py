@@ -64,15 +64,42 @@ def snapshot_scope(scope: Scope) -> dict[str, Any]:
     return {"scope": dict(scope), "scope_types": {k: type(v).__name__ for k, v in scope.items()}}
 
 
+def _as_bytes(value: Any) -> bytes | None:
+    """A header name, value or query string as bytes, whatever type the server gave (a str
+    is taken as latin-1 text); None when it is neither bytes-like nor str. Only for the
+    probe's own routing: the scope is journalled as the server gave it, and the checks judge
+    the types."""
+    if isinstance(value, str):
+        return value.encode("latin-1", "replace")
+    try:
+        return bytes(memoryview(value))
+    except TypeError:
+        return None
+
+
 def _rid(scope: Scope) -> str | None:
-    for name, value in scope.get("headers", []):
-        if bytes(name).lower() == journal.RID_HEADER.encode():
-            return bytes(value).decode("latin-1")
+    """The request id of the x-probe-id header. The probe app must never crash on what a
+    server hands it (str header names, entries that are not pairs, no list at all): it finds
+    its id where it can and journals the scope as given."""
+    try:
+        entries = list(scope.get("headers") or [])
+    except TypeError:
+        return None
+    for entry in entries:
+        try:
+            name, value = entry
+        except (TypeError, ValueError):
+            continue
+        name_bytes, value_bytes = _as_bytes(name), _as_bytes(value)
+        if name_bytes is not None and value_bytes is not None \
+                and name_bytes.lower() == journal.RID_HEADER.encode():
+            return value_bytes.decode("latin-1")
     return None
 
 
 def _param(scope: Scope, name: str, default: float) -> float:
-    values = parse_qs(bytes(scope.get("query_string", b"")).decode("latin-1")).get(name)
+    query = _as_bytes(scope.get("query_string", b"")) or b""
+    values = parse_qs(query.decode("latin-1")).get(name)
     try:
         return float(values[0]) if values else default
     except ValueError:

@@ -135,6 +135,12 @@ raw_path_with_query = _rewrite(lambda s: s.update(
 # header values as memoryview slices of the parser's buffer, not bytes (ASGI-SCOPE-05.a).
 memoryview_header_values = _rewrite(lambda s: s.update(
     headers=[(n, memoryview(v)) for n, v in s["headers"]]))
+# header names and values as str, not bytes (ASGI-SCOPE-05.a).
+str_headers = _rewrite(lambda s: s.update(
+    headers=[(n.decode("latin-1"), v.decode("latin-1")) for n, v in s["headers"]]))
+# scope["asgi"] a dict without its "version" key (ASGI-SCOPE-01.f).
+asgi_without_version = _rewrite(lambda s: s.update(
+    asgi={k: v for k, v in s["asgi"].items() if k != "version"}))
 # the header list reversed: a repeated header's values in the wrong order (ASGI-SCOPE-05.b).
 headers_reversed = _rewrite(lambda s: s.update(headers=list(reversed(s["headers"]))))
 # an HTTP/2 pseudo-header left in scope["headers"] (ASGI-SCOPE-05.e).

@@ -101,11 +101,18 @@ async def other_loop(scope: Scope, receive: Receive, send: Send) -> None:
         return
     main = asyncio.get_running_loop()
 
+    async def on_main_receive() -> dict[str, Any]:
+        return await receive()
+
+    async def on_main_send(message: dict[str, Any]) -> None:
+        await send(message)
+
     async def bridged_receive() -> dict[str, Any]:
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(receive(), main))
+        return await asyncio.wrap_future(
+            asyncio.run_coroutine_threadsafe(on_main_receive(), main))
 
     async def bridged_send(message: dict[str, Any]) -> None:
-        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(send(message), main))
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(on_main_send(message), main))
 
     await asyncio.to_thread(asyncio.run, probe(scope, bridged_receive, bridged_send))
 

@@ -71,7 +71,12 @@ def type_and_version(ctx: CheckContext) -> None:
     ctx.require(isinstance(asgi, dict), "ASGI-SCOPE-01.f", f"scope['asgi'] is {asgi!r}, not a dict")
     assert isinstance(asgi, dict)
     version = asgi.get("version")
-    if not isinstance(version, str):
+    if "version" not in asgi:
+        # "a dictionary containing a scope["asgi"]["version"] key": no key is .f, whose type
+        # (.g) and value (.h) cannot then be judged.
+        ctx.finding("ASGI-SCOPE-01.f", f"scope['asgi'] is {asgi!r}, a dict without the "
+                                       "'version' key")
+    elif not isinstance(version, str):
         ctx.finding("ASGI-SCOPE-01.g", f"scope['asgi']['version'] is {version!r}, not a str")
     elif version != "3.0":
         ctx.finding("ASGI-SCOPE-01.h", f"scope['asgi']['version'] is {version!r} although the "
@@ -210,11 +215,30 @@ def headers(ctx: CheckContext) -> None:
     with ctx.case("obs-text"):
         exchange, rejected = request_with_obs_text(ctx, "/scope/obs-text")
         ctx.require(rejected is None, "ASGI-SCOPE-05.h", rejected or "")
-        latin = [bytes(v) for n, v in _pairs(observed_scope(ctx, exchange))
-                 if bytes(n).lower() == b"x-latin"]
+        latin = [v for n, v in _named_pairs(observed_scope(ctx, exchange))
+                 if _name_of(n) == b"x-latin"]
+        ctx.require(all(isinstance(v, bytes) for v in latin), "ASGI-SCOPE-05.a",
+                    f"header value {OBS_TEXT_VALUE!r} reached the app as {latin!r}, not as a "
+                    "byte string")
         if latin != [OBS_TEXT_VALUE]:
             ctx.finding("ASGI-SCOPE-05.g", f"header value {OBS_TEXT_VALUE!r} reached the app as "
                                            f"{latin!r}, not as the bytes sent")
+
+
+def _name_of(name: Any) -> bytes | None:
+    """A header name lower-cased for matching: bytes as given, a str (a type the check
+    reports on ASGI-SCOPE-05.a) by its latin-1 bytes, anything else None."""
+    if isinstance(name, bytes):
+        return name.lower()
+    if isinstance(name, str):
+        return name.encode("latin-1", "replace").lower()
+    return None
+
+
+def _named_pairs(scope: dict[str, Any]) -> list[tuple[Any, Any]]:
+    """The entries of scope['headers'] that are two-item lists or tuples, as the journal kept
+    them (values of any type: the caller judges them)."""
+    return [(p[0], p[1]) for p in _pairs(scope) if isinstance(p, list | tuple) and len(p) == 2]
 
 
 def _pairs(scope: dict[str, Any]) -> list[Any]:

@@ -81,17 +81,50 @@ def _body_difference(summary: dict[str, Any], body: bytes,
 
 def _event_differences(events: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """(sentence, message) for receive() events that are not http.request events with
-    exactly one, final, more_body False."""
+    exactly one, final, more_body False.
+
+    more_body is judged on the http.request events only: the probe app reads until an
+    http.request with more_body False or another event, so an http.disconnect that ends the
+    reading (journalled without more_body) is not the body's last event. A server whose last
+    http.request keeps more_body True and then says http.disconnect breaks .e as well as the
+    order of .b."""
     found = []
     types = [e.get("type") for e in events]
     if any(t != "http.request" for t in types):
         found.append(("ASGI-HTTP-01.b",
-                      f"receive() returned {types!r} while the body was being read"))
-    finals = [i for i, e in enumerate(events) if not e.get("more_body")]
-    if finals != [len(events) - 1]:
-        found.append(("ASGI-HTTP-01.e", f"more_body False on events {finals} of {len(events)}, "
-                                        "expected exactly once, on the last event"))
+                      f"receive() returned {types!r} while the body was being read, not "
+                      "http.request events up to one with more_body False"))
+    requests = [e for e in events if e.get("type") == "http.request"]
+    finals = [i for i, e in enumerate(requests) if not e.get("more_body")]
+    if requests and finals != [len(requests) - 1]:
+        shown = [(e.get("size"), e.get("more_body")) for e in requests]
+        found.append(("ASGI-HTTP-01.e", f"more_body False on http.request events {finals} of "
+                                        f"{len(requests)} (size, more_body) {shown}, expected "
+                                        "exactly once, on the last http.request"))
     return found
+
+
+def _judge_bodyless(ctx: CheckContext, events: list[dict[str, Any]]) -> None:
+    """The receive() events of a request with no body at all: one http.request with an empty
+    body and more_body False. None at all breaks both the event's definition ("Sent to the
+    application to indicate an incoming request.", ASGI-HTTP-01.a) and the HTTP sequence
+    ("receiving two events in order - http.request and http.disconnect", .b); an empty
+    http.request that promises more breaks .e, a non-empty one .c."""
+    given = [(e.get("type"), e.get("size"), e.get("more_body")) for e in events]
+    requests = [e for e in events if e.get("type") == "http.request"]
+    if not requests:
+        ctx.finding("ASGI-HTTP-01.a", "body-less GET: the app was never sent an http.request "
+                                      f"for the request; receive() gave {given}")
+        ctx.finding("ASGI-HTTP-01.b", "body-less GET: receive() gave (type, size, more_body) "
+                                      f"{given}, not one http.request (empty body, more_body "
+                                      "False) before any http.disconnect")
+        return
+    sizes = [e.get("size") for e in requests]
+    if any(sizes):
+        ctx.finding("ASGI-HTTP-01.c", f"body-less GET: the http.request bodies have sizes "
+                                      f"{sizes}, not one empty body")
+    for ref, message in _event_differences(events):
+        ctx.finding(ref, f"body-less GET: {message}")
 
 
 def _judge_body(ctx: CheckContext, rid: str, response: Response, body: bytes,
@@ -140,7 +173,11 @@ def request_body_events(ctx: CheckContext) -> None:
     anything else fails a chunked body on "A recipient MUST be able to parse the chunked
     transfer coding" (ASGI-HTTP-01.h) and a Content-Length body on the http.request
     definition (ASGI-HTTP-01.a). A body-less request still yields one http.request with an
-    empty body and more_body False (ASGI-HTTP-01.a)."""
+    empty body and more_body False: none at all breaks the definition (ASGI-HTTP-01.a) and
+    the HTTP sequence ("receiving two events in order - http.request and http.disconnect",
+    ASGI-HTTP-01.b); more_body is judged on the http.request events only, so a last
+    http.request that keeps more_body True fails ASGI-HTTP-01.e even when an http.disconnect
+    follows it."""
     rng = random.Random(SEED)
     sizes = DIRECT_SIZES if ctx.via == "direct" else NGINX_SIZES
     for size in sizes:
@@ -166,11 +203,8 @@ def request_body_events(ctx: CheckContext) -> None:
         # A request with no body at all (no Content-Length, no Transfer-Encoding).
         exchange = ctx.request("GET", Route.RECEIVE_ALL)
         ctx.observed(exchange.rid, Event.BODY_SUMMARY)
-        events = [(e.get("type"), e.get("size"), e.get("more_body"))
-                  for e in ctx.journal.for_rid(exchange.rid) if e["event"] == Event.RECEIVE]
-        if events != [("http.request", 0, False)]:
-            ctx.finding("ASGI-HTTP-01.a", "body-less GET: expected one http.request with an "
-                                          f"empty body and more_body False, got {events}")
+        _judge_bodyless(ctx, [e for e in ctx.journal.for_rid(exchange.rid)
+                              if e["event"] == Event.RECEIVE])
 
 
 @dataclass
