@@ -32,53 +32,53 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
     ("lax-framing", "wsgi", PROBE, lax(), {
         # Serving 0x1, +1, 1_0 and keeping the connection open rest on RFC 9112 2.2's SHOULD
         # (HTTP-01.d); the check used to report them at its own MUST. Its MUST: lax-chunk-wrap.
-        "rfc9112.chunk-size": "warn",
-        "rfc9112.cl-te": "fail",
-        "rfc9112.transfer-encoding": "fail",
-        "rfc9112.content-length": "fail",
-        "rfc9112.generated-invalid-framing": "fail",
+        "rfc9112.chunk-size": "warn: HTTP-01.d",
+        "rfc9112.cl-te": "fail: HTTP-02.b, HTTP-02.c",
+        "rfc9112.transfer-encoding": "fail: HTTP-03.a, HTTP-03.g",
+        "rfc9112.content-length": "fail: HTTP-04.a, HTTP-04.b",
+        "rfc9112.generated-invalid-framing": "fail: HTTP-04.a",
     }),
     # A 64-bit chunk size: 2**68 wraps to 0 and the bytes after it are served (HTTP-01.c).
     ("lax-chunk-wrap", "wsgi", PROBE, lax("--wrap-chunk-size"), {
-        "rfc9112.chunk-size": "fail",
+        "rfc9112.chunk-size": "fail: HTTP-01.c",
     }),
     # The plain lax server closes when the client half-closes, which is what RFC 9112 6.3
     # asks; the app's 200 after a short read is not the server's (an error response is a MAY).
     # This one holds the connection open after the client's EOF (HTTP-05.a).
     ("lax-truncated", "wsgi", PROBE, lax("--hold-on-eof"), {
-        "rfc9112.truncated-body": "fail",
+        "rfc9112.truncated-body": "fail: HTTP-05.a",
     }),
     # Final coding checked: only the SHOULD 501 for "gzip, chunked" and the hardening cases
     # ("\x0bchunked" recovered, "chunked, chunked") are left.
     ("lax-te-final", "wsgi", PROBE, lax("--strict-te"), {
-        "rfc9112.transfer-encoding": "warn",
+        "rfc9112.transfer-encoding": "warn: HTTP-03.b",
     }),
     ("lax-te-501", "wsgi", PROBE, lax("--strict-te", "--te-501"), {
-        "rfc9112.transfer-encoding": "hardening",
+        "rfc9112.transfer-encoding": "hardening: HTTP-03.h",
     }),
     # Content-Length parsed strictly: only the SHOULD on odd chunk sizes (HTTP-01.d) is left.
     ("lax-strict-cl", "wsgi", PROBE, lax("--strict-cl"), {
         "rfc9112.generated-invalid-framing": "warn",
     }),
     ("lax-headers", "wsgi", PROBE, lax(), {
-        "rfc9112.field-syntax": "fail",
-        "rfc9112.host": "fail",
-        "rfc9112.host-value": "fail",
+        "rfc9112.field-syntax": "fail: HTTP-06.a, HTTP-06.b, HTTP-06.d",
+        "rfc9112.host": "fail: HTTP-07.a",
+        "rfc9112.host-value": "fail: HTTP-07.a",
         # PATH_INFO is the absolute URL: PEP 3333's PATH_INFO definition (HTTP-08.i) and 9112
         # 3.2.2 are MUSTs; the check used to report it at its own SHOULD.
-        "rfc9112.request-target": "fail",
-        "rfc9112.invalid-utf8-path": "warn",
+        "rfc9112.request-target": "fail: HTTP-08.i, HTTP-08.d",
+        "rfc9112.invalid-utf8-path": "warn: HTTP-09.a, HTTP-09.b",
         "rfc9110.duplicates": "warn",
         # A long request line is neither answered nor closed: 9112 3 says MUST 414 (HTTP-19.a);
         # the catalogue's level for HTTP-19 changed from SHOULD to MUST.
-        "rfc9112.oversized": "fail",
+        "rfc9112.oversized": "fail: HTTP-19.a",
     }),
     # MUST rules kept (space before colon rejected, CR and NUL replaced): bad names are left.
     ("lax-strict-fields", "wsgi", PROBE, lax("--strict-fields"), {
-        "rfc9112.field-syntax": "warn",
+        "rfc9112.field-syntax": "warn: HTTP-06.e",
     }),
     ("lax-absolute-form", "wsgi", PROBE, lax("--absolute-form"), {
-        "rfc9112.request-target": "warn",
+        "rfc9112.request-target": "warn: HTTP-08.d",
     }),
     # Invalid targets rejected too: only "*" with GET, served, is reported.
     ("lax-strict-target", "wsgi", PROBE, lax("--absolute-form", "--strict-target"), {
@@ -86,38 +86,60 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
     }),
     # Two "Content-Length: 5" lines read as 55: the marker becomes body (HTTP-16.b).
     ("lax-join-duplicates", "wsgi", PROBE, lax("--join-duplicates"), {
-        "rfc9110.duplicates": "fail",
+        "rfc9110.duplicates": "fail: HTTP-16.b",
     }),
     # 414 and 431 as required, but every later request gets 503 (HTTP-19.c, a SHOULD).
     ("lax-oversize-answer", "wsgi", PROBE, lax("--oversize-answer"), {
-        "rfc9112.oversized": "warn",
+        "rfc9112.oversized": "warn: HTTP-19.c",
     }),
     ("lax-connection", "wsgi", PROBE, lax(), {
-        "rfc9112.bodiless-responses": "fail",
+        "rfc9112.bodiless-responses": "fail: HTTP-10.j",
         "rfc9112.http10-no-chunked": "fail",
-        "rfc9110.expect-continue": "fail",
-        "rfc9112.persistence": "fail",
-        "rfc9112.close": "fail",
+        "rfc9110.expect-continue": "fail: HTTP-12.f",
+        "rfc9112.persistence": "fail: HTTP-12.j, HTTP-13.e, HTTP-13.f",
+        "rfc9112.close": "fail: HTTP-15.a, HTTP-15.b, HTTP-15.c",
         # A WSGI server must add the Date the app omitted: PEP 3333's "must add it"
         # (HTTP-17.b), where the check used to report a SHOULD. ASGI: asgi-no-date.
-        "rfc9110.date": "fail",
-        "rfc9112.invalid-then-valid": "warn",
+        "rfc9110.date": "fail: HTTP-17.b",
+        "rfc9112.invalid-then-valid": "warn: HTTP-18.a",
     }),
     # Closes after Connection: close without saying so (HTTP-15.c, a SHOULD).
     ("lax-honour-close", "wsgi", PROBE, lax("--honour-close"), {
-        "rfc9112.close": "warn",
+        "rfc9112.close": "warn: HTTP-15.c",
     }),
     # A 400 that announces "Connection: close", then the next request served (HTTP-18.d).
     ("lax-reject-but-stay", "wsgi", PROBE, lax("--reject-but-stay"), {
-        "rfc9112.invalid-then-valid": "fail",
+        "rfc9112.invalid-then-valid": "fail: HTTP-18.d",
     }),
     # No ASGI text gives the server the Date duty: reported (HTTP-17.d).
     ("asgi-no-date", "asgi", ASGI_PROBE, UVICORN_NO_DATE, {
         "rfc9110.date": "info",
     }),
     ("lax-reorder", "wsgi", PROBE, lax("--reorder"), {
-        "rfc9112.pipelining-order": "fail",
+        "rfc9112.pipelining-order": "fail: HTTP-14.a",
     }),
+    # Issue 13: one broken variant per clause, each one switch of the lax server (a switch that
+    # makes one part right isolates it: --discard-head, --strict-expect, --drain).
+    ("lax-date-asctime", "wsgi", PROBE, lax("--date-asctime"),
+     {"rfc9110.date": "fail: HTTP-17.c"}),
+    ("lax-date-twice", "wsgi", PROBE, lax("--date-twice"), {"rfc9110.date": "fail: HTTP-17.e"}),
+    ("lax-frame-all", "wsgi", PROBE, lax("--discard-head", "--frame-all"),
+     {"rfc9112.bodiless-responses": "fail: HTTP-10.c, HTTP-10.d, HTTP-10.g"}),
+    ("lax-framed-1xx", "wsgi", PROBE, lax("--strict-expect", "--framed-1xx"),
+     {"rfc9110.expect-continue": "fail: HTTP-10.f"}),
+    ("lax-expect-hang", "wsgi", PROBE, lax("--strict-expect", "--expect-hang"),
+     {"rfc9110.expect-continue": "fail: HTTP-12.a"}),
+    ("lax-continue-hang", "wsgi", PROBE, lax("--strict-expect", "--continue-hang"),
+     {"rfc9110.expect-continue": "fail: HTTP-12.h"}),
+    ("lax-expect-no-body", "wsgi", PROBE, lax("--expect-no-body"),
+     {"rfc9110.expect-continue": "fail: HTTP-12.c"}),
+    ("lax-drain", "wsgi", PROBE, lax("--drain"), {"rfc9112.persistence": "fail: HTTP-13.e"}),
+    ("lax-one-shot", "wsgi", PROBE, lax("--one-shot"),
+     {"rfc9112.persistence": "fail: HTTP-13.c"}),
+    ("lax-announce-close", "wsgi", PROBE, lax("--drain", "--announce-close"),
+     {"rfc9112.persistence": "fail: HTTP-13.g"}),
+    ("lax-close-hold", "wsgi", PROBE, lax("--close-hold"), {"rfc9112.close": "fail: HTTP-15.a"}),
+    ("lax-close-late", "wsgi", PROBE, lax("--close-late"), {"rfc9112.close": "fail: HTTP-15.b"}),
 ]
 
 

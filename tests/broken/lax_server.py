@@ -48,6 +48,30 @@ can report shows up on some variant (tests/test_broken_http.py):
 --reject-but-stay      a line without a colon or a bad request-line gets 400 with
                        "Connection: close", and the next request is read anyway
 
+Issue 13: switches that break one clause each (some only make one part right, to isolate it):
+
+--date-asctime         responses carry a Date in the asctime format (HTTP-17.c)
+--date-twice           responses carry two Date lines (HTTP-17.e)
+--discard-head         a HEAD response's body is discarded (right; isolates the 204/304 rows)
+--frame-all            204 and 304 responses are framed chunked like any other (HTTP-10.c,
+                       HTTP-10.d, HTTP-10.g)
+--framed-1xx           the 100 Continue carries Content-Length: 0 (HTTP-10.f)
+--strict-expect        100 Continue only to HTTP/1.1 (right; isolates the Expect rows)
+--expect-hang          HTTP/1.1 with Expect: 100-continue gets neither a 100 nor a final
+                       status: the server waits for the client to leave (HTTP-12.a)
+--continue-hang        the same after sending the 100 (HTTP-12.h)
+--expect-no-body       with Expect: 100-continue no 100 is sent and the app's wsgi.input is
+                       empty: the expectation is left to the app (HTTP-12.c)
+--drain                an unread body is read and dropped after the response (right)
+--one-shot             one request per connection, then close without "Connection: close"
+                       (HTTP-13.c)
+--announce-close       every response says "Connection: close"; the connection stays open
+                       (HTTP-13.g)
+--close-hold           Connection: close is answered with "close" and nothing more is read,
+                       but the connection is held open (HTTP-15.a)
+--close-late           Connection: close is answered with "close", and requests already
+                       received are answered before the close (HTTP-15.b)
+
 Started as ``python lax_server.py --host H --port P [switches] module:app`` by a target TOML.
 
 For ASGI, ``hang_unknown_events`` wraps the ASGI probe app for a real server (uvicorn): a
@@ -58,6 +82,7 @@ connection is left open (asgi.invalid-events: neither of the ways it accepts).
 from __future__ import annotations
 
 import argparse
+import email.utils
 import importlib
 import io
 import re
@@ -260,6 +285,7 @@ def _transfer_codings(fields: dict[str, str], version: bytes) -> bool:
 class Handler(socketserver.BaseRequestHandler):
     app: Callable[..., Any]
     reorder = False
+    closing = False  # a request said Connection: close (--close-hold, --close-late)
 
     def handle(self) -> None:
         reader = Reader(self.request)
@@ -297,7 +323,16 @@ class Handler(socketserver.BaseRequestHandler):
                 if self.reorder and reader.buf:
                     second = parse_head(reader)
                     self.respond(reader, *second)
-                if not self.respond(reader, *request):
+                keep = self.respond(reader, *request)
+                if OPTIONS.one_shot:
+                    self.linger()  # served one: closed without announcing it
+                    return
+                if self.closing and OPTIONS.close_hold:
+                    time.sleep(HOLD_ON_EOF)  # said close, read nothing more, did not close
+                    return
+                if self.closing and OPTIONS.close_late and reader.buf:
+                    continue  # what was received already is answered before the close
+                if not keep or (self.closing and OPTIONS.close_late):
                     self.linger()
                     return
             except Reject as rejection:
@@ -316,8 +351,18 @@ class Handler(socketserver.BaseRequestHandler):
                 headers: list[tuple[str, str]]) -> bool:
         """Answer one request; False when the connection is to be closed after it."""
         fields = _fields(headers)
-        if "100-continue" in fields.get("expect", "").lower():
-            self.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self.closing = self.closing or "close" in fields.get("connection", "").lower()
+        expects = "100-continue" in fields.get("expect", "").lower()
+        if expects and (OPTIONS.expect_hang or OPTIONS.continue_hang) and version == b"HTTP/1.1":
+            if OPTIONS.continue_hang:
+                self.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+            while reader.fill():  # no final status: wait for the client to leave
+                pass
+            raise Closed
+        if expects and not OPTIONS.expect_no_body and (
+                version == b"HTTP/1.1" or not OPTIONS.strict_expect):
+            framing = b"Content-Length: 0\r\n" if OPTIONS.framed_1xx else b""
+            self.send(b"HTTP/1.1 100 Continue\r\n" + framing + b"\r\n")
         is_chunked = _transfer_codings(fields, version)
         if "content-length" in fields and not (OPTIONS.strict_te and is_chunked):
             length = _content_length(headers, fields)
@@ -334,6 +379,8 @@ class Handler(socketserver.BaseRequestHandler):
                 content_length = fields["content-length"]  # the length TE overrides
         else:
             stream, content_length = io.BytesIO(b""), ""
+        if OPTIONS.expect_no_body and expects:
+            stream = io.BytesIO(b"")  # the app is to send the 100 itself
         if OPTIONS.answer_absolute and target.lower().startswith((b"http://", b"https://")):
             self.send(b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nfetched\n")
             return True
@@ -360,6 +407,8 @@ class Handler(socketserver.BaseRequestHandler):
             elif key != "CONTENT_LENGTH":  # the length the server framed the body by, above
                 environ["HTTP_" + key] = value
         self.run_app(environ, version)
+        if OPTIONS.drain and isinstance(stream, LazyInput):
+            stream.read()
         return self.keeps_open(fields, version)
 
     def keeps_open(self, fields: dict[str, str], version: bytes) -> bool:
@@ -404,12 +453,21 @@ class Handler(socketserver.BaseRequestHandler):
         lines = [f"{n}: {v}" for n, v in headers if n.lower() != "set-cookie"]
         if cookies:
             lines.append("Set-Cookie: " + ", ".join(cookies))  # lax: merged
-        chunked = not any(n.lower() == "content-length" for n, _ in headers) and not (
-            status.startswith(("204", "304")))
+        if OPTIONS.date_asctime:
+            lines.append("Date: " + time.asctime(time.gmtime()))
+        if OPTIONS.date_twice:
+            lines += ["Date: " + email.utils.formatdate(usegmt=True)] * 2
+        if OPTIONS.announce_close or (self.closing and (OPTIONS.close_hold
+                                                        or OPTIONS.close_late)):
+            lines.append("Connection: close")
+        chunked = not any(n.lower() == "content-length" for n, _ in headers) and (
+            OPTIONS.frame_all or not status.startswith(("204", "304")))
         if chunked:  # lax: even for an HTTP/1.0 request
             lines.append("Transfer-Encoding: chunked")
             body = (b"%x\r\n%s\r\n" % (len(body), body) if body else b"") + b"0\r\n\r\n"
         head = f"HTTP/1.1 {status}\r\n" + "".join(line + "\r\n" for line in lines) + "\r\n"
+        if OPTIONS.discard_head and environ["REQUEST_METHOD"] == "HEAD":
+            body = b""
         self.send(head.encode("latin-1") + body)  # lax: HEAD gets the body too
 
 
@@ -421,7 +479,10 @@ class Server(socketserver.ThreadingTCPServer):
 SWITCHES = ("wrap-chunk-size", "hold-on-eof", "strict-te", "te-501", "strict-cl",
             "strict-fields", "absolute-form", "strict-target", "honour-close",
             "join-duplicates", "oversize-answer", "reject-but-stay", "te-keeps-cl",
-            "list-te-raw", "chunk-ext-in-data", "raw-cl-list", "answer-absolute")
+            "list-te-raw", "chunk-ext-in-data", "raw-cl-list", "answer-absolute",
+            "date-asctime", "date-twice", "discard-head", "frame-all", "framed-1xx",
+            "strict-expect", "expect-hang", "continue-hang", "expect-no-body", "drain",
+            "one-shot", "announce-close", "close-hold", "close-late")
 
 # The event types an ASGI HTTP server knows (asgi-www.rst and its extensions).
 KNOWN_SEND_TYPES = frozenset({
