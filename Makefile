@@ -3,6 +3,8 @@
 #   make matrix  run every bundled target, direct and through nginx; render reports/README.md,
 #                reports/index.html and its screenshot
 # Both do all set-up: a .venv with the project and the bundled servers, and nginx.
+#   make mutation  mutation testing (mutmut) of the pure judges against their fast unit tests;
+#                  prints the score (killed / total). Not part of make test.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -12,7 +14,7 @@ PYTEST := $(PY) -m pytest -p no:cacheprovider
 # -n 2 run give identical verdicts (1613 of 1613 cells compared); JOBS=0 runs serially.
 JOBS   ?= 2
 
-.PHONY: test matrix setup nginx chromium lint bench clean
+.PHONY: test matrix setup nginx chromium lint bench mutation clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -51,5 +53,20 @@ lint: setup
 bench: setup
 	$(PY) scripts/bench.py
 
+# mutmut mutates the files [tool.mutmut] in pyproject.toml names (oracle, desync judge,
+# response parser, findings) and runs their fast tests on each mutant, MUTATION_JOBS at a time.
+# A fresh run each time (rm -rf mutants): the score never rests on a cache of an older tree.
+# The surviving mutants are listed after the score; `.venv/bin/mutmut show NAME` shows one.
+MUTATION_JOBS ?= 2
+mutation: setup
+	rm -rf mutants
+	$(VENV)/bin/mutmut run --max-children $(MUTATION_JOBS)
+	$(VENV)/bin/mutmut export-cicd-stats >/dev/null
+	@$(PY) -c "import json; s = json.load(open('mutants/mutmut-cicd-stats.json')); \
+	k = s['killed'] + s['timeout']; t = s['total']; \
+	print('mutation score: %d killed / %d mutants = %.1f%%' % (k, t, 100 * k / t), \
+	'(%d survived, %d without tests)' % (s['survived'], s['no_tests']))"
+	@$(VENV)/bin/mutmut results
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info mutants

@@ -372,3 +372,68 @@ def test_journal_lookups() -> None:
     assert out.saw("invalid") and not out.saw("marker") and not out.saw("invalid", "receive")
     assert out.saw("invalid", "body")
     assert out.bodies("invalid") == [b"", b"x"] and out.bodies("smuggled") == []
+
+
+def test_the_body_is_judged_only_when_the_app_was_called() -> None:
+    """The server answered 400 itself: the app journalled nothing (Outcome's events empty), so
+    no body is judged; only the refusal of a valid request is reported."""
+    for events in ({}, {"invalid": []}):
+        assert refs(outcome(VALID, BAD, events=events, bodies_expected=(b"hello",))) == [
+            "HTTP-03.f"]
+        assert judge(outcome(VALID, BAD, events=events, bodies_expected=(b"hello",)))[
+            0].message.startswith("rejected with 400")
+
+
+def test_a_wrong_body_names_every_permitted_body() -> None:
+    """Where several bodies are permitted (the coding applied or not), the problem names them
+    all; a body cut short names the ones it falls short of, and why that breaks the rule."""
+    events = wsgi({"CONTENT_LENGTH": "1"}, b"x")
+    [problem] = judge(outcome(VALID, OK, events=events, bodies_expected=(b"hello", b"hi")))
+    assert problem.message.startswith("the app read the body b'x', not b'hello' or b'hi', which "
+                                      "the framing gives; ")
+    cut = Case("bad chunk", build, framing="HTTP-01.a", cut_short="HTTP-01.d")
+    [problem] = judge(outcome(cut, OK, events=wsgi({"wsgi.input_terminated": True}, b"h"),
+                              bodies_expected=(b"hello", b"hi")))
+    assert problem.message.startswith(
+        "the app was handed the body cut short, b'h' of b'hello' or b'hi', as complete: the "
+        "invalid element was neither answered with 400 nor replaced; ")
+
+
+def test_excluded_bytes_in_a_judged_body_are_reported_once() -> None:
+    """CL.TE with the body chunked framing gives (b""): an app that read the smuggled request
+    as body has one framing problem, the excluded bytes, not a second for the same body."""
+    cl_te = replace(CL_TE, body=b"")
+    body = b"0\r\n\r\nGET " + SMUGGLED_PATH + b" HTTP/1.1\r\n"
+    events = wsgi({"wsgi.input_terminated": True}, body)
+    [problem] = judge(outcome(cl_te, OK, events=events, bodies_expected=(b"",)))
+    assert problem.ref == "HTTP-02.c" and "; and " not in problem.message
+
+
+def test_answering_the_marker_after_serving_is_not_a_rejections_close() -> None:
+    """close_after_reject judges the connection after a rejection only: a served request whose
+    marker was answered breaks close (here not named), never close_after_reject."""
+    name_rules = Case("bad field name", build, reject="HTTP-06.e", respond="HTTP-06.e",
+                      close_after_reject="HTTP-06.f")
+    out = outcome(name_rules, OK + OK, events={"invalid": [REQUEST], "marker": [REQUEST]})
+    assert refs(out) == ["HTTP-06.e"]
+
+
+def test_a_stale_content_length_the_app_obeyed_rests_on_told_length() -> None:
+    """The server told the app a CONTENT_LENGTH shorter than the body the framing gives, and
+    the app read exactly that many bytes, as PEP 3333 asks ("should not attempt to read more
+    data than is specified by the CONTENT_LENGTH variable"): only the length told is reported,
+    on told_length. Without a told_length sentence the short body is framing's problem."""
+    events = wsgi({"CONTENT_LENGTH": "3"}, b"hel")
+    [problem] = judge(outcome(TOLD, OK, events=events, bodies_expected=(b"hello",)))
+    assert problem.ref == "HTTP-02.a"
+    assert problem.message.startswith("the app was told CONTENT_LENGTH '3'")
+    assert "; and " not in problem.message
+    assert refs(outcome(VALID, OK, events=events, bodies_expected=(b"hello",))) == ["HTTP-03.f"]
+
+
+def test_a_right_or_absent_content_length_is_not_told_length_s_problem() -> None:
+    """The CONTENT_LENGTH of the body the framing gives, or none at all (a chunked request read
+    to EOF under wsgi.input_terminated), is nothing to report."""
+    for environ in ({"CONTENT_LENGTH": "5"}, {"wsgi.input_terminated": True}):
+        assert judge(outcome(TOLD, OK, events=wsgi(environ, b"hello"),
+                             bodies_expected=(b"hello",))) == []

@@ -38,3 +38,33 @@ def test_an_error_never_hides_a_broken_must() -> None:
     assert "NUL in the target served" in message
     assert combine([], Verdict.UNSUPPORTED, "no pathsend") == (Verdict.UNSUPPORTED, "no pathsend")
     assert combine([SHOULD], None, "") == (Verdict.WARN, headline([SHOULD]))
+
+
+def test_headline_of_no_finding_and_of_one() -> None:
+    """No finding: no message. One finding: it alone, labelled with its requirement, level and
+    sub-case (no sub-case: no ", "), and no "also" tail."""
+    assert headline([]) == ""
+    assert headline([SHOULD]) == "[HTTP-08 SHOULD, NUL] NUL in the target served"
+    assert headline([HARDENING]) == "[WSGI-ENV-09 HARDENING] X-A_B merged with X-A-B"
+
+
+def test_headline_lists_every_other_finding_shortened() -> None:
+    """Two findings or more: the worst in full, then "also N more:" and each other finding,
+    labelled, separated by "; ", its message cut to 160 characters (the last one "…")."""
+    assert headline([SHOULD, MUST]) == (
+        "[HTTP-05 MUST, truncated body] kept the connection open | also 1 more: "
+        "[HTTP-08 SHOULD, NUL] NUL in the target served")
+    long_worst = Finding("HTTP-01", Level.MUST, "w" * 300)
+    exact = Finding("HTTP-02", Level.SHOULD, "e" * 160)
+    over = Finding("HTTP-03", Level.INFO, "o" * 161)
+    assert headline([over, exact, long_worst]) == (
+        "[HTTP-01 MUST] " + "w" * 300 + " | also 2 more: [HTTP-02 SHOULD] " + "e" * 160 +
+        "; [HTTP-03 INFO] " + "o" * 159 + "…")
+
+
+def test_finding_as_json() -> None:
+    """A finding in the results file (results.schema.json): its requirement, the requirement's
+    level, the verdict that level gives, its sub-case and message."""
+    assert SHOULD.as_json() == {"requirement": "HTTP-08", "level": "SHOULD", "verdict": "warn",
+                                "case": "NUL", "message": "NUL in the target served"}
+    assert HARDENING.as_json()["case"] == "" and HARDENING.as_json()["verdict"] == "hardening"

@@ -717,3 +717,11 @@ def test_unreadable_chunked_body_quotes_the_servers_content_length(
     [diff] = body_differences(CHUNKED_HELLO, environ, b"", False)
     assert diff.startswith("chunked body of 5 bytes unreadable")
     assert f"(WSGI-IN-06; CONTENT_LENGTH {content_length!r})" in diff
+
+
+def test_only_obs_text_differs_needs_a_value_and_takes_a_single_allowed_one() -> None:
+    """A missing value (None) is not "only obs-text" changed; a single allowed value (a str,
+    not a tuple) is compared whole: "caf" is "café" without its obs-text."""
+    assert only_obs_text_differs("caf\xe9", None) is False
+    assert only_obs_text_differs("caf\xe9", "caf") is True
+    assert only_obs_text_differs("caf\xe9", "cafe") is False

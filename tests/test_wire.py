@@ -646,3 +646,225 @@ def test_chunked_body_is_the_one_encoder() -> None:
         b"5;a=b\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\n\r\n")
     assert chunked_body(b"x" * 26, [26], last_extension=b";end") == (
         b"1a\r\n" + b"x" * 26 + b"\r\n0;end\r\n\r\n")
+
+
+# --- parse_response: framing and tolerance, case by case (RFC 9112 2, 5, 6.3, 7.1) ----------------
+
+
+@pytest.mark.parametrize(("buf", "first"), [(b"\r\nHTTP/1.1 200 OK\r\n\r\n", b""),
+                                           (b"\nHTTP/1.1 200 OK\r\n\r\n", b""),
+                                           (b"\n\n", b""), (b"X\n\n", b"X")])
+def test_a_head_whose_first_line_is_no_status_line_is_reported_at_once(buf: bytes,
+                                                                       first: bytes) -> None:
+    """RFC 9112 4: the first line of a response is its status-line. An empty line (or any line
+    that is not a status-line) in its place is reported as soon as the empty line ending the
+    head has arrived: the client does not wait for EOF, and the parser never raises."""
+    resp, used = parse_ok(buf)
+    assert resp.status == 0 and used == len(buf) and resp.raw == buf
+    assert [p for p in resp.problems if p.startswith("invalid status line")] == [
+        f"invalid status line {first!r}"]
+
+
+def test_a_one_line_head_that_is_no_status_line_is_reported() -> None:
+    """A head of one line (no fields) that is no status-line is reported, quoting that line."""
+    resp, _ = parse_ok(b"garbage\r\n\r\n")
+    assert resp.problems == ["invalid status line b'garbage'"]
+
+
+def test_truncated_head_at_eof_keeps_the_bytes() -> None:
+    """What arrived before the close is the evidence: it stays in ``raw``."""
+    buf = b"HTTP/1.1 200 OK\r\nX-A"
+    resp, used = parse_ok(buf, eof=True)
+    assert (resp.raw, used, resp.status) == (buf, len(buf), 0)
+
+
+def test_http_10_version_and_reason() -> None:
+    """RFC 9112 4: HTTP-version is "HTTP/" DIGIT "." DIGIT, major then minor; the reason
+    phrase is kept as sent (obs-text included, as latin-1)."""
+    resp, _ = parse_ok(b"HTTP/1.0 404 Not \xe9 Found\r\nContent-Length: 0\r\n\r\n")
+    assert (resp.version, resp.status, resp.reason) == ("HTTP/1.0", 404, "Not \xe9 Found")
+
+
+def test_field_value_keeps_its_colons_and_loses_only_sp_and_htab() -> None:
+    """RFC 9112 5.1: field-line = field-name ":" OWS field-value OWS: the first colon ends the
+    name; OWS is SP and HTAB only (RFC 9110 5.6.3), so a stray CR the server put before the
+    CRLF stays in the value, where a check can see it."""
+    resp, _ = parse_ok(b"HTTP/1.1 200 OK\r\nLocation: \t http://h:80/a:b \t\r\n"
+                       b"X-A: v\r\r\nContent-Length: 0\r\n\r\n")
+    assert resp.headers[:2] == [(b"Location", b"http://h:80/a:b"), (b"X-A", b"v\r")]
+    assert resp.header("x-missing") is None
+
+
+def test_transfer_encoding_over_two_field_lines() -> None:
+    """RFC 9110 5.3: field lines of one name combine into a comma-separated list, so
+    "Transfer-Encoding: gzip" then "Transfer-Encoding: chunked" is "gzip, chunked": chunked is
+    final (RFC 9112 6.3 item 4) and frames the body, without a problem."""
+    buf = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\ntransfer-encoding: Chunked\r\n\r\n"
+           b"2\r\nzz\r\n0\r\n\r\n")
+    resp, used = parse_ok(buf)
+    assert (resp.framing, resp.body, resp.complete, resp.problems, used) == (
+        "chunked", b"zz", True, [], len(buf))
+
+
+@pytest.mark.parametrize("coding", [b"gzip", b"chunked, gzip", b"chunked,gzip"])
+def test_transfer_encoding_without_final_chunked_is_reported(coding: bytes) -> None:
+    """RFC 9112 6.3 item 4: chunked must be the final transfer coding of a response that has
+    a Transfer-Encoding; otherwise the framing is in doubt and that is reported."""
+    resp, _ = parse_ok(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: " + coding +
+                       b"\r\n\r\n0\r\n\r\n", eof=True)
+    assert f"Transfer-Encoding {coding.lower()!r} without final chunked" in resp.problems
+
+
+def test_transfer_encoding_and_content_length_together_are_reported() -> None:
+    """RFC 9112 6.2: a sender MUST NOT send Content-Length with Transfer-Encoding; chunked
+    frames the body (6.3 item 3). Checks find this problem by its "both Transfer-Encoding"
+    wording (asgi_www/response_start.py)."""
+    resp, _ = parse_ok(b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\nTransfer-Encoding: chunked"
+                       b"\r\n\r\n2\r\nok\r\n0\r\n\r\n")
+    assert (resp.framing, resp.body, resp.complete) == ("chunked", b"ok", True)
+    assert [p for p in resp.problems if "both Transfer-Encoding" in p] == [
+        "both Transfer-Encoding and Content-Length in the response"]
+
+
+@pytest.mark.parametrize(("lengths", "body"), [
+    ([b"abc"], b""),  # not 1*DIGIT
+    ([b"5", b"6"], b"hello"),  # two different values
+    ([b"5, 5"], b""),  # a list, even of one value, is no 1*DIGIT
+])
+def test_invalid_content_length_is_reported_not_raised(lengths: list[bytes], body: bytes) -> None:
+    """RFC 9112 6.3 item 5: a Content-Length that is not one valid number makes the framing
+    unrecoverable; the parser reports it (and reads the first value if it is a number)."""
+    fields = b"".join(b"Content-Length: " + v + b"\r\n" for v in lengths)
+    resp, _ = parse_ok(b"HTTP/1.1 200 OK\r\n" + fields + b"\r\nhello")
+    assert f"invalid Content-Length {lengths!r}" in resp.problems
+    assert resp.body == body
+
+
+def test_identical_repeated_content_length_is_accepted() -> None:
+    """RFC 9110 8.6: repeated identical Content-Length values may be taken as one."""
+    resp, _ = parse_ok(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok")
+    assert (resp.body, resp.complete, resp.problems) == (b"ok", True, [])
+
+
+def test_chunk_sizes_are_hexadecimal_in_either_case() -> None:
+    """RFC 9112 7.1: chunk-size = 1*HEXDIG, and ABNF's HEXDIG letters are case-insensitive
+    (RFC 5234 2.3): "10" is sixteen bytes, "a" and "A" ten."""
+    data = b"0123456789abcdef"
+    buf = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+           b"10\r\n" + data + b"\r\na\r\n" + data[:10] + b"\r\nA\r\n" + data[:10] +
+           b"\r\n0\r\n\r\n")
+    resp, used = parse_ok(buf)
+    assert (resp.body, resp.complete, resp.problems, used) == (
+        data + data[:10] * 2, True, [], len(buf))
+
+
+def test_several_chunk_extensions() -> None:
+    """RFC 9112 7.1.1: chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] ):
+    any number of extensions follow the size, and a recipient ignores them."""
+    buf = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+           b"5;a=1;b=\"x;y\"\r\nhello\r\n0;c;d=2\r\n\r\n")
+    resp, _ = parse_ok(buf)
+    assert (resp.body, resp.complete, resp.problems) == (b"hello", True, [])
+
+
+def test_trailer_fields_keep_their_values() -> None:
+    """RFC 9112 7.1.2: trailer fields are field lines; the first colon ends the name and only
+    OWS is trimmed, so a value keeps its colons and its letters."""
+    buf = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+           b"0\r\nX-Time: 12:30:00\r\nX-Sum: ABCDEFX\r\n\r\n")
+    resp, _ = parse_ok(buf)
+    assert resp.trailers == [(b"X-Time", b"12:30:00"), (b"X-Sum", b"ABCDEFX")]
+    assert resp.complete is True
+
+
+def test_chunked_body_still_arriving_is_incomplete_not_wrong() -> None:
+    """Bytes of a chunked body that stop inside a chunk, before a chunk's CRLF or inside the
+    trailer section are a body still arriving: what came so far is the body, incomplete, and
+    no framing problem is reported until EOF."""
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    for rest, body in [(b"3\r\nabc\r\na\r\n01234", b"abc01234"),
+                       (b"3\r\nabc\r\n5\r\nhello", b"abchello"),
+                       (b"3\r\nabc\r\n5\r\nhello\r", b"abchello"),
+                       (b"3\r\nabc\r\n0\r\nX-T: 1\r\n", b"abc")]:
+        resp, used = parse_ok(head + rest)
+        assert (resp.body, resp.complete, resp.problems, used) == (
+            body, False, [], len(head + rest)), rest
+
+
+def test_chunk_data_followed_by_other_bytes_is_reported_at_once() -> None:
+    """RFC 9112 7.1: chunk-data is followed by CRLF; two other bytes there are a framing error
+    as soon as they arrive."""
+    resp, _ = parse_ok(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXY")
+    assert resp.complete is False
+    assert any("not followed by CRLF" in p for p in resp.problems)
+
+
+# --- parse_responses ----------------------------------------------------------------------------
+
+
+def test_parse_responses_stops_at_an_incomplete_response() -> None:
+    """An incomplete response ends the list: the bytes after it belong to its body (or are not
+    there yet), never to a next response."""
+    buf = (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+           b"HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\nHTTP/1.1 ")
+    responses = parse_responses(buf, ["GET", "GET"], eof=False)
+    assert [(r.status, r.complete) for r in responses] == [(200, True), (200, False)]
+    assert parse_responses(b"HTTP/1.1 200 OK\r\n", ["GET"], eof=False) == []
+
+
+def test_parse_responses_stops_after_garbage() -> None:
+    """Bytes that are no response (status 0) end the list, reported once."""
+    buf = b"garbage\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+    responses = parse_responses(buf, ["GET", "GET"], eof=False)
+    assert [r.status for r in responses] == [0]
+
+
+def test_parse_responses_at_eof() -> None:
+    """At EOF a close-delimited last body is complete (RFC 9112 6.3 item 8), and a single stray
+    byte before the close is still listed, as an incomplete head."""
+    buf = b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\naHTTP/1.1 200 OK\r\n\r\nrest"
+    first, second = parse_responses(buf, ["GET", "GET"], eof=True)
+    assert (second.framing, second.body, second.complete) == ("close", b"rest", True)
+    [stray] = parse_responses(b"H", ["GET"], eof=True)
+    assert (stray.status, stray.raw) == (0, b"H")
+    assert any("incomplete response head" in p for p in stray.problems)
+
+
+def test_parse_responses_more_answers_than_requests() -> None:
+    """A server that answers more than was asked (a desync) has every answer parsed; those
+    beyond the requests are framed as answers to GET."""
+    buf = (b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na"
+           b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb")
+    assert [r.body for r in parse_responses(buf, [], eof=False)] == [b"a", b"b"]
+    assert [r.body for r in parse_responses(buf, ["GET"], eof=False)] == [b"a", b"b"]
+
+
+# --- keeps_alive and the reproducers ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [b"close,foo", b"foo,close", b"foo ,\tclose"])
+def test_connection_close_among_other_options(value: bytes) -> None:
+    """RFC 9110 7.6.1: Connection is a comma-separated list (#connection-option, no space
+    needed); "close" anywhere in it ends persistence (RFC 9112 9.6)."""
+    resp, _ = parse_ok(b"HTTP/1.1 200 OK\r\nConnection: " + value +
+                       b"\r\nContent-Length: 0\r\n\r\n")
+    assert resp.keeps_alive() is False
+
+
+def test_printf_reproducer_keeps_printable_ascii_readable() -> None:
+    """The reproducer is read by people: printable ASCII (space included) stays itself, "%" is
+    printf's "%%", and only ', \\, DEL and the control and 8-bit bytes become octal escapes."""
+    data = b"GET /%41 HTTP/1.1\r\nX: ~'\\\x7f\xe9\r\n\r\n"
+    assert printf_reproducer(data, "h", 1) == (
+        "printf -- 'GET /%%41 HTTP/1.1\\015\\012X: ~\\047\\134\\177\\351\\015\\012\\015\\012'"
+        " | nc -q 3 h 1")
+
+
+@pytest.mark.parametrize("line", [b"zz ", b"1X", b"", b"-1", b"0x5", b"5 5"])
+def test_chunk_size_lines_that_are_not_hex_are_reported_as_sent(line: bytes) -> None:
+    """RFC 9112 7.1: chunk-size = 1*HEXDIG (then BWS and extensions): anything else is an
+    invalid chunk size, quoted as it came (line end removed) for the finding's evidence."""
+    resp, _ = parse_ok(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + line +
+                       b"\r\nhello\r\n0\r\n\r\n")
+    assert resp.complete is False
+    assert resp.problems == [f"invalid chunk size line {line!r}"]
