@@ -97,7 +97,8 @@ def test_first_run_from_an_empty_directory(user_venv: Path, tmp_path: Path) -> N
     home.mkdir()
     checkout_before = _git_status()
     env = {k: v for k, v in os.environ.items()
-           if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER")}
+           if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER",
+                        "PYTHONPYCACHEPREFIX")}  # make test's bytecode cache is not the user's
     env["PATH"] = f"{user_venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"  # an activated venv
     env.update(TMPDIR=str(temp_root), HOME=str(home))
     proc = subprocess.run(
