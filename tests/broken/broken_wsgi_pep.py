@@ -182,10 +182,18 @@ class _FromStart:
         return iter(lambda: self.filelike.read(self.blksize), b"")
 
 
-def rewinding_file_wrapper(environ: dict[str, Any], start_response: StartResponse
-                           ) -> Iterable[bytes]:
-    environ["wsgi.file_wrapper"] = _FromStart
-    return probe(environ, start_response)
+def _with_file_wrapper(wrapper: type) -> Callable[[dict[str, Any], StartResponse],
+                                                  Iterable[bytes]]:
+    """The probe app, given ``wrapper`` as wsgi.file_wrapper instead of the server's."""
+
+    def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        environ["wsgi.file_wrapper"] = wrapper
+        return probe(environ, start_response)
+
+    return app
+
+
+rewinding_file_wrapper = _with_file_wrapper(_FromStart)
 
 
 def ignores_replacement(environ: dict[str, Any], start_response: StartResponse
@@ -258,10 +266,7 @@ class _FromStartWithClose(_FromStart):
         self.filelike.close()
 
 
-def rewinding_file_wrapper_with_close(environ: dict[str, Any], start_response: StartResponse
-                                      ) -> Iterable[bytes]:
-    environ["wsgi.file_wrapper"] = _FromStartWithClose
-    return probe(environ, start_response)
+rewinding_file_wrapper_with_close = _with_file_wrapper(_FromStartWithClose)
 
 
 # Issue 13: one broken variant per clause (the clause each breaks is named in its docstring).
@@ -302,7 +307,4 @@ class _NeedsFileno:
         self.filelike.close()
 
 
-def file_wrapper_needs_fileno(environ: dict[str, Any], start_response: StartResponse
-                              ) -> Iterable[bytes]:
-    environ["wsgi.file_wrapper"] = _NeedsFileno
-    return probe(environ, start_response)
+file_wrapper_needs_fileno = _with_file_wrapper(_NeedsFileno)
