@@ -164,6 +164,9 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
      {"asgi-www.request-body-events": "fail: ASGI-HTTP-01.a, ASGI-HTTP-01.b"}),
     # A last http.request that keeps more_body True, an http.disconnect after it: more_body
     # is judged on the http.request events, not on the disconnect (ASGI-HTTP-01.e).
+    # The app's header bytes stripped and a repeated name cut to its last line.
+    ("mangles-app-headers", "asgi", "broken_asgi:mangles_app_headers", None,
+     {"asgi-www.app-transfer-encoding": "fail: ASGI-SCOPE-05.g, HTTP-16.g"}),
     ("never-final", "asgi", "broken_asgi_events:never_final", None,
      {"asgi-www.request-body-events": "fail: ASGI-HTTP-01.e",
       "asgi-www.generated-bodies": "fail: ASGI-HTTP-01.e"}),

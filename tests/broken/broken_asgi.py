@@ -161,3 +161,24 @@ async def rejects_obs_text(scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.body", "body": b""})
         return
     await probe(scope, receive, send)
+
+
+async def mangles_app_headers(scope: Scope, receive: Receive, send: Send) -> None:
+    """The server strips the app's header values as latin-1 text (losing the edge \\xa0 and
+    \\x85, ASGI-SCOPE-05.g) and keeps only the last line of a repeated name (HTTP-16.g)."""
+
+    async def mangling_send(message: dict[str, Any]) -> None:
+        if message.get("type") == "http.response.start":
+            kept: dict[bytes, int] = {}
+            headers: list[tuple[bytes, bytes]] = []
+            for name, value in message.get("headers", []):
+                value = value.decode("latin-1").strip().encode("latin-1")
+                if name.lower() in kept:
+                    headers[kept[name.lower()]] = (name, value)
+                    continue
+                kept[name.lower()] = len(headers)
+                headers.append((name, value))
+            message = {**message, "headers": headers}
+        await send(message)
+
+    await probe(scope, receive, mangling_send)

@@ -308,3 +308,14 @@ class _NeedsFileno:
 
 
 file_wrapper_needs_fileno = _with_file_wrapper(_NeedsFileno)
+
+
+def strips_header_values(environ: dict[str, Any], start_response: StartResponse
+                         ) -> Iterable[bytes]:
+    """The server strips the app's header values with str.strip(), losing the edge \\xa0 and
+    \\x85 of a latin-1 value (HTTP-16.f: a change that alters the response's semantics)."""
+
+    def sr(status: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
+        return start_response(status, [(n, v.strip()) for n, v in headers], *exc_info)
+
+    return probe(environ, sr)
