@@ -341,8 +341,9 @@ def generated_invalid(ctx: CheckContext) -> None:
     coding."), a 64-bit wrap must not happen (HTTP-01.c), and other spellings rest on 2.2's
     SHOULD (HTTP-01.d: served, kept open or swallowing the marker is a warn). Where a valid
     length (optional whitespace, the same value repeated) or a valid chunk size is served, the
-    app must read the body it frames, and a WSGI app be told its length: another body or
-    CONTENT_LENGTH is on the same sentence. The search stops at the first example with a MUST
+    app must read the body it frames (another body is on the same sentence); a WSGI app told
+    the repeated value as it came ("86, 86") is reported at INFO on HTTP-16.c, the permission
+    to use it once. The search stops at the first example with a MUST
     finding, which Hypothesis shrinks; otherwise the first example with a lesser finding is
     reported."""
     must: dict[str, Any] = {}
