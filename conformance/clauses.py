@@ -35,10 +35,14 @@ class Clause:
     text: str  # how a server breaks it, one line
     checks: tuple[str, ...]  # the checks that record a finding on it
     cases: tuple[str, ...]  # the sub-cases those findings are written in, where visible
+    # The sentences that are part of this clause (they restate it, give its reason, or limit
+    # it: requirements.toml ``part_of``); their refs count as this clause's.
+    parts: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, object]:
         return {"ref": self.ref, "requirement": self.requirement, "level": self.level.value,
-                "clause": self.text, "checks": list(self.checks), "cases": list(self.cases)}
+                "clause": self.text, "checks": list(self.checks), "cases": list(self.cases),
+                "parts": list(self.parts)}
 
 
 def _case_name(node: ast.withitem) -> str | None:
@@ -132,7 +136,9 @@ def _sentence_key(ref: str) -> str | None:
 
 @cache
 def clause_table() -> tuple[Clause, ...]:
-    """Every server-binding sentence of the catalogue, with the checks that catch it."""
+    """Every distinct way to break a server-binding sentence of the catalogue, with the checks
+    that catch it. A sentence marked ``part_of`` another is listed in that clause's ``parts``:
+    a finding on either ref catches the clause."""
     covering: dict[str, set[str]] = {}
     cases: dict[str, set[str]] = {}
     for check in all_checks():
@@ -140,21 +146,31 @@ def clause_table() -> tuple[Clause, ...]:
             ref = _sentence_key(written)
             if ref is None or ref.split(".")[0] not in check.requirements:
                 continue
+            ref = _clause_of(ref)
             covering.setdefault(ref, set()).add(check.id)
             if case:
                 cases.setdefault(ref, set()).add(f"{check.id}: {case}")
     table = []
     for requirement in all_requirements().values():
         for sentence in requirement.sentences:
-            if sentence.binds not in BINDS_SERVER:
+            if sentence.binds not in BINDS_SERVER or sentence.part_of:
                 continue
             ref = f"{requirement.id}.{sentence.key}"
+            parts = tuple(f"{requirement.id}.{s.key}" for s in requirement.sentences
+                          if s.part_of == sentence.key and s.binds in BINDS_SERVER)
             table.append(Clause(
                 ref=ref, requirement=requirement.id, level=sentence.level,
                 text=sentence.clause or " ".join(sentence.quote.split()),
                 checks=tuple(sorted(covering.get(ref, ()))),
-                cases=tuple(sorted(cases.get(ref, ())))))
+                cases=tuple(sorted(cases.get(ref, ()))), parts=parts))
     return tuple(table)
+
+
+def _clause_of(ref: str) -> str:
+    """The clause a sentence ref belongs to: its own, or the one it is ``part_of``."""
+    requirement, _, key = ref.partition(".")
+    sentence = all_requirements()[requirement].sentence(key)
+    return f"{requirement}.{sentence.part_of}" if sentence and sentence.part_of else ref
 
 
 GAPS_PATH = PACKAGE_ROOT / "clause_gaps.txt"

@@ -163,6 +163,8 @@ def clauses_catalogue(*, as_json: bool) -> int:
             current = clause.requirement
             print(current)
         print(f"  {clause.ref:16} {clause.level.value:9} {clause.text}")
+        if clause.parts:
+            print(f"  {'':16} {'':9} (with {', '.join(clause.parts)}: same clause)")
         where = list(clause.cases) or list(clause.checks)
         print(f"  {'':16} {'':9} -> {'; '.join(where) if where else 'NOT CAUGHT'}")
     caught = sum(bool(clause.checks) for clause in table)

@@ -32,6 +32,10 @@ class Sentence:
     clause: str = ""
     exception: str = ""  # why the level is not the sentence's keyword (a definition, ...)
     note: str = ""
+    # The key of the sentence whose clause this one belongs to: it restates that clause, gives
+    # its reason, or limits it (a permission a server may take without any finding). It is no
+    # separate way to break the requirement, so the clause table counts it with that clause.
+    part_of: str = ""
 
     @property
     def link(self) -> str:
@@ -78,7 +82,8 @@ def all_requirements() -> dict[str, Requirement]:
         sentences = tuple(
             Sentence(key=s["key"], doc=s["doc"], section=s["section"], level=Level(s["level"]),
                      binds=s["binds"], quote=s["quote"], clause=s.get("clause", ""),
-                     exception=s.get("exception", ""), note=s.get("note", ""))
+                     exception=s.get("exception", ""), note=s.get("note", ""),
+                     part_of=s.get("part_of", ""))
             for s in entry.get("sentence", []))
         requirement = Requirement(
             id=entry["id"], group=entry["group"], spec=entry["spec"],

@@ -10,8 +10,24 @@ def test_every_server_sentence_is_a_clause() -> None:
     sentences = {f"{r.id}.{s.key}" for r in all_requirements().values() for s in r.sentences
                  if s.binds in BINDS_SERVER}
     table = clause_table()
-    assert {clause.ref for clause in table} == sentences
+    listed = {clause.ref for clause in table} | {part for c in table for part in c.parts}
+    assert listed == sentences
     assert all(clause.text for clause in table)
+
+
+def test_a_sentence_part_of_another_names_a_server_clause_of_its_requirement() -> None:
+    """``part_of`` (a restatement, reason or limit of another sentence's clause) names a
+    sentence of the same requirement that binds the server and is itself a clause, and says
+    why in its note."""
+    for requirement in all_requirements().values():
+        for sentence in requirement.sentences:
+            if not sentence.part_of:
+                continue
+            target = requirement.sentence(sentence.part_of)
+            ref = f"{requirement.id}.{sentence.key}"
+            assert target is not None and target.binds in BINDS_SERVER, ref
+            assert not target.part_of, f"{ref}: part_of a part"
+            assert sentence.note, f"{ref}: say why it is no clause of its own"
 
 
 def test_a_clause_no_check_catches_is_a_listed_gap() -> None:
