@@ -215,7 +215,7 @@ class ConformanceRun:
                                           nodeid=f"conformance::{target.name}")
             for check in checks:
                 for one_via in vias:
-                    if check.applies_to(target.interface, one_via):
+                    if check.applies_to(target.interface, one_via) and target.runs(check.id):
                         items.append(CheckItem.from_parent(
                             node, name=f"{check.id}[{one_via}]", check=check, target=target,
                             via=one_via))

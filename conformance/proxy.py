@@ -51,6 +51,9 @@ class Variant:
     forwarded: bool = False  # fixed X-Forwarded-For / -Proto, as described above
     max_body: str = ""  # client_max_body_size when nginx's 1m default is too small
     protocol: str = "http"  # "uwsgi": uwsgi_pass with nginx's stock uwsgi_params (PROXY-12)
+    # nginx's documented WebSocket proxying: Upgrade and Connection passed on through the
+    # $connection_upgrade map (PROXY-08); needs the HTTP/1.1 upstream.
+    websocket: bool = False
 
     @property
     def upstream_version(self) -> str:
@@ -70,7 +73,16 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("forwarded", forwarded=True),
     # nginx -> uwsgi protocol -> server (PROXY-12); no keep-alive pool for uwsgi_pass.
     Variant("uwsgi", keepalive=0, protocol="uwsgi"),
+    Variant("websocket", websocket=True),
 )}
+# The map of nginx's WebSocket proxying guide: "upgrade" when the client asked for one, else
+# "close" (the variant keeps no idle upstream connection for plain requests then).
+WEBSOCKET_MAP = """\
+    map $http_upgrade $connection_upgrade {
+        default upgrade;
+        '' close;
+    }
+"""
 # nginx's uwsgi_params as Debian ships it (/etc/nginx/uwsgi_params), written into the config
 # so that no file under /etc/nginx is needed.
 UWSGI_PARAMS = (
@@ -97,7 +109,7 @@ http {{
     fastcgi_temp_path {dir}/fastcgi;
     uwsgi_temp_path {dir}/uwsgi;
     scgi_temp_path {dir}/scgi;
-    upstream app_server {{
+{maps}    upstream app_server {{
         server {upstream};
 {pool}    }}
     server {{
@@ -139,7 +151,10 @@ def _location(variant: Variant) -> str:
         lines += [f"uwsgi_param {param};" for param in UWSGI_PARAMS]
         return "".join(f"            {line}\n" for line in lines)
     lines = [f"proxy_pass http://app_server{'/' if variant.strip_prefix else ''};"]
-    if variant.http_version != "1.0":
+    if variant.websocket:
+        lines += ["proxy_http_version 1.1;", "proxy_set_header Upgrade $http_upgrade;",
+                  "proxy_set_header Connection $connection_upgrade;"]
+    elif variant.http_version != "1.0":
         # HTTP/1.1 upstream; an empty Connection lets the pooled connection stay open.
         lines += ["proxy_http_version 1.1;", 'proxy_set_header Connection "";']
     lines.append("proxy_set_header Host $http_host;")
@@ -168,6 +183,7 @@ def render_config(*, workdir: Path, port: int, upstream_port: int | None = None,
     pool = f"        keepalive {chosen.keepalive};\n" if chosen.keepalive else ""
     return _CONFIG.format(user=user, dir=workdir, host=HOST, port=port,
                           upstream=upstream or f"{HOST}:{upstream_port}", pool=pool,
+                          maps=WEBSOCKET_MAP if chosen.websocket else "",
                           prefix=chosen.prefix, location=_location(chosen))
 
 

@@ -21,6 +21,9 @@ schema (README.md "Writing a target"):
     multithread = false
     [proxy]                                 # optional: trust_args, trust_covers, untrusted_args,
     trust_args = ["--forwarded-allow-ips", "127.0.0.1"]   # prefix_args (see _PROXY_LIST_KEYS)
+    checks = ["asgi-www.ws-", "rfc6455."]   # optional: only checks with these id prefixes run
+                                            # (a variant that differs from another target in
+                                            # one part only, such as its WebSocket library)
 
 Placeholders in command: {app} {host} {port} {uds} {python} (this interpreter) {bin} (its
 directory, where a virtualenv's server scripts are).
@@ -49,7 +52,7 @@ PROBE_APPS = {
 }
 _KNOWN_KEYS = frozenset(
     {"name", "interface", "description", "command", "startup_timeout", "app", "env", "version",
-     "features", "wsgi", "stop_timeout", "uds_command", "proxy"}
+     "features", "wsgi", "stop_timeout", "uds_command", "proxy", "checks"}
 )
 # [proxy] keys (all optional, lists of CLI arguments inserted before the {app} argument):
 # trust_args make the server trust nginx's X-Forwarded-* from 127.0.0.1; trust_covers says
@@ -81,6 +84,12 @@ class Target:
     # The command listening on the Unix socket {uds} instead of {host}:{port} (optional).
     uds_command: tuple[str, ...] = ()
     proxy: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Check-id prefixes this configuration runs (empty: all that apply to its interface).
+    checks: tuple[str, ...] = ()
+
+    def runs(self, check_id: str) -> bool:
+        """Whether this configuration runs the check (its ``checks`` prefixes, if any)."""
+        return not self.checks or any(check_id.startswith(p) for p in self.checks)
 
     @property
     def probe_app(self) -> str:
@@ -215,6 +224,10 @@ def load_target(path: Path) -> Target:
     app = data.get("app")
     if app is not None and (not isinstance(app, str) or ":" not in app):
         raise TargetError(f"{where}: 'app' must be \"module:attribute\"")
+    checks = data.get("checks", [])
+    if not (isinstance(checks, list) and checks == [c for c in checks if isinstance(c, str)
+                                                    and c]):
+        raise TargetError(f"{where}: 'checks' must be a list of check-id prefixes")
 
     return Target(
         name=str(data.get("name", path.stem)),
@@ -232,6 +245,7 @@ def load_target(path: Path) -> Target:
         wsgi_flags=dict(wsgi_flags),
         uds_command=uds_command,
         proxy={k: tuple(v) for k, v in proxy.items()},
+        checks=tuple(checks),
     )
 
 

@@ -108,17 +108,19 @@ def _log_findings(name: str, records: list[dict[str, Any]]) -> None:
 
 def check_broken_stack(tmp_path: Path, name: str, interface: str, app: str,
                        command: str | None, expected: dict[str, str], *,
-                       extra_toml: str = "", examples: int = 40) -> None:
+                       extra_toml: str = "", examples: int = 40,
+                       via: str | None = None) -> None:
     """Run the checks of ``expected`` on one deliberately broken stack and assert each verdict,
     the findings of the clauses it names, its justification (message, section, bytes or log)
     and the run's exit status. Each check runs on its own path: direct where it applies, else
-    through nginx."""
+    through nginx; ``via`` forces one path (a row proving a sentence that only the nginx path
+    of a check that runs both ways records)."""
     from conformance.catalogue import all_checks
 
     target = broken_target(tmp_path, name, interface, app, command)
     if extra_toml:
         target.write_text(target.read_text() + "\n" + extra_toml + "\n")
-    via_of = {c.id: "direct" if "direct" in c.via else "nginx" for c in all_checks()}
+    via_of = {c.id: via or ("direct" if "direct" in c.via else "nginx") for c in all_checks()}
     vias = {via_of[check_id] for check_id in expected}
     run = run_suite(tmp_path, f"--target={target}",
                     f"--via={vias.pop() if len(vias) == 1 else 'both'}",

@@ -44,27 +44,52 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
     ("chunked-refused-411", "asgi", PROBE, naive_server("--chunked", "411"),
      {"asgi-www.request-body-events": "info: ASGI-HTTP-01.i",
       "asgi-www.generated-bodies": "info: ASGI-HTTP-01.i"}),
+    # A 501 for every chunked body: the server cannot parse the coding "A recipient MUST be
+    # able to parse" (ASGI-HTTP-01.h); a 413 above a size limit is the server's choice
+    # (ASGI-HTTP-01.j: reported).
+    ("chunked-refused-501", "asgi", PROBE, naive_server("--chunked", "501"),
+     {"asgi-www.request-body-events": "fail: ASGI-HTTP-01.h"}),
+    ("refuses-large-bodies", "asgi", "broken_asgi_events:refuses_large_bodies", None,
+     {"asgi-www.request-body-events": "info: ASGI-HTTP-01.j"}),
     ("hangs-after-response", "asgi", "broken_asgi_events:hangs_after_response", None,
      {"asgi-www.disconnect-after-response": "fail: ASGI-HTTP-02.a"}),
     # An empty final http.request instead of http.disconnect breaks the event's definition
     # (ASGI-HTTP-03.a); no event at all within the bound is reported (the no-disconnect row
     # of test_broken_servers.py).
+    # After a complete response the same mask gives an http.request where the sequence
+    # "http.request and http.disconnect" ends (ASGI-HTTP-02.a, .b).
     ("request-instead-of-disconnect", "asgi", "broken_asgi_events:request_instead_of_disconnect",
      None, {"asgi-www.disconnect-mid-request": "fail: ASGI-HTTP-03.a",
-            "asgi-www.disconnect-mid-response": "fail: ASGI-HTTP-03.a"}),
+            "asgi-www.disconnect-mid-response": "fail: ASGI-HTTP-03.a",
+            "asgi-www.disconnect-after-response": "fail: ASGI-HTTP-02.a, ASGI-HTTP-02.b"}),
+    # The close noted but a receive() already pending left asleep: only a fresh call says
+    # http.disconnect (ASGI-HTTP-03.b).
+    ("pending-receive-not-woken", "asgi", "broken_asgi_events:pending_receive_not_woken", None,
+     {"asgi-www.disconnect-mid-response": "fail: ASGI-HTTP-03.b"}),
     ("claims-spec-2.4", "asgi", "broken_asgi_events:claims_spec_24", None,
      {"asgi-www.send-after-disconnect": "warn: ASGI-HTTP-04.a"}),
+    # spec_version 2.3 and a RuntimeError out of send(): "the send awaitable callable should
+    # act as a no-op" (ASGI-HTTP-04.d).
+    ("raises-after-disconnect", "asgi", "broken_asgi_events:raises_after_disconnect", None,
+     {"asgi-www.send-after-disconnect": "warn: ASGI-HTTP-04.d"}),
+    ("final-body-continues", "asgi", "broken_asgi_events:final_body_continues", None,
+     {"asgi-www.nothing-after-final-body": "fail: ASGI-HTTP-07.a, ASGI-HTTP-07.b"}),
     # invalid-events: the naive server writes an app's CR LF into the head, a header line of
     # its own: "A sender MUST NOT generate protocol elements that do not match the grammar"
     # (ASGI-HTTP-08.b) makes that a fail where the check used to stop at its SHOULD. Its
     # app-exception verdict is info: it closes without a response after an app that returned
-    # without one, which no sentence rules on (ASGI-HTTP-09.b).
+    # without one, which no sentence rules on (ASGI-HTTP-09.b). Its body bytes after a HEAD,
+    # 204 and 304 are content (.a, .d, .e) and leave the pipelined follow-up misplaced: the
+    # response did not end at the empty line (ASGI-HTTP-10.b). It reads the whole body before
+    # calling the app, which RFC 9110 7.6 allows (ASGI-HTTP-03.c: reported).
     ("naive-server", "asgi", PROBE, NAIVE_SERVER,
      {"asgi-www.app-transfer-encoding": "fail: ASGI-HTTP-06.d, ASGI-HTTP-06.c, ASGI-HTTP-06.a",
       "asgi-www.nothing-after-final-body": "fail: ASGI-HTTP-07.b",
       "asgi.invalid-events": "fail: ASGI-HTTP-08.b",
-      "asgi-www.no-body-responses": "fail: ASGI-HTTP-10.a, ASGI-HTTP-10.d, ASGI-HTTP-10.g",
-      "asgi.app-exception": "info: ASGI-HTTP-09.b"}),
+      "asgi-www.no-body-responses": "fail: ASGI-HTTP-10.a, ASGI-HTTP-10.b, ASGI-HTTP-10.d, "
+                                    "ASGI-HTTP-10.e, ASGI-HTTP-10.g",
+      "asgi.app-exception": "info: ASGI-HTTP-09.b",
+      "asgi-www.disconnect-mid-request": "info: ASGI-HTTP-03.c"}),
     # uvicorn's h11 protocol sends a str header value instead of raising (ASGI-HTTP-08.a).
     ("accepts-str-header", "asgi", PROBE, None, {"asgi.invalid-events": "warn: ASGI-HTTP-08.a"}),
     # A body before the start dropped without raising: no sentence covers the order of
@@ -87,9 +112,12 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
     # response to the client with the provided links as Link headers." (ASGI-EXT-04.d). A
     # closed file descriptor breaks no sentence (ASGI-EXT-05.j).
     ("early-hint-without-links", "asgi", PROBE, naive_server("--early-hints"),
-     {"asgi-ext.early-hints": "warn: ASGI-EXT-04.d"}),
+     # It also sends the 103 to an HTTP/1.0 client (ASGI-EXT-04.h, a MUST).
+     {"asgi-ext.early-hints": "fail: ASGI-EXT-04.h, ASGI-EXT-04.d"}),
     ("closes-zerocopy-fd", "asgi", PROBE, naive_server("--zerocopysend"),
-     {"asgi-ext.zerocopysend": "info: ASGI-EXT-05.j"}),
+     # It also ignores offset and count (05.d, .f) and writes the file on HEAD (05.c).
+     {"asgi-ext.zerocopysend":
+      "fail: ASGI-EXT-05.j, ASGI-EXT-05.d, ASGI-EXT-05.f, ASGI-EXT-05.c"}),
     ("ignores-early-hints", "asgi", "broken_asgi_events:ignores_early_hints", None,
      {"asgi-ext.early-hints": "info: ASGI-EXT-04.e"}),
     # A path outside root_path rests only on "PATH_INFO can be derived by stripping root_path
@@ -123,6 +151,14 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
     ("ignores-root-path", "asgi", "broken_asgi_events:ignores_root_path", None,
      {"asgi-www.scope-root-path-option": "info: ASGI-SCOPE-06.c"}),
     # Issue 13: one broken variant per clause, each a scope a server with one bug builds.
+    ("scope-read-only", "asgi", "broken_asgi:scope_read_only", None,
+     {"asgi-www.scope-type-and-version": "fail: ASGI-SCOPE-01.a"}),
+    ("scope-without-type", "asgi", "broken_asgi:scope_without_type", None,
+     {"asgi-www.scope-type-and-version": "fail: ASGI-SCOPE-01.b"}),
+    ("scope-type-bytes", "asgi", "broken_asgi:scope_type_bytes", None,
+     {"asgi-www.scope-type-and-version": "fail: ASGI-SCOPE-01.c"}),
+    ("scope-type-upper", "asgi", "broken_asgi:scope_type_upper", None,
+     {"asgi-www.scope-type-and-version": "fail: ASGI-SCOPE-01.d"}),
     ("scope-asgi-not-a-dict", "asgi", "broken_asgi:asgi_not_a_dict", None,
      {"asgi-www.scope-type-and-version": "fail: ASGI-SCOPE-01.f"}),
     ("scope-asgi-without-version", "asgi", "broken_asgi:asgi_without_version", None,

@@ -2,7 +2,8 @@
 through a real nginx (or straight, for the spoofing checks), gives the stated verdict.
 
 BROKEN_STACKS has the format of tests/test_broken_servers.py; EXTRA_TOML adds target keys
-(uds_command, [proxy]) that a stack needs beyond what broken_target() writes.
+(uds_command, [proxy]) that a stack needs beyond what broken_target() writes; VIA names the
+rows that run on one path only.
 """
 
 from __future__ import annotations
@@ -117,7 +118,39 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
     # code points (PROXY-12.c, MUST): found as a false pass (filed as PROXY-12.g), now fixed.
     ("uwsgi-utf8-headers", "wsgi", "broken_proxy:uwsgi_utf8_headers", UWSGI,
      {"deployment.uwsgi-protocol": "fail: PROXY-12.c"}),
+    # PROXY-01.f: the app's Content-Length dropped for close-delimited framing (a SHOULD).
+    ("drops-content-length", "wsgi", WSGI_PROBE, lax("drop-length"),
+     {"deployment.upstream-http10": "warn: PROXY-01.f"}),
+    # Through nginx (VIA): the lax server collects the whole response before sending any.
+    ("wsgi-buffers-stream", "wsgi", WSGI_PROBE, lax(""),
+     {"pep3333.streaming": "fail: PROXY-02.b"}),
+    # Through nginx a held block may be nginx's too (RFC 9110 7.6): reported, PROXY-02.d.
+    ("asgi-holds-stream", "asgi", "broken_proxy:holds_body", None,
+     {"asgi-www.streaming": "info: PROXY-02.d"}),
+    # A request with no forwarding header: the definitions of the peer and scheme (MUST).
+    ("remote-addr-is-a-name", "wsgi", "broken_proxy_peer:remote_addr_is_a_name", None,
+     {"deployment.forwarded-spoofing": "fail: PROXY-04.a"}),
+    ("url-scheme-always-https", "wsgi", "broken_proxy_peer:url_scheme_always_https", None,
+     {"deployment.forwarded-spoofing": "fail: PROXY-04.f"}),
+    ("client-is-a-name", "asgi", "broken_proxy_peer:client_is_a_name", None,
+     {"deployment.forwarded-spoofing": "fail: PROXY-04.d"}),
+    ("scheme-always-https", "asgi", "broken_proxy_peer:scheme_always_https", None,
+     {"deployment.forwarded-spoofing": "fail: PROXY-04.e"}),
+    ("root-path-not-in-path", "asgi", "broken_proxy_peer:root_path_stripped_from_path", None,
+     {"deployment.prefix-mount": "info: PROXY-05.f"}),
+    ("uds-server-name-not-a-host", "wsgi", "broken_proxy_peer:server_name_is_product", None,
+     {"deployment.unix-socket": "fail: PROXY-11.d"}),
+    # uvicorn's send() after a disconnect returns normally: right for the 2.3 it declares, not
+    # for a declared 2.4 (a SHOULD).
+    ("send-after-disconnect-no-op", "asgi", "broken_proxy_peer:claims_spec_2_4", None,
+     {"deployment.disconnect": "warn: PROXY-03.c"}),
+    # The lax server answers an app error with a framed 500 and closes, but logs nothing.
+    ("error-not-logged", "wsgi", WSGI_PROBE, lax("no-log"),
+     {"deployment.pooled-desync": "warn: PROXY-06.i"}),
 ]
+# Rows run on one path only: the sentence they prove is the nginx path's of a check that
+# runs both ways (direct it rests on WSGI-RESP-07.a / ASGI-HTTP-05).
+VIA = {"wsgi-buffers-stream": "nginx", "asgi-holds-stream": "nginx"}
 
 UVICORN_UDS = ('\nuds_command = ["{bin}/uvicorn", "--http", "h11", "--uds", "{uds}", '
                '"--lifespan", "on", "--no-access-log", "{app}"]\n')
@@ -128,6 +161,7 @@ EXTRA_TOML = {
     "uds-fake-server": UVICORN_UDS,
     "uds-no-server": UVICORN_UDS,
     "uds-empty-server-port": GUNICORN_UDS,
+    "uds-server-name-not-a-host": GUNICORN_UDS,
     **{row[0]: UWSGI_SOCKET for row in BROKEN_STACKS if row[0].startswith("uwsgi-")},
 }
 
@@ -142,4 +176,4 @@ def test_check_catches_broken_proxy_stack(tmp_path: Path, name: str, interface: 
     if command == UWSGI and not UWSGI_BINARY.exists():
         pytest.skip("uWSGI is not installed (pip install pyuwsgi)")
     check_broken_stack(tmp_path, name, interface, app, command, expected,
-                       extra_toml=EXTRA_TOML.get(name, ""), examples=25)
+                       extra_toml=EXTRA_TOML.get(name, ""), examples=25, via=VIA.get(name))

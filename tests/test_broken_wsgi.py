@@ -50,16 +50,19 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
      {"pep3333.read-past-content-length": "warn: WSGI-IN-04.a",
       "pep3333.chunked-request-body": "warn: WSGI-IN-06.f",
       "pep3333.read-methods": "warn: WSGI-IN-04.a", "pep3333.expect-continue": "info: WSGI-IN-07.f",
-      "pep3333.headers-held-until-body": "fail: WSGI-RESP-02.c",
+      "pep3333.headers-held-until-body": "fail: WSGI-RESP-02.b",
       "pep3333.content-length-too-many": "warn: WSGI-RESP-09.a",
       "pep3333.control-characters": "warn: WSGI-RESP-11.e",
       "pep3333.underscore-header-spoofing": "hardening: WSGI-ENV-09.b"}),
     # An HTTP/1.1 server that never sends 100 Continue: the PEP's third way, "not recommended"
     # (WSGI-IN-07.g, SHOULD NOT), so a warn, no longer a fail. As an HTTP/1.1 recipient it
     # must decode chunked bodies (RFC 9112 7.1, WSGI-IN-06.a/c) and hands the app the framing.
+    # Its unsized HTTP/1.1 responses are close-delimited where chunked was possible, so an app
+    # error mid-body is invisible to the client (WSGI-RESP-13.g, SHOULD).
     ("no-100-continue", "wsgi", PROBE, variant("no-100"),
      {"pep3333.expect-continue": "warn: WSGI-IN-07.g",
-      "pep3333.chunked-request-body": "fail: WSGI-IN-06.a"}),
+      "pep3333.chunked-request-body": "fail: WSGI-IN-06.a",
+      "pep3333.app-exception": "warn: WSGI-RESP-13.g"}),
     ("expect-417", "wsgi", PROBE, variant("expect-417"),
      {"pep3333.expect-continue": "fail: WSGI-IN-07.a"}),
     ("chunked-411", "wsgi", PROBE, variant("chunked-411"),
@@ -89,11 +92,12 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
      {"pep3333.control-characters": "fail: WSGI-RESP-11.f"}),
     ("empty-block-last-chunk", "wsgi", PROBE, variant("empty-chunk"),
      {"pep3333.empty-blocks": "fail: WSGI-RESP-08.e"}),
-    # Transfer-Encoding to an HTTP/1.0 client (RFC 9112 6.1) is judged once, by
-    # rfc9112.http10-no-chunked; pep3333.unsized-response-framing judges only whether the
-    # body arrives whole (its chunking is correct here, so it passes).
+    # Transfer-Encoding to an HTTP/1.0 client (RFC 9112 6.1): the server's own responses
+    # (rfc9112.http10-no-chunked) and the framing it chose for the app's unsized response
+    # (WSGI-RESP-10.e; its chunks are correct, so that is the only finding).
     ("chunked-to-http10", "wsgi", PROBE, variant("chunked-to-10"),
-     {"rfc9112.http10-no-chunked": "fail: HTTP-11.a"}),
+     {"rfc9112.http10-no-chunked": "fail: HTTP-11.a",
+      "pep3333.unsized-response-framing": "fail: WSGI-RESP-10.e"}),
     # Also the app that fails 12 bytes into a declared 100-byte body: the connection stays
     # open (WSGI-RESP-09.b, SHOULD); and a response without Content-Length, close-delimited,
     # never ends (WSGI-RESP-10.b).
@@ -197,6 +201,32 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
      {"pep3333.write-before-iterable": "fail: WSGI-RESP-01.b"}),
     ("file-wrapper-needs-fileno", "wsgi", "broken_wsgi_pep:file_wrapper_needs_fileno", None,
      {"pep3333.file-wrapper": "fail: WSGI-FILE-01.i"}),
+    # Issue 13, items 1-3: a clause each (two checks share a stack where each check's verdict
+    # rests on one clause).
+    ("input-and-errors-streams", "wsgi", "broken_wsgi_clauses:input_and_errors_streams", None,
+     {"pep3333.read-past-content-length": "warn: WSGI-IN-04.b",
+      "pep3333.errors-any-unicode": "warn: WSGI-ENV-11.c"}),
+    ("100-on-read-no-wait", "wsgi", PROBE, variant("100-on-read"),
+     {"pep3333.expect-continue": "fail: WSGI-IN-07.e"}),
+    ("100-then-silence", "wsgi", PROBE, variant("100-silent"),
+     {"pep3333.expect-continue": "fail: WSGI-IN-07.i"}),
+    ("raises-on-exc-info", "wsgi", "broken_wsgi_clauses:raises_on_exc_info", None,
+     {"pep3333.headers-held-until-body": "fail: WSGI-RESP-02.f"}),
+    ("stops-at-empty-block", "wsgi", "broken_wsgi_clauses:stops_at_empty_block", None,
+     {"pep3333.empty-blocks": "fail: WSGI-RESP-08.b",
+      "pep3333.headers-held-until-body": "fail: WSGI-RESP-08.b"}),
+    ("no-last-chunk", "wsgi", PROBE, variant("no-last-chunk"),
+     {"pep3333.unsized-response-framing": "fail: WSGI-RESP-10.d"}),
+    ("double-chunked", "wsgi", PROBE, variant("double-chunked", "-O"),
+     {"pep3333.hop-by-hop": "fail: WSGI-RESP-12.e"}),
+    ("hangs-on-app-error", "wsgi", "broken_wsgi_clauses:hangs_on_app_error", None,
+     {"pep3333.app-exception": "warn: WSGI-RESP-13.a"}),
+    ("last-chunk-on-error", "wsgi", PROBE, variant("last-chunk-on-error"),
+     {"pep3333.app-exception": "info: WSGI-RESP-13.b"}),
+    ("file-wrapper-no-block-size", "wsgi", "broken_wsgi_clauses:file_wrapper_no_block_size", None,
+     {"pep3333.file-wrapper": "fail: WSGI-FILE-01.b"}),
+    ("file-wrapper-corrupts", "wsgi", "broken_wsgi_clauses:file_wrapper_corrupts", None,
+     {"pep3333.file-wrapper": "warn: WSGI-FILE-01.e"}),
 ]
 # TOML added to a row's target: what the check compares the server with.
 WSGIREF_FLAGS = "[wsgi]\nmultithread = false\nmultiprocess = false\nrun_once = false"

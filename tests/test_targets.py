@@ -38,9 +38,20 @@ def test_argv_substitutes_placeholders(tmp_path: Path) -> None:
     assert target.feature("lifespan") is True
 
 
+def test_a_target_may_run_only_some_checks() -> None:
+    """A configuration that differs from another in one part (uvicorn's WebSocket library)
+    runs only the checks of that part; the others run everything that applies."""
+    (variant,) = resolve_targets("uvicorn-ws-websockets")
+    assert variant.runs("asgi-www.ws-scope") and variant.runs("rfc6455.ping-pong")
+    assert not variant.runs("asgi-www.scope-headers")
+    (plain,) = resolve_targets("uvicorn-h11")
+    assert plain.runs("asgi-www.scope-headers") and plain.runs("asgi-www.ws-scope")
+
+
 def test_family_prefix_and_lists() -> None:
     names = [t.name for t in resolve_targets("uvicorn")]
-    assert names == ["uvicorn-h11", "uvicorn-httptools"]
+    assert names == ["uvicorn-h11", "uvicorn-httptools", "uvicorn-ws-websockets-sansio",
+                     "uvicorn-ws-websockets"]
     assert [t.name for t in resolve_targets("wsgiref, daphne")] == ["wsgiref", "daphne"]
     assert len(resolve_targets("all")) == len(bundled_targets())
 
@@ -53,6 +64,7 @@ def test_family_prefix_and_lists() -> None:
     ('interface = "wsgi"\ncommand = ["x", "{app}", "{prot}"]', "unknown placeholder"),
     ('interface = "wsgi"\ncommand = ["x", "{app}"]\nstartup_timeout = "soon"', "number of seconds"),
     ('interface = "wsgi"\ncommand = ["x", "{app}"]\ncolour = 1', "unknown key"),
+    ('interface = "wsgi"\ncommand = ["x", "{app}"]\nchecks = "rfc9112"', "check-id prefixes"),
     ('interface = "wsgi"\ncommand = ["x", "{app}"]\n[wsgi]\nmultithread = "yes"', "booleans"),
 ])
 def test_malformed_targets_are_refused(tmp_path: Path, body: str, message: str) -> None:

@@ -6,7 +6,8 @@ Behaviours are chosen by the request path (DESIGN.md decision 3):
     /probe/stream           gated stream (see the WSGI probe): each http.response.body is a
                             block; the next one is sent once the client opened the gate
     /probe/wait-disconnect  sends the start and one block, then awaits receive() and journals
-                            every event until http.disconnect
+                            every event until http.disconnect (a receive() still pending
+                            after 8 s is given up for a fresh call: receive-again)
     /probe/receive-all      journals every receive() event (type, size, more_body) until the
                             body is complete or the client is gone, then a body summary (size,
                             sha256), then answers; with ?after=1 it then calls receive() once
@@ -17,9 +18,12 @@ Behaviours are chosen by the request path (DESIGN.md decision 3):
                             asgi_respond.py): app-sent Transfer-Encoding, sends after the final
                             body, invalid events, exceptions, bodies on HEAD/204/304
     /probe/ext?kind=...     uses one HTTP extension (pathsend, trailers, early-hint,
-                            zerocopysend)
+                            zerocopysend; zerocopysend-range with offset and count,
+                            zerocopysend-seeked from a position the app seeked to)
     /probe/state            journals scope["state"] as seen, then adds a top-level key to it
     anything else           echo: journal the scope and the request body events
+
+WebSocket scopes go to asgi_websocket.py (its routes: :class:`WsRoute`).
 
 Lifespan behaviour is chosen per server process by $CONFORMANCE_LIFESPAN, because the lifespan
 scope comes before any request: ``normal`` (default), ``slow`` (startup takes 1.5 s),
@@ -43,7 +47,8 @@ from urllib.parse import parse_qs
 import anyio
 
 from conformance.probes import journal
-from conformance.probes.asgi_respond import ext, loop_identity, respond
+from conformance.probes.asgi_respond import EXT_FILE, ext, loop_identity, respond
+from conformance.probes.asgi_websocket import websocket
 from conformance.probes.contract import Event, Route
 from conformance.probes.proxy_probes import ASGI_BEHAVIOURS
 
@@ -57,11 +62,23 @@ STARTUP_FAILED_MESSAGE = "probe: startup failed on purpose"
 SHUTDOWN_FAILED_MESSAGE = "probe: shutdown failed on purpose"
 # How long the app waits for the extra receive() after a complete response (?after=1).
 AFTER_RESPONSE_WAIT = 5.0
+# How long /probe/wait-disconnect leaves its receive() pending before it gives up on it and
+# calls receive() afresh (journalled as RECEIVE_AGAIN): well past the checks' own 5 s bound
+# for http.disconnect (counted from the close, which comes up to 1 s after the app awaits),
+# so an answer within that bound is always the pending call's.
+PENDING_RECEIVE_WAIT = 8.0
+# The part of EXT_FILE that /probe/ext?kind=zerocopysend-range asks for (offset, count), and
+# where zerocopysend-seeked leaves the file's position (ASGI-EXT-05).
+ZEROCOPY_OFFSET = 100
+ZEROCOPY_COUNT = 200
 
 
 def snapshot_scope(scope: Scope) -> dict[str, Any]:
-    """The scope as the app saw it, JSON-safe, with value types kept (bytes vs str, tuples)."""
-    return {"scope": dict(scope), "scope_types": {k: type(v).__name__ for k, v in scope.items()}}
+    """The scope as the app saw it, JSON-safe, with value types kept (bytes vs str, tuples),
+    and the scope's own class ("scope must be a dict.": a mapping of another class is kept
+    apart)."""
+    return {"scope": dict(scope), "scope_types": {k: type(v).__name__ for k, v in scope.items()},
+            "scope_class": type(scope).__name__, "scope_is_dict": isinstance(scope, dict)}
 
 
 def _as_bytes(value: Any) -> bytes | None:
@@ -200,7 +217,17 @@ async def _wait_disconnect(scope: Scope, receive: Receive, send: Send, rid: str 
                 "headers": [(b"content-type", b"text/plain")]})
     await send({"type": "http.response.body", "body": b"started\n", "more_body": True})
     journal.record(Event.AWAITING_RECEIVE, rid)
-    message = await receive()
+    with anyio.move_on_after(PENDING_RECEIVE_WAIT) as pending:
+        message = await receive()
+    if pending.cancel_called:
+        # The pending receive() never answered: a fresh call that answers at once tells a
+        # server that knew of an event (the close) but did not give it to the call awaiting
+        # it (ASGI-HTTP-03.b). The fresh call has no deadline of its own, like the first: a
+        # late http.disconnect stays the late one deployment.disconnect reports.
+        started = time.monotonic()
+        message = await receive()
+        journal.record(Event.RECEIVE_AGAIN, rid, type=message.get("type"),
+                       waited=time.monotonic() - started)
     journal.record(Event.RECEIVE, rid, type=message.get("type"))
 
 
@@ -245,6 +272,33 @@ async def _state(scope: Scope, receive: Receive, send: Send, rid: str | None) ->
     await _respond(send, 200, b"state\n")
 
 
+async def _ext(scope: Scope, receive: Receive, send: Send, rid: str | None) -> None:
+    """The zerocopysend keys (offset, count, the file's current position), else ext()."""
+    kind = parse_qs((_as_bytes(scope.get("query_string", b"")) or b"").decode("latin-1")).get(
+        "kind", [""])[0]
+    if kind not in ("zerocopysend-range", "zerocopysend-seeked"):
+        await ext(scope, receive, send, rid)
+        return
+    journal.record(Event.REQUEST, rid, kind=kind, extensions=scope.get("extensions"))
+    await _read_body(receive, rid)
+    with open(EXT_FILE, "rb") as fh:
+        message: Message = {"type": "http.response.zerocopysend", "file": fh}
+        if kind == "zerocopysend-range":
+            message.update(offset=ZEROCOPY_OFFSET, count=ZEROCOPY_COUNT)
+        else:
+            fh.seek(ZEROCOPY_OFFSET)
+        # No Content-Length: the body's end is the server's framing, so extra bytes show.
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/plain")]})
+        try:
+            await send(message)
+        except Exception as exc:  # noqa: BLE001 - what the server raised is the observation
+            journal.record(Event.SEND_RESULT, rid, step=kind, raised=True,
+                           error=type(exc).__name__)
+            return
+        journal.record(Event.SEND_RESULT, rid, step=kind, raised=False, error=None)
+
+
 async def _status(scope: Scope, receive: Receive, send: Send, rid: str | None) -> None:
     """Answer ?code= (204/304 without body or framing) with ?cookies= Set-Cookie fields."""
     journal.record(Event.REQUEST, rid)
@@ -273,14 +327,24 @@ BEHAVIOURS: dict[str, Callable[[Scope, Receive, Send, str | None], Awaitable[Non
     Route.SEND_AFTER_DISCONNECT: _send_after_disconnect,
     Route.STATE: _state,
     Route.RESPOND: respond,
-    Route.EXT: ext,
+    Route.EXT: _ext,
 }
 BEHAVIOURS.update(ASGI_BEHAVIOURS)  # /probe/whoami, status, error, digest (PROXY-*)
 
 
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope.get("type") not in ("lifespan", "websocket", "http"):
+        # No type key, or a type the probe does not understand (a bytes b"http", "HTTP"):
+        # journalled for the checks of ASGI-SCOPE-01, then rejected as asgi.rst asks
+        # ("Applications should actively reject any protocol that they do not understand
+        # with an `Exception`").
+        journal.record(Event.REQUEST, _rid(scope), **snapshot_scope(scope))
+        raise ValueError(f"probe: scope type {scope.get('type')!r} not understood")
     if scope["type"] == "lifespan":
         await _lifespan(scope, receive, send)
+        return
+    if scope["type"] == "websocket":
+        await websocket(scope, receive, send, _rid(scope))
         return
     if scope["type"] != "http":
         return

@@ -40,6 +40,19 @@ class Route(StrEnum):
     DIGEST = "/probe/digest"
 
 
+class WsRoute(StrEnum):
+    """Paths the ASGI probe gives a WebSocket behaviour to (asgi_websocket.py); any other path
+    of a websocket scope is the echo."""
+
+    ECHO = "/ws/echo"
+    CLOSE_BEFORE_ACCEPT = "/ws/close-before-accept"
+    DENY = "/ws/deny"
+    CLOSE_AFTER_ACCEPT = "/ws/close-after-accept"
+    SEND_AFTER_CLOSE = "/ws/send-after-close"
+    SEND_SIZES = "/ws/send-sizes"
+    RECEIVE_ONLY = "/ws/receive-only"
+
+
 class Event(StrEnum):
     """Journal event names (``journal.record(event, rid, ...)``)."""
 
@@ -48,6 +61,7 @@ class Event(StrEnum):
     BODY_SUMMARY = "body-summary"  # size and sha256 of a large body
     RECEIVE = "receive"  # one ASGI receive() result
     AWAITING_RECEIVE = "awaiting-receive"
+    RECEIVE_AGAIN = "receive-again"  # a fresh receive() after a pending one was given up
     AFTER_RESPONSE = "after-response"
     SEND_AFTER_DISCONNECT = "send-after-disconnect"
     SEND_RESULT = "send-result"  # one scripted ASGI send(): raised or not
@@ -71,6 +85,8 @@ class Event(StrEnum):
     LIFESPAN_SCOPE = "lifespan-scope"
     LIFESPAN_RECEIVE = "lifespan-receive"
     LIFESPAN_SEND = "lifespan-send"
+    WS_RECEIVE = "ws-receive"  # one websocket receive() result (a digest of large payloads)
+    WS_SEND = "ws-send"  # one websocket send(): the message and whether it raised
 
 
 # The response-side probe's latin-1 header value (the latin1-repeat case of both probes):

@@ -5,7 +5,8 @@ One app, behaviours chosen by the request path (DESIGN.md decision 3):
     /probe/ready            200, journals nothing (readiness polls)
     /probe/taint            like echo, then adds a key to environ (WSGI-ENV-01)
     /probe/stream           gated stream: block i+1 is produced only once the client has
-                            opened gate i, or after ``wait`` seconds (journalled as a timeout)
+                            opened gate i, or after ``wait`` seconds (journalled as a timeout);
+                            ``empty=1``: an empty block first, then block 1 waits for gate 0
     /probe/raise-in-iter    yields one block, then raises from the iterable
     /probe/endless          yields blocks until the client goes away (or 20 s)
     /probe/input            runs the wsgi.input operations named by ``ops`` (see wsgi_input.py)
@@ -51,6 +52,11 @@ def snapshot_environ(environ: dict[str, Any]) -> dict[str, Any]:
         "errors_api": {
             name: callable(getattr(environ.get("wsgi.errors"), name, None))
             for name in ("write", "writelines", "flush")
+        },
+        # PEP 3333's method table for wsgi.input (WSGI-IN-01.a).
+        "input_api": {
+            name: callable(getattr(environ.get("wsgi.input"), name, None))
+            for name in ("read", "readline", "readlines", "__iter__")
         },
     }
 
@@ -110,7 +116,9 @@ def _echo(
 ) -> Iterable[bytes]:
     journal.record(Event.REQUEST, rid, **snapshot_environ(environ))
     body = _read_whole_body(environ)
-    journal.record(Event.BODY, rid, body=body or b"", readable=body is not None)
+    # The journal keeps bytes and bytearray alike: the type is what WSGI-IN-01.d is about.
+    journal.record(Event.BODY, rid, body=body or b"", readable=body is not None,
+                   body_type=type(body).__name__)
     payload = b"echo\n"
     start_response("200 OK", [("Content-Type", "text/plain"),
                               ("Content-Length", str(len(payload)))])
@@ -124,9 +132,14 @@ def _stream(
     wait = _param(environ, "wait", 5.0)
     journal.record(Event.REQUEST, rid, **snapshot_environ(environ))
 
+    empty_first = _param(environ, "empty", 0) > 0
+
     def produce() -> Iterator[bytes]:
+        if empty_first:  # WSGI-RESP-02: b"" first; PRODUCE 0 = the server asked for more
+            yield b""
+            journal.record(Event.PRODUCE, rid, block=0)
         for number in range(1, blocks + 1):
-            if number > 1:
+            if number > 1 or empty_first:
                 started = time.monotonic()
                 while not journal.gate_is_open(rid or "", number - 1):
                     if time.monotonic() - started > wait:

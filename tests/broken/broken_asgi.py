@@ -5,6 +5,7 @@ tests/test_broken_servers.py."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -182,3 +183,19 @@ async def mangles_app_headers(scope: Scope, receive: Receive, send: Send) -> Non
         await send(message)
 
     await probe(scope, receive, mangling_send)
+
+
+# Issue 13, ASGI-SCOPE-01: the scope itself (the probe app journals a scope of a type it does
+# not understand before rejecting it, so the check sees what the server built).
+async def scope_read_only(scope: Scope, receive: Receive, send: Send) -> None:
+    """The scope as a read-only mapping, not a dict (ASGI-SCOPE-01.a)."""
+    if scope["type"] == "http" and scope.get("path") != "/probe/ready":
+        await probe(MappingProxyType(scope), receive, send)  # type: ignore[arg-type]
+        return
+    await probe(scope, receive, send)
+
+
+# no "type" key (ASGI-SCOPE-01.b); type as bytes, b"http" (.c); type "HTTP" (.d).
+scope_without_type = _rewrite(lambda s: s.pop("type"))
+scope_type_bytes = _rewrite(_set("type", b"http"))
+scope_type_upper = _rewrite(_set("type", "HTTP"))

@@ -337,3 +337,84 @@ async def fresh_request_state(scope: Scope, receive: Receive, send: Send) -> Non
     if scope["type"] == "http" and "state" in scope:
         scope = {**scope, "state": {}}
     await probe(scope, receive, send)
+
+
+# The largest request body refuses_large_bodies lets through (the check sends up to 3 MiB).
+BODY_LIMIT = 1024 * 1024
+
+
+async def refuses_large_bodies(scope: Scope, receive: Receive, send: Send) -> None:
+    """A server with a request-size limit: a Content-Length above 1 MiB is read and answered
+    413, the app never called (ASGI-HTTP-01.j, the server's choice). The body is read first
+    so the 413 is not lost to a reset of a connection with unread data."""
+    length = next((int(v) for n, v in scope.get("headers", []) if n == b"content-length"), 0) \
+        if scope["type"] == "http" else 0
+    if length <= BODY_LIMIT:
+        await probe(scope, receive, send)
+        return
+    while (await receive()).get("more_body"):
+        pass
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-length", b"0"), (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def raises_after_disconnect(scope: Scope, receive: Receive, send: Send) -> None:
+    """A server declaring spec_version 2.3 whose send() after the client left raises a
+    RuntimeError, not a no-op nor the 2.4 OSError (ASGI-HTTP-04.d)."""
+    gone = False
+
+    async def noting_receive() -> dict[str, Any]:
+        nonlocal gone
+        message = await receive()
+        gone = gone or message["type"] == "http.disconnect"
+        return message
+
+    async def raising_send(message: dict[str, Any]) -> None:
+        if gone:
+            raise RuntimeError("connection closed")
+        await send(message)
+
+    if scope["type"] != "http":
+        await probe(scope, receive, send)
+        return
+    await probe(scope, noting_receive, raising_send)
+
+
+async def final_body_continues(scope: Scope, receive: Receive, send: Send) -> None:
+    """A server that does not take more_body False as the end of the response: it frames the
+    response itself (chunked, the app's Content-Length dropped) and keeps it open for the
+    next body event (ASGI-HTTP-07.a; that event then reaches the wire, .b)."""
+    finals = 0
+
+    async def continuing_send(message: dict[str, Any]) -> None:
+        nonlocal finals
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [(n, v) for n, v in message.get("headers", [])
+                                              if n.lower() != b"content-length"]}
+        elif message["type"] == "http.response.body" and not message.get("more_body"):
+            finals += 1
+            if finals == 1:
+                message = {**message, "more_body": True}
+        await send(message)
+
+    scripted = scope["type"] == "http" and scope.get("path") == "/probe/respond"
+    await probe(scope, receive, continuing_send if scripted else send)
+
+
+async def pending_receive_not_woken(scope: Scope, receive: Receive, send: Send) -> None:
+    """A server that notes the client's close but does not wake a receive() already pending:
+    only the next call returns http.disconnect (ASGI-HTTP-03.b)."""
+    gone = False
+
+    async def stale_receive() -> dict[str, Any]:
+        nonlocal gone
+        if gone:
+            return {"type": "http.disconnect"}
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            gone = True
+            await anyio.sleep_forever()
+        return message
+
+    await probe(scope, stale_receive if scope["type"] == "http" else receive, send)

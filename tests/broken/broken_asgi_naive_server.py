@@ -8,13 +8,16 @@ that writes whatever the app sends:
 * it writes every body event, also after the final one, for HEAD and for 204/304;
 * it never validates an event: unknown types are ignored, str header values encoded, CR LF
   written as is;
-* when the app raises or returns without a response it just closes the connection.
+* when the app raises or returns without a response it just closes the connection;
+* it reads the whole request body before it calls the app (allowed, RFC 9110 7.6: then a
+  client that leaves mid-body leaves no app to tell).
 
 Variant switches, one more defect each (off by default):
 
 * ``--chunked raw`` hands a chunked request body to the app undecoded, chunk framing and
   all; ``--chunked 411`` refuses chunked request bodies with 411 (allowed; by default the
-  server ignores Transfer-Encoding altogether);
+  server ignores Transfer-Encoding altogether); ``--chunked 501`` answers them 501 Not
+  Implemented, a server that cannot parse the chunked coding;
 * ``--early-hints`` advertises http.response.early_hint and sends a 103 without the links;
 * ``--zerocopysend`` advertises http.response.zerocopysend, sends the file and then closes
   the application's file descriptor.
@@ -140,11 +143,15 @@ async def _handle(app: Any, reader: asyncio.StreamReader, writer: asyncio.Stream
             headers = [(n.strip().lower(), v.strip()) for n, _, v in
                        (line.partition(b":") for line in lines[1:])]
             length = int(dict(headers).get(b"content-length", b"0") or 0)
-            body = await reader.readexactly(length) if length else b""
+            try:  # the whole body before the app is called (a client may leave meanwhile)
+                body = await reader.readexactly(length) if length else b""
+            except (asyncio.IncompleteReadError, ConnectionError):
+                return
             if dict(headers).get(b"transfer-encoding", b"").lower() == b"chunked":
-                if OPTIONS.chunked == "411":
-                    writer.write(b"HTTP/1.1 411 Length Required\r\ncontent-length: 0\r\n"
-                                 b"connection: close\r\n\r\n")
+                if OPTIONS.chunked in ("411", "501"):
+                    writer.write(b"HTTP/1.1 411 Length Required\r\n" if OPTIONS.chunked == "411"
+                                 else b"HTTP/1.1 501 Not Implemented\r\n")
+                    writer.write(b"content-length: 0\r\nconnection: close\r\n\r\n")
                     await _lingering_close(reader, writer)
                     return
                 if OPTIONS.chunked == "raw":
@@ -181,7 +188,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--chunked", choices=("ignore", "raw", "411"), default="ignore")
+    parser.add_argument("--chunked", choices=("ignore", "raw", "411", "501"), default="ignore")
     parser.add_argument("--early-hints", action="store_true")
     parser.add_argument("--zerocopysend", action="store_true")
     parser.add_argument("app")

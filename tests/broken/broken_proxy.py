@@ -26,6 +26,10 @@ An ASGI app (a coroutine function) runs one request at a time as a WSGI one woul
                    of the next response on the connection (PROXY-06.f)
     error-overlong answers an app error before the response with a 500 whose body its
                    Content-Length: 0 does not cover, and keeps the connection (PROXY-06.b)
+    drop-length    drops the app's Content-Length from a response to an HTTP/1.0 request and
+                   sends it close-delimited (PROXY-01.f: length-delimited was possible)
+    no-log         traps an app error without logging it (PROXY-06.i); by default the server
+                   prints the traceback to stderr
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import io
 import socket
 import sys
 import threading
+import traceback
 from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
 from typing import Any
@@ -445,6 +450,8 @@ def _respond(sock: socket.socket, app: Any, environ: dict[str, Any], bugs: set[s
             if hasattr(result, "close"):
                 result.close()
     except Exception:
+        if "no-log" not in bugs:
+            traceback.print_exc()  # trap and log, as PEP 3333 asks (PROXY-06.i)
         if "error-keepalive" in bugs and state and blocks:
             _end_cut_short(sock, state, blocks)
             return True, True
@@ -457,6 +464,8 @@ def _respond(sock: socket.socket, app: Any, environ: dict[str, Any], bugs: set[s
                      b"Connection: close\r\n\r\n")
         return False, False
     status, headers = state
+    if "drop-length" in bugs and environ["SERVER_PROTOCOL"] == "HTTP/1.0":
+        headers = [(n, v) for n, v in headers if n.lower() != "content-length"]
     code = int(status.split()[0])
     names = {n.lower() for n, _ in headers}
     bodiless = environ["REQUEST_METHOD"] == "HEAD" or code in (204, 304)

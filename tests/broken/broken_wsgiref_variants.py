@@ -13,14 +13,27 @@ Started as ``python broken_wsgiref_variants.py --variant NAME --host H --port P 
                     (Expectation Failed): the body never reaches the app (WSGI-IN-07)
     chunked-411     answers every chunked request with 411 (Length Required), as RFC 9112
                     6.3 allows (WSGI-IN-06)
+    100-on-read     speaks HTTP/1.1, sends "100 Continue" when the app first reads, but that
+                    read returns b"" at once instead of waiting for the body (WSGI-IN-07.e)
+    100-silent      sends "100 Continue", then never a final response, and keeps the
+                    connection open (WSGI-IN-07.i; threaded, so one such request blocks no other)
+    no-last-chunk   chunked responses (HTTP/1.1) that never send the last-chunk (WSGI-RESP-10.d)
+    double-chunked  keeps the app's Transfer-Encoding: chunked and adds its own: the response
+                    declares chunking twice (WSGI-RESP-12.e; run under python -O, which strips
+                    wsgiref's hop-by-hop assertion)
+    last-chunk-on-error
+                    chunked responses that end with the last-chunk also when the app raised
+                    mid-body (WSGI-RESP-13.b)
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import io
+from socketserver import ThreadingMixIn
 from typing import Any
-from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, make_server
+from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer, make_server
 
 
 class ChunkingHandler(ServerHandler):
@@ -62,6 +75,47 @@ class EmptyChunk(ChunkingHandler):
     skip_empty = False
 
 
+class NoLastChunk(ChunkingHandler):
+    def finish_content(self) -> None:
+        ServerHandler.finish_content(self)  # the defect: no b"0\r\n\r\n" after the chunks
+
+
+class DoubleChunked(ChunkingHandler):
+    def cleanup_headers(self) -> None:
+        from_app = "Transfer-Encoding" in self.headers
+        super().cleanup_headers()  # replaces the app's field with the server's own
+        if from_app and self.chunked:
+            self.headers.add_header("Transfer-Encoding", "chunked")  # the defect: both kept
+
+
+class LastChunkOnError(ChunkingHandler):
+    def handle_error(self) -> None:
+        started = self.headers_sent
+        super().handle_error()
+        if started and self.chunked:  # the defect: the cut body is framed as complete
+            self._write(b"0\r\n\r\n")
+            self._flush()
+
+
+class _ContinueOnRead:
+    """wsgi.input that sends "100 Continue" on the first read, which then returns b"" at once
+    (the defect: it does not wait for the body the 100 invites)."""
+
+    def __init__(self, rfile: Any, wfile: Any) -> None:
+        self.rfile, self.wfile, self.continued = rfile, wfile, False
+
+    def read(self, size: int = -1) -> bytes:
+        if not self.continued:
+            self.continued = True
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.wfile.flush()
+            return b""
+        return self.rfile.read(size)
+
+    def readline(self, size: int = -1) -> bytes:
+        return self.rfile.readline(size)
+
+
 class ChunkedTo10(ChunkingHandler):
     http11_only = False
 
@@ -75,12 +129,21 @@ class Http11(ServerHandler):
     http_version = "1.1"
 
 
+class ContinueOnRead(Http11):
+    def get_stdin(self) -> Any:
+        if self.base_env.get("HTTP_EXPECT", "").lower() == "100-continue":
+            return _ContinueOnRead(self.stdin, self.stdout)
+        return self.stdin
+
+
 HANDLERS: dict[str, type[ServerHandler]] = {
     "no-100": Http11, "empty-chunk": EmptyChunk, "chunked-to-10": ChunkedTo10,
     "no-date": NoDate, "lingers": ServerHandler, "expect-417": Http11,
-    "chunked-411": ServerHandler,
+    "chunked-411": ServerHandler, "100-on-read": ContinueOnRead, "100-silent": Http11,
+    "no-last-chunk": NoLastChunk, "double-chunked": DoubleChunked,
+    "last-chunk-on-error": LastChunkOnError,
 }
-HTTP11_VARIANTS = frozenset({"no-100", "expect-417"})
+HTTP11_VARIANTS = frozenset({"no-100", "expect-417", "100-on-read", "100-silent"})
 
 
 def handler_for(variant: str) -> type[WSGIRequestHandler]:
@@ -93,7 +156,10 @@ def handler_for(variant: str) -> type[WSGIRequestHandler]:
             if variant == "expect-417":
                 self.send_error(417)
                 return False  # the request goes no further
-            return True  # the defect of "no-100": go on without sending the interim response
+            if variant == "100-silent":
+                return super().handle_expect_100()  # sends the 100 at once
+            # "no-100": go on without the interim response; "100-on-read": the input sends it
+            return True
 
         def handle(self) -> None:
             # WSGIRequestHandler.handle, with the ServerHandler class of the variant.
@@ -104,11 +170,14 @@ def handler_for(variant: str) -> type[WSGIRequestHandler]:
             if variant == "chunked-411" and "chunked" in coding:
                 self.send_error(411)
                 return
-            handler = server_handler(self.rfile, self.wfile, self.get_stderr(),
-                                     self.get_environ(), multithread=False)
+            # "100-silent": the app runs, its response goes nowhere, the connection stays open.
+            expects = self.headers.get("Expect", "").lower() == "100-continue"
+            silent = variant == "100-silent" and expects
+            handler = server_handler(self.rfile, io.BytesIO() if silent else self.wfile,
+                                     self.get_stderr(), self.get_environ(), multithread=False)
             handler.request_handler = self
             handler.run(self.server.get_app())
-            if variant == "lingers":
+            if variant == "lingers" or silent:
                 self.wfile.flush()
                 self.rfile.read()  # until the client goes away: the connection never closes
 
@@ -124,8 +193,15 @@ def main() -> None:
     args = parser.parse_args()
     module, _, attr = args.app.partition(":")
     app: Any = getattr(importlib.import_module(module), attr)
-    with make_server(args.host, args.port, app, handler_class=handler_for(args.variant)) as srv:
+    # Threaded where a request is left hanging on purpose: the next one must not wait for it.
+    server_class = ThreadingWSGIServer if args.variant == "100-silent" else WSGIServer
+    with make_server(args.host, args.port, app, server_class=server_class,
+                     handler_class=handler_for(args.variant)) as srv:
         srv.serve_forever()
+
+
+class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
 
 
 if __name__ == "__main__":

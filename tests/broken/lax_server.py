@@ -71,17 +71,35 @@ Issue 13: switches that break one clause each (some only make one part right, to
                        but the connection is held open (HTTP-15.a)
 --close-late           Connection: close is answered with "close", and requests already
                        received are answered before the close (HTTP-15.b)
+--reject-chunk-ext     a chunk with an extension, even a well-formed one, gets 400 (HTTP-01.f)
+--cl-ows-ignored       a valid Content-Length whose optional whitespace is not exactly one SP
+                       before the digits is dropped, as if absent: its body is read as the
+                       next request (HTTP-04.e)
+--fold-drop            an obs-fold continuation line is dropped, neither rejected nor replaced
+                       with SP (HTTP-06.c)
+--reject-open          an invalid request-line gets 400 without "close", and the connection
+                       stays open (HTTP-08.h; with --strict-target)
+--head-silent          a header section over 32 KiB gets no answer; the connection is closed
+                       (HTTP-19.b)
+--short-lines          a request-line over 4000 octets gets 414 (HTTP-19.d: 8000 should pass)
+--continue-body        the 100 Continue carries two bytes of content (HTTP-10.e)
+--continue-late        the 100 Continue is sent only once the body has arrived (HTTP-12.b)
+--date                 the app's responses carry a valid Date; the server's own rejections
+                       (400, 414, ...) still carry none (HTTP-17.a)
 
 Started as ``python lax_server.py --host H --port P [switches] module:app`` by a target TOML.
 
 For ASGI, ``hang_unknown_events`` wraps the ASGI probe app for a real server (uvicorn): a
 send() of an event whose type the server does not know neither raises nor returns, and the
 connection is left open (asgi.invalid-events: neither of the ways it accepts).
+``complete_on_disconnect`` (HTTP-05.d and, its path decoded as latin-1, HTTP-09.c) and
+``swallow_disconnect`` (HTTP-05.e: http.disconnect held back) wrap it the same way.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import email.utils
 import importlib
 import io
@@ -96,8 +114,10 @@ from urllib.parse import unquote_to_bytes, urlsplit
 
 HEAD_LIMIT = 64 * 1024
 LINE_LIMIT = 8 * 1024
+SHORT_LINE = 4000  # --short-lines: below the 8000 octets RFC 9112 3 recommends
 HOLD_ON_EOF = 10.0  # seconds a --hold-on-eof connection stays open after the client's EOF
 LINGER = 2.0  # seconds a deliberate close keeps reading what the client still sends
+WITHHOLD_DISCONNECT = 4.0  # seconds swallow_disconnect holds http.disconnect back
 REQUEST_LINE = re.compile(rb"^[!-~]+ [!-~]+ HTTP/1\.[01]$")
 OPTIONS = argparse.Namespace()
 POISONED: list[bool] = []  # --oversize-answer: set once an oversized request was answered
@@ -170,6 +190,8 @@ def read_chunked(reader: Reader) -> bytes:
     body = b""
     while True:
         size_field, _, extension = reader.line().partition(b";")
+        if OPTIONS.reject_chunk_ext and extension:
+            raise Reject("400 Bad Request")  # even a well-formed, unknown extension
         size = int(size_field.strip(), 16)  # lax: 0x1, +1, 1_0 all parse
         if OPTIONS.wrap_chunk_size:
             size &= (1 << 64) - 1  # a C-style 64-bit size: 2**68 becomes 0
@@ -199,13 +221,15 @@ def _request_line(reader: Reader) -> tuple[bytes, bytes, bytes]:
         while not line:
             line = reader.line()
     except OverflowError:
-        if OPTIONS.oversize_answer:
+        if OPTIONS.oversize_answer or OPTIONS.short_lines or OPTIONS.head_silent:
             raise Reject("414 URI Too Long") from None
         raise
-    if OPTIONS.oversize_answer and len(line) > LINE_LIMIT:
+    limit = SHORT_LINE if OPTIONS.short_lines else LINE_LIMIT
+    answers = OPTIONS.oversize_answer or OPTIONS.short_lines or OPTIONS.head_silent
+    if answers and len(line) > limit:
         raise Reject("414 URI Too Long")
     if (OPTIONS.strict_target or OPTIONS.reject_but_stay) and not REQUEST_LINE.match(line):
-        raise Reject("400 Bad Request", stay=OPTIONS.reject_but_stay)
+        raise Reject("400 Bad Request", stay=OPTIONS.reject_but_stay or OPTIONS.reject_open)
     method, target, version = (line.split(b" ", 2) + [b"HTTP/1.0"])[:3]
     return method, target, version
 
@@ -217,6 +241,10 @@ def _field(field: bytes) -> tuple[str, str] | None:
             raise Reject("400 Bad Request", stay=True)
         return None  # lax: a line without a colon is dropped
     name, _, value = field.partition(b":")
+    digits = value.strip(b" \t")
+    if (OPTIONS.cl_ows_ignored and name.strip().lower() == b"content-length"
+            and digits.isdigit() and value != b" " + digits):
+        return None  # a valid value with other optional whitespace, taken for garbage
     if OPTIONS.strict_fields:
         if name != name.rstrip():
             raise Reject("400 Bad Request")
@@ -231,10 +259,14 @@ def parse_head(reader: Reader) -> tuple[bytes, bytes, bytes, list[tuple[str, str
     while True:
         field = reader.line()
         size += len(field)
+        if OPTIONS.head_silent and size > HEAD_LIMIT // 2:
+            raise Closed  # no answer at all
         if OPTIONS.oversize_answer and size > HEAD_LIMIT // 2:
             raise Reject("431 Request Header Fields Too Large")
         if not field:
             return method, target, version, headers
+        if field[:1] in (b" ", b"\t") and headers and OPTIONS.fold_drop:
+            continue  # the continuation is lost: neither 400 nor SP
         if field[:1] in (b" ", b"\t") and headers:
             name, value = headers.pop()
             headers.append((name, value + " " + field.strip().decode("latin-1")))
@@ -336,9 +368,10 @@ class Handler(socketserver.BaseRequestHandler):
                     self.linger()
                     return
             except Reject as rejection:
-                self.send(f"HTTP/1.1 {rejection.status}\r\nConnection: close\r\n"
+                close = "" if OPTIONS.reject_open else "Connection: close\r\n"
+                self.send(f"HTTP/1.1 {rejection.status}\r\n{close}"
                           "Content-Length: 0\r\n\r\n".encode())
-                if rejection.status[:3] in ("414", "431"):
+                if rejection.status[:3] in ("414", "431") and OPTIONS.oversize_answer:
                     POISONED.append(True)
                 if not rejection.stay:
                     self.linger()
@@ -362,7 +395,11 @@ class Handler(socketserver.BaseRequestHandler):
         if expects and not OPTIONS.expect_no_body and (
                 version == b"HTTP/1.1" or not OPTIONS.strict_expect):
             framing = b"Content-Length: 0\r\n" if OPTIONS.framed_1xx else b""
-            self.send(b"HTTP/1.1 100 Continue\r\n" + framing + b"\r\n")
+            content = b"ok" if OPTIONS.continue_body else b""
+            length = int(fields.get("content-length", "0") or 0)
+            while OPTIONS.continue_late and len(reader.buf) < length and reader.fill():
+                pass  # the client's body first, then the 100
+            self.send(b"HTTP/1.1 100 Continue\r\n" + framing + b"\r\n" + content)
         is_chunked = _transfer_codings(fields, version)
         if "content-length" in fields and not (OPTIONS.strict_te and is_chunked):
             length = _content_length(headers, fields)
@@ -455,6 +492,8 @@ class Handler(socketserver.BaseRequestHandler):
             lines.append("Set-Cookie: " + ", ".join(cookies))  # lax: merged
         if OPTIONS.date_asctime:
             lines.append("Date: " + time.asctime(time.gmtime()))
+        if OPTIONS.date:
+            lines.append("Date: " + email.utils.formatdate(usegmt=True))
         if OPTIONS.date_twice:
             lines += ["Date: " + email.utils.formatdate(usegmt=True)] * 2
         if OPTIONS.announce_close or (self.closing and (OPTIONS.close_hold
@@ -482,7 +521,9 @@ SWITCHES = ("wrap-chunk-size", "hold-on-eof", "strict-te", "te-501", "strict-cl"
             "list-te-raw", "chunk-ext-in-data", "raw-cl-list", "answer-absolute",
             "date-asctime", "date-twice", "discard-head", "frame-all", "framed-1xx",
             "strict-expect", "expect-hang", "continue-hang", "expect-no-body", "drain",
-            "one-shot", "announce-close", "close-hold", "close-late")
+            "one-shot", "announce-close", "close-hold", "close-late", "reject-chunk-ext",
+            "cl-ows-ignored", "fold-drop", "reject-open", "head-silent", "short-lines",
+            "continue-body", "date", "continue-late")
 
 # The event types an ASGI HTTP server knows (asgi-www.rst and its extensions).
 KNOWN_SEND_TYPES = frozenset({
@@ -505,6 +546,51 @@ async def hang_unknown_events(scope: dict[str, Any], receive: Callable[..., Any]
         await send(message)
 
     await app(scope, receive, hanging_send)
+
+
+async def complete_on_disconnect(scope: dict[str, Any], receive: Callable[..., Any],
+                                 send: Callable[..., Any]) -> None:
+    """The ASGI probe app, run by a real server whose receive() hands an http.disconnect on as
+    the end of the body (an empty http.request, more_body False): a body cut short by the
+    client looks complete (HTTP-05.d). Its scope path is decoded as latin-1 (HTTP-09.c)."""
+    from conformance.probes.asgi_app import app
+
+    async def lying_receive() -> dict[str, Any]:
+        message: dict[str, Any] = await receive()
+        if scope["type"] == "http" and message.get("type") == "http.disconnect":
+            return {"type": "http.request", "body": b"", "more_body": False}
+        return message
+
+    await app(latin1_path(scope), lying_receive, send)
+
+
+async def swallow_disconnect(scope: dict[str, Any], receive: Callable[..., Any],
+                             send: Callable[..., Any]) -> None:
+    """The ASGI probe app, run by a real server whose receive() withholds http.disconnect for
+    WITHHOLD_DISCONNECT seconds, past rfc9112.truncated-body's bound (HTTP-05.e); not for
+    ever, so that the server's shutdown does not wait on the app."""
+    import asyncio
+
+    from conformance.probes.asgi_app import app
+
+    async def deaf_receive() -> dict[str, Any]:
+        message: dict[str, Any] = await receive()
+        if scope["type"] == "http" and message.get("type") == "http.disconnect":
+            await asyncio.sleep(WITHHOLD_DISCONNECT)
+        return message
+
+    await app(scope, deaf_receive, send)
+
+
+def latin1_path(scope: dict[str, Any]) -> dict[str, Any]:
+    """The scope with its path's octets decoded as latin-1, not UTF-8 (HTTP-09.c:
+    "/desync/%C3%A9" becomes "/desync/\u00c3\u00a9")."""
+    if scope["type"] != "http":
+        return scope
+    # A path with a lone surrogate (%FF) is left as the server gave it.
+    with contextlib.suppress(UnicodeEncodeError):
+        return dict(scope, path=scope["path"].encode("utf-8").decode("latin-1"))
+    return scope
 
 
 def main() -> None:

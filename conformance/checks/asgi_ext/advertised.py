@@ -25,9 +25,16 @@ def advertised_extensions(ctx: CheckContext) -> dict[str, Any]:
 
 
 def require_advertised(ctx: CheckContext, name: str) -> None:
-    """Unsupported unless the server advertises the extension ``name``."""
-    if name not in advertised_extensions(ctx):
+    """Unsupported unless the server advertises the extension ``name``. Its entry is a dict:
+    "If the server supports an extension, it should place an entry into the extensions
+    dictionary under the extension's name, and the value of that entry should itself be a
+    dict." (ASGI-SCOPE-09.a, SHOULD: another value warns, and the extension is still used)."""
+    extensions = advertised_extensions(ctx)
+    if name not in extensions:
         ctx.unsupported(f"scope['extensions'] does not advertise {name!r}")
+    if not isinstance(extensions[name], dict):
+        ctx.finding("ASGI-SCOPE-09.a", f"scope['extensions'][{name!r}] is "
+                                       f"{extensions[name]!r}, not a dict")
 
 
 def send_error(ctx: CheckContext, rid: str) -> str | None:

@@ -20,7 +20,9 @@ def no_debug(ctx: CheckContext) -> None:
     """asgi-extensions.rst, Debug: "This extension is not meant to be used in production,
     only for testing purposes, and ASGI servers should not implement it." (ASGI-EXT-07,
     SHOULD). Offering ``http.response.debug`` in the server's normal configuration is a
-    warn."""
+    warn. The catalogue lists the sentence twice, under the Debug section (ASGI-EXT-07) and
+    under what scope["extensions"] holds (ASGI-SCOPE-09.c): one finding on each."""
     if "http.response.debug" in advertised_extensions(ctx):
-        ctx.finding("ASGI-EXT-07", "scope['extensions'] offers 'http.response.debug' in the "
-                                   "server's normal configuration")
+        for ref in ("ASGI-EXT-07", "ASGI-SCOPE-09.c"):
+            ctx.finding(ref, "scope['extensions'] offers 'http.response.debug' in the "
+                             "server's normal configuration")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from conformance.catalogue import check
 from conformance.checks.asgi_ext.advertised import require_advertised, send_error
+from conformance.checks.asgi_www.pipelined_follow_up import pipelined, stray_bytes
 from conformance.context import CheckContext
 from conformance.probes.asgi_respond import EXT_FILE
 from conformance.probes.contract import Route
@@ -26,13 +27,27 @@ def pathsend(ctx: CheckContext) -> None:
     directly to the server." (ASGI-EXT-02.c): where the server advertises the extension, the
     file's contents are the response body. A definition of the feature: MUST where offered
     (where it is not, the verdict is unsupported). A send() that raises, or a body other
-    than the file, breaks it."""
+    than the file, breaks it. "Except for the characteristics of path-send, it should behave
+    the same as ordinary http.response.body." (.e, SHOULD): on HEAD the server sends no
+    content (RFC 9110 9.3.2), so the file's bytes on the wire after a HEAD response, where a
+    pipelined follow-up's response should start, warn."""
     require_advertised(ctx, "http.response.pathsend")
-    exchange = ctx.request("GET", f"{Route.EXT}?kind=pathsend")
-    error = send_error(ctx, exchange.rid)
-    response = exchange.response
-    if error or not (response.status == 200 and response.body == Path(EXT_FILE).read_bytes()):
-        raised = f"send() of http.response.pathsend raised {error}; " if error else ""
-        ctx.finding("ASGI-EXT-02.c", f"{raised}the response is {response.status or 'nothing'} "
-                                     f"with {len(response.body)} body bytes, not the file's "
-                                     f"{Path(EXT_FILE).stat().st_size}")
+    content = Path(EXT_FILE).read_bytes()
+    with ctx.case("GET"):
+        exchange = ctx.request("GET", f"{Route.EXT}?kind=pathsend")
+        error = send_error(ctx, exchange.rid)
+        response = exchange.response
+        if error or not (response.status == 200 and response.body == content):
+            raised = f"send() of http.response.pathsend raised {error}; " if error else ""
+            ctx.finding("ASGI-EXT-02.c", f"{raised}the response is "
+                                         f"{response.status or 'nothing'} with "
+                                         f"{len(response.body)} body bytes, not the file's "
+                                         f"{len(content)}")
+    with ctx.case("HEAD"):
+        conn, head, second = pipelined(ctx, "HEAD", f"{Route.EXT}?kind=pathsend", ctx.new_rid())
+        leaked = stray_bytes(conn, second)
+        if content[:80] in bytes(conn.received):
+            leaked.append("the file's first bytes reached the client")
+        if leaked:
+            ctx.finding("ASGI-EXT-02.e", f"HEAD answered {head.status or 'nothing'}: "
+                                         + "; ".join(leaked))

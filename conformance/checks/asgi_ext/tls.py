@@ -21,8 +21,11 @@ def tls_only_on_tls(ctx: CheckContext) -> None:
     connections. For non-TLS connections, the ASGI server is forbidden from providing this
     extension." (ASGI-EXT-06.b, MUST). The suite's connections are plain TCP, so ``tls``
     must be absent (whether it is present, with its mandatory keys, on TLS is not checked:
-    no target runs TLS)."""
+    no target runs TLS). The catalogue lists the sentence under the TLS extension
+    (ASGI-EXT-06.b) and under what scope["extensions"] holds (ASGI-SCOPE-09.e): one finding
+    on each."""
     extensions = advertised_extensions(ctx)
     if "tls" in extensions:
-        ctx.finding("ASGI-EXT-06.b", f"scope['extensions'] offers 'tls' ({extensions['tls']!r}) "
-                                     "on a plain TCP connection")
+        for ref in ("ASGI-EXT-06.b", "ASGI-SCOPE-09.e"):
+            ctx.finding(ref, f"scope['extensions'] offers 'tls' ({extensions['tls']!r}) on a "
+                             "plain TCP connection")

@@ -26,17 +26,19 @@ from conformance.verdicts import Level
     section="asgi-lifespan.rst 'Lifespan State'; asgi-www.rst 'HTTP Connection Scope' (state)",
 )
 def state(ctx: CheckContext) -> None:
-    """asgi-lifespan.rst, Lifespan State: "The server will ensure that a *shallow copy* of
-    the namespace is passed into each subsequent request/response call into the
-    application." (ASGI-SCOPE-08.a) and "The namespace is controlled completely by the ASGI
-    application, the server will not interact with it other than to copy it." (.b);
-    asgi-www.rst: "state Optional(*dict[Unicode string, Any]*) -- A copy of the namespace
-    passed into the lifespan corresponding to this request." (ASGI-LIFE-08.c). All
-    definitions of the feature: MUST where it is offered. The app stores a value and an
-    object in the lifespan state at startup; every request (three sub-cases: a first, a
-    second on the same connection, a third on a new one) must see both, the object itself,
-    and no top-level key an earlier request added. A server that offers no state does not
-    support the (optional) feature: unsupported."""
+    """asgi-lifespan.rst, Lifespan State: "The server will ensure that a *shallow copy* of the
+    namespace is passed into each subsequent request/response call into the application."
+    (ASGI-SCOPE-08.a) and "The namespace is controlled completely by the ASGI application,
+    the server will not interact with it other than to copy it." (.b); asgi-www.rst: "state
+    Optional(*dict[Unicode string, Any]*) -- A copy of the namespace passed into the
+    lifespan corresponding to this request." (ASGI-LIFE-08.c). All definitions of the
+    feature: MUST where it is offered. A request scope without state breaks "passed into
+    each subsequent request/response call" (ASGI-LIFE-08.b); one whose state lacks the value
+    stored at startup is no copy of the namespace (.c). The app stores a value and an object
+    in the lifespan state at startup; every request (three sub-cases: a first, a second on
+    the same connection, a third on a new one) must see both, the object itself, and no
+    top-level key an earlier request added. A server that offers no state does not support the
+    (optional) feature: unsupported."""
     server = lifespan_server(ctx, "lifespan-state")
     scope_entry = lifespan_events(server, Event.LIFESPAN_SCOPE)[0]
     if "state" not in scope_entry["scope"]:
@@ -57,7 +59,7 @@ def state(ctx: CheckContext) -> None:
 
 def _judge_state(ctx: CheckContext, entry: dict[str, Any], shared: dict[int, Any],
                  added: set[str]) -> None:
-    ctx.require(entry["present"], "ASGI-LIFE-08.c",
+    ctx.require(entry["present"], "ASGI-LIFE-08.b",
                 "the request scope has no 'state' although the lifespan scope had one")
     if entry["startup"] != "set at startup":
         ctx.finding("ASGI-LIFE-08.c", f"state['probe.startup'] is {entry['startup']!r}, not "

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from conformance.catalogue import check
-from conformance.checks.asgi_lifespan.lifespan_servers import lifespan_events, lifespan_server
+from conformance.checks.asgi_lifespan.lifespan_servers import (
+    lifespan_events,
+    lifespan_server,
+    state_request,
+)
 from conformance.context import CheckContext
 from conformance.polling import poll_until
 from conformance.probes.asgi_app import LIFESPAN_ENV
@@ -83,10 +87,24 @@ def scope_keys(ctx: CheckContext) -> None:
     the version is "3.0"; "asgi["spec_version"] (*Unicode string*) -- The version of this spec
     being used." (.i); "state Optional(*dict[Unicode string, Any]*) -- An empty namespace
     where the application can persist state to be used when handling subsequent requests."
-    (.f). Definitions and two musts: all MUST."""
+    (.f). Definitions and two musts: all MUST. asgi.rst: "scope must be a dict." (.a): a
+    mapping of another class breaks it. "ASGI servers that implement this feature will
+    provide state as part of the lifespan scope" (.g): a lifespan scope without state is
+    "Optional; if missing the server does not support this feature." (.h), unless a request
+    scope has a state all the same (one request to ``/probe/state`` tells)."""
     server = lifespan_server(ctx, "lifespan-scope")
     entry = lifespan_events(server, Event.LIFESPAN_SCOPE)[0]
     scope = entry["scope"]
+    if not entry.get("scope_is_dict", True):
+        ctx.finding("ASGI-LIFE-02.a", f"the lifespan scope is a {entry.get('scope_class')}, "
+                                      "not a dict")
+    if "state" not in scope:
+        seen, conn = state_request(ctx, server)
+        conn.close()
+        if seen["present"]:
+            ctx.finding("ASGI-LIFE-02.g", "a request scope has a state but the lifespan "
+                                          "scope has none: the app cannot persist anything "
+                                          "at startup for the requests")
     kind = scope.get("type")
     if not isinstance(kind, str):
         ctx.finding("ASGI-LIFE-02.b", f"lifespan scope['type'] is {kind!r}, not a str")

@@ -54,19 +54,20 @@ def _early_request(ctx: CheckContext, server: ServerUnderTest, deadline: float) 
     section="asgi-lifespan.rst 'Startup Complete - send event'",
 )
 def startup_before_serving(ctx: CheckContext) -> None:
-    """asgi-lifespan.rst, Startup Complete: lifespan.startup.complete is "Sent by the
-    application when it has completed its startup. A server must wait for this message
-    before it starts processing connections." (ASGI-LIFE-01.b, MUST). The app's startup
-    takes 1.5 s; the client keeps sending requests from the moment the server process
-    starts, until one reaches the app. A request that reaches the app before it sent
-    lifespan.startup.complete breaks the must.
+    """asgi-lifespan.rst, Startup Complete: lifespan.startup.complete is "Sent by the application
+    when it has completed its startup. A server must wait for this message before it starts
+    processing connections." (ASGI-LIFE-01.b, MUST). The app's startup takes 1.5 s; the
+    client keeps sending requests from the moment the server process starts, until one
+    reaches the app. A request that reaches the app before it sent lifespan.startup.complete
+    breaks the must.
 
-    The server may listen, and the kernel accept, before then: lifespan.startup is "Sent to
-    the application when the server is ready to startup and receive connections, but before
-    it has started to do so." (.a), a definition that accepting alone does not break, and an
-    answer that never reached the app (a 503 while starting, say) is not processing by the
-    app either. A server that sends no lifespan scope at all does not support the protocol:
-    unsupported."""
+    The server may listen, and the kernel accept, before then: lifespan.startup is "Sent to the
+    application when the server is ready to startup and receive connections, but before it has
+    started to do so." (.a), a definition that accepting alone does not break, and an answer
+    that never reached the app (a 503 while starting, say) is not processing by the app either;
+    a request that reaches the app before lifespan.startup itself breaks .a (the finding names
+    .a alone: the request came before everything the app does at startup). A server that sends
+    no lifespan scope at all does not support the protocol: unsupported."""
     server = ctx.start_server(env={LIFESPAN_ENV: "slow"}, label="lifespan-slow", wait_ready=False)
     deadline = time.monotonic() + ctx.target.startup_timeout
     attempts: set[str] = set()
@@ -92,12 +93,19 @@ def startup_before_serving(ctx: CheckContext) -> None:
     if request is None:
         raise HarnessError(f"no request reached the app within {ctx.target.startup_timeout:g}s "
                            f"of starting the server ({len(attempts)} answered without it)")
+    startup = first_index(events, lambda e: e["event"] == Event.LIFESPAN_RECEIVE
+                          and e["message"].get("type") == "lifespan.startup")
     complete = first_index(events, lambda e: e["event"] == Event.LIFESPAN_SEND
                            and e.get("type") == "lifespan.startup.complete")
-    if complete is None or complete > request:
+    order = [e["event"] for e in events][:12]
+    if startup is None or startup > request:
+        # Not even lifespan.startup came first: the precise sentence is the one that puts
+        # lifespan.startup before any connection is processed (.a); .b follows from it.
+        ctx.finding("ASGI-LIFE-01.a", "the app received a request before the server sent "
+                                      f"lifespan.startup (journal order: {order})")
+    elif complete is None or complete > request:
         ctx.finding("ASGI-LIFE-01.b", "the app received a request before it sent "
-                                      "lifespan.startup.complete (journal order: "
-                                      f"{[e['event'] for e in events][:12]})")
+                                      f"lifespan.startup.complete (journal order: {order})")
 
 
 @check(

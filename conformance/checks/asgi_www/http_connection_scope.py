@@ -11,7 +11,12 @@ from typing import Any
 
 from conformance import strategies
 from conformance.catalogue import check
-from conformance.checks.support.common import OBS_TEXT_VALUE, observed_scope, request_with_obs_text
+from conformance.checks.support.common import (
+    OBS_TEXT_VALUE,
+    observed_entry,
+    observed_scope,
+    request_with_obs_text,
+)
 from conformance.checks.support.generated_requests import asgi_compare, asgi_unseen, run_property
 from conformance.context import CheckContext
 from conformance.probes.contract import Event
@@ -47,7 +52,8 @@ def asgi_generated(ctx: CheckContext) -> None:
 
 @check(
     id="asgi-www.scope-type-and-version",
-    title="scope[\"asgi\"] is a dict with a str version (3.0), spec_version a str",
+    title="the scope is a dict of type \"http\"; scope[\"asgi\"] a dict with a str version "
+          "(3.0), spec_version a str",
     requirements=["ASGI-SCOPE-01"],
     level=Level.MUST,
     interfaces=("asgi",),
@@ -64,9 +70,26 @@ def type_and_version(ctx: CheckContext) -> None:
     optional ("There may also be a spec-specific version present"), a str when present
     (.k). All four are definitions of the scope: MUST.
 
-    The probe app journals only scopes whose type is "http", so an HTTP request that reached
-    it had that type (ASGI-SCOPE-01.d/.e are not judged here)."""
-    scope = observed_scope(ctx, ctx.request("GET", "/scope/type"))
+    The scope itself, for an HTTP request (MUST each): "scope must be a dict." (.a; a
+    mapping of another class is not); "The key scope["type"] will always be present" (.b);
+    "In scopes, the type key must be a Unicode string" (.c); and its value is "type
+    (*Unicode string*) -- "http"." (.d). The probe app journals a scope of a type it does
+    not understand (or of none) before it rejects it with an exception, so a wrongly typed
+    HTTP request is judged here from what the app saw."""
+    entry = observed_entry(ctx, ctx.request("GET", "/scope/type"))
+    scope = entry["scope"]
+    if not entry.get("scope_is_dict", True):  # its keys are still judged below
+        ctx.finding("ASGI-SCOPE-01.a", f"the scope is a {entry.get('scope_class')} object, "
+                                       "not a dict")
+    kind = scope.get("type")
+    if "type" not in scope:
+        ctx.finding("ASGI-SCOPE-01.b", f"the scope has no 'type' key (keys: {sorted(scope)})")
+    elif not isinstance(kind, str):
+        ctx.finding("ASGI-SCOPE-01.c", f"scope['type'] is {type(kind).__name__} {kind!r}, not "
+                                       "a Unicode string")
+    elif kind != "http":
+        ctx.finding("ASGI-SCOPE-01.d", f"an HTTP request's scope['type'] is {kind!r}, not "
+                                       "'http'")
     asgi = scope.get("asgi")
     ctx.require(isinstance(asgi, dict), "ASGI-SCOPE-01.f", f"scope['asgi'] is {asgi!r}, not a dict")
     assert isinstance(asgi, dict)

@@ -39,14 +39,25 @@ def pipelined(ctx: CheckContext, method: str, target: str,
 def stray_bytes(conn: Connection, second: Response | None) -> list[str]:
     """What shows bytes left where none belong: the app's marker on the wire, or a pipelined
     follow-up whose response does not start where the first one ended."""
-    found = []
+    return [found for found in (marker_on_wire(conn), follow_up_misplaced(conn, second))
+            if found]
+
+
+def marker_on_wire(conn: Connection) -> str | None:
+    """The app's marker bytes among what the client received (content that was sent)."""
     if MARKER in bytes(conn.received):
-        found.append(f"the app's bytes {MARKER!r} reached the client")
+        return f"the app's bytes {MARKER!r} reached the client"
+    return None
+
+
+def follow_up_misplaced(conn: Connection, second: Response | None) -> str | None:
+    """A pipelined follow-up whose response does not start where the first one ended (the
+    first was not terminated where its framing says)."""
     # (A server may close instead of answering the pipelined request: nothing stray.)
     closed_instead = second is not None and second.status == 0 and not second.raw and conn.eof
     answered = second is not None and second.status == 200 and second.body == FOLLOW_UP_BODY
     if second is not None and not closed_instead and not answered:
-        found.append(f"the pipelined follow-up request got status {second.status}, body "
-                     f"{second.body[:60]!r} ({problems_text(second)}), not 200 "
-                     f"{FOLLOW_UP_BODY!r}: bytes were left on the connection before it")
-    return found
+        return (f"the pipelined follow-up request got status {second.status}, body "
+                f"{second.body[:60]!r} ({problems_text(second)}), not 200 "
+                f"{FOLLOW_UP_BODY!r}: bytes were left on the connection before it")
+    return None

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from conformance.catalogue import check
-from conformance.checks.asgi_www.pipelined_follow_up import pipelined, stray_bytes
+from conformance.checks.asgi_www.pipelined_follow_up import (
+    follow_up_misplaced,
+    marker_on_wire,
+    pipelined,
+    stray_bytes,
+)
 from conformance.checks.support.streaming import check_blocks_stream
 from conformance.context import CheckContext
 from conformance.probes.contract import Event, Route
@@ -74,13 +79,15 @@ def no_body_responses(ctx: CheckContext) -> None:
     204 (No Content)." RFC 9112 6.1 says the same of Transfer-Encoding. The app sends a body
     anyway (HEAD answered 200, GET answered 204, GET answered 304: one sub-case each).
 
-    Findings (all MUST): the app's bytes on the wire, or a pipelined follow-up whose
-    response does not start where the first ended (HEAD: ASGI-HTTP-10.a; 204:
-    ASGI-HTTP-10.d; 304: ASGI-HTTP-10.e); Content-Length or Transfer-Encoding on the 204
-    (ASGI-HTTP-10.f, .g). A 304 and a HEAD response may carry them ("A server MAY send a
-    Content-Length header field in a 304 (Not Modified) response to a conditional GET
-    request"; "Transfer-Encoding MAY be sent in a response to a HEAD request or in a 304 (Not
-    Modified) response"), so those are not findings."""
+    Findings (all MUST): the app's bytes on the wire (content sent: HEAD, ASGI-HTTP-10.a;
+    204, ASGI-HTTP-10.d; 304, ASGI-HTTP-10.e); a pipelined follow-up whose response does not
+    start where the first ended: the response did not end at "the first empty line after the
+    header fields, regardless of the header fields present" (RFC 9112 6.3, ASGI-HTTP-10.b);
+    Content-Length or Transfer-Encoding on the 204 (ASGI-HTTP-10.f, .g). A 304 and a HEAD
+    response may carry them ("A server MAY send a Content-Length header field in a 304 (Not
+    Modified) response to a conditional GET request"; "Transfer-Encoding MAY be sent in a
+    response to a HEAD request or in a 304 (Not Modified) response"), so those are not
+    findings."""
     for method, status, ref in (("HEAD", 200, "ASGI-HTTP-10.a"), ("GET", 204, "ASGI-HTTP-10.d"),
                                 ("GET", 304, "ASGI-HTTP-10.e")):
         label = f"{method} answered {status}"
@@ -88,9 +95,13 @@ def no_body_responses(ctx: CheckContext) -> None:
             rid = ctx.new_rid()
             conn, response, second = pipelined(
                 ctx, method, f"{Route.RESPOND}?case=with-body&status={status}", rid)
-            stray = stray_bytes(conn, second)
-            if stray:
-                ctx.finding(ref, f"response {response.status or 'none'}: " + "; ".join(stray))
+            content = marker_on_wire(conn)
+            if content:
+                ctx.finding(ref, f"response {response.status or 'none'}: {content}")
+            misplaced = follow_up_misplaced(conn, second)
+            if misplaced:
+                ctx.finding("ASGI-HTTP-10.b", f"{label}, response {response.status or 'none'}: "
+                                              f"{misplaced}")
             if response.status == 204:
                 if response.header_all("content-length"):
                     ctx.finding("ASGI-HTTP-10.f", "the 204 response carries Content-Length "

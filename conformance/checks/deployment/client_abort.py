@@ -6,6 +6,12 @@ import time
 from typing import Any
 
 from conformance.catalogue import check
+from conformance.checks.asgi_www.disconnected_client import (
+    SEND_BOUND,
+    _at_least,
+    _scope_of_another_request,
+    _spec_version,
+)
 from conformance.checks.support.endless_stream import (
     DISCONNECT_CLOSE_BOUND,
     ENDLESS_PATH,
@@ -33,6 +39,7 @@ def _disconnect_asgi(ctx: CheckContext, rid: str, aborted: float) -> None:
                    for e in events)
 
     if ctx.journal.wait_for(delivered, rid=rid, timeout=ASGI_DISCONNECT_BOUND) is not None:
+        _send_after_disconnect(ctx, rid)
         return
     late = ctx.journal.wait_for(delivered, rid=rid,
                                 timeout=ASGI_DISCONNECT_LIMIT - ASGI_DISCONNECT_BOUND)
@@ -43,6 +50,26 @@ def _disconnect_asgi(ctx: CheckContext, rid: str, aborted: float) -> None:
     ctx.finding("PROXY-03.d", f"http.disconnect reached the app only "
                 f"{time.monotonic() - aborted:.1f}s after the client reset its connection to "
                 f"nginx (more than {ASGI_DISCONNECT_BOUND:g}s)")
+    _send_after_disconnect(ctx, rid)
+
+
+def _send_after_disconnect(ctx: CheckContext, rid: str) -> None:
+    """The probe app calls send() once more after its http.disconnect: from spec_version 2.4
+    the server should raise an OSError subclass (PROXY-03.c); below 2.4 the sentence did not
+    exist yet, so nothing is judged."""
+    with ctx.case("send() after the disconnect"):
+        entry = ctx.journal.wait_event(rid, Event.SEND_AFTER_DISCONNECT, timeout=SEND_BOUND)
+        version = _spec_version(_scope_of_another_request(ctx))
+        if not _at_least(version, (2, 4)):
+            return
+        if entry is None:
+            ctx.finding("PROXY-03.c", f"spec_version {version}: send() on the connection nginx "
+                        f"closed had neither raised nor returned after {SEND_BOUND:g}s")
+        elif not (entry["raised"] and entry["is_oserror"]):
+            ctx.finding("PROXY-03.c", f"spec_version {version}: send() on the connection nginx "
+                        "closed " + (f"raised {entry['error']}, not an OSError subclass"
+                                     if entry["raised"] else "returned normally instead of "
+                                     "raising an OSError subclass"))
 
 
 def _disconnect_wsgi(ctx: CheckContext, rid: str) -> None:
@@ -85,10 +112,14 @@ def disconnect(ctx: CheckContext) -> None:
     (ASGI: after ASGI_DISCONNECT_BOUND; WSGI: close() only once the stream ran to its end)
     is reported on the promptness sentence of RFC 9112 9.5 (PROXY-03.d, SHOULD):
     "Implementations SHOULD constantly monitor open connections for a received closure
-    signal"."""
+    signal". Once http.disconnect came, the ASGI app calls send() again (sub-case "send()
+    after the disconnect"): asgi-www.rst (PROXY-03.c, SHOULD) "If send() is called on a closed
+    connection the server should raise a server-specific subclass of OSError.", judged for a
+    server whose scope declares spec_version 2.4 or later (where the sentence was
+    introduced), as asgi-www.send-after-disconnect does on a direct connection."""
     rid = ctx.new_rid()
     asgi = ctx.target.interface == "asgi"
-    target = Route.WAIT_DISCONNECT if asgi else ENDLESS_PATH
+    target = Route.SEND_AFTER_DISCONNECT if asgi else ENDLESS_PATH
     conn = ctx.connect(timeout=STARTED_BOUND)
     conn.send(request_bytes("GET", target, ctx.base_headers(rid)))
     if not conn.read_until(b"started", timeout=STARTED_BOUND):

@@ -3,7 +3,8 @@
 No spec text mentions X-Forwarded-*, Forwarded or trusting a proxy: read literally, RFC 3875
 4.1.8 and asgi-www.rst's client describe the immediate peer (nginx). So following a trusted
 proxy's headers is reported (INFO) and refusing them from an untrusted client is a defence
-(HARDENING), never a spec fail."""
+(HARDENING), never a spec fail. A request with no forwarding header is another matter: there
+the definitions of the client address and scheme bind (MUST), whatever the server trusts."""
 
 from __future__ import annotations
 
@@ -93,6 +94,26 @@ def _spoof(ctx: CheckContext, server: ServerUnderTest) -> tuple[Any, Any]:
     return _client_and_scheme(ctx, seen(server, rid))
 
 
+def _plain_request(ctx: CheckContext, server: ServerUnderTest) -> tuple[Any, Any]:
+    """A request with no forwarding header at all: whatever the server trusts, the client
+    address is the peer's and the scheme is http (the connection is plain HTTP), as the
+    definitions say. Absent keys are allowed: REMOTE_ADDR is only a SHOULD in PEP 3333
+    (PROXY-04.c) and scope client is Optional. The client address and scheme seen."""
+    client, scheme = _client_and_scheme(
+        ctx, seen(server, get(ctx, server.host, server.port, "/forwarded/plain")))
+    client_name, scheme_name = _names(ctx)
+    asgi = ctx.target.interface == "asgi"
+    if client is not None and client != PEER:
+        ctx.finding("PROXY-04.d" if asgi else "PROXY-04.a",
+                    f"a request with no forwarding header from {PEER} made {client_name} "
+                    f"{client!r}, not the peer's address")
+    if scheme != "http":
+        ctx.finding("PROXY-04.e" if asgi else "PROXY-04.f",
+                    f"a request with no forwarding header on a plain-HTTP connection made "
+                    f"{scheme_name} {scheme!r}, not 'http'")
+    return client, scheme
+
+
 @check(
     id="deployment.forwarded-spoofing",
     title="a client not trusted as a proxy cannot set the client address or scheme",
@@ -109,22 +130,35 @@ def forwarded_spoofing(ctx: CheckContext) -> None:
     the reason: "However, data received in a request cannot be trusted." A client on
     127.0.0.1 sends X-Forwarded-For, X-Forwarded-Proto, Forwarded and X-Real-IP claiming
     203.0.113.66 over https; REMOTE_ADDR / scope client should stay 127.0.0.1 and the scheme
-    http. Each one believed is its own finding. Some servers (uvicorn, gunicorn) trust
-    127.0.0.1 by default: for them the check narrows the trusted set with the TOML's [proxy]
-    untrusted_args to an address no client here has (192.0.2.1); what the default does for a
-    loopback client is reported by deployment.forwarded-default-trust."""
+    http. Each one believed is its own finding (sub-case "forwarding headers"). Sub-case "no
+    forwarding headers" first sends a plain request, where no trust is at stake and the
+    definitions bind (MUST): RFC 3875 4.1.8 (PROXY-04.a) "The REMOTE_ADDR variable MUST be set
+    to the network address of the client sending the request to the server."; asgi-www.rst
+    client (PROXY-04.d) "host is the remote host's IPv4 or IPv6 address"; the scheme
+    definitions (ASGI PROXY-04.e, WSGI PROXY-04.f): 'http' on a plain-HTTP connection. An
+    absent REMOTE_ADDR or scope client is not judged (PEP 3333 only asks for it, PROXY-04.c;
+    scope client is Optional); a value the plain request gets too is not blamed on the
+    headers. Some servers (uvicorn, gunicorn) trust 127.0.0.1 by default: for them the check
+    narrows the trusted set with the TOML's [proxy] untrusted_args to an address no client
+    here has (192.0.2.1); what the default does for a loopback client is reported by
+    deployment.forwarded-default-trust."""
     untrusted = ctx.target.proxy_args("untrusted_args")
     server = (ctx.start_server(extra_args=untrusted, label="untrusted") if untrusted
               else ctx.server)
-    client, scheme = _spoof(ctx, server)
-    client_name, scheme_name = _names(ctx)
-    setting = f" (started with {' '.join(untrusted)})" if untrusted else ""
-    if client != PEER:
-        ctx.finding("PROXY-04.i", f"an untrusted client{setting} claiming {SPOOFED_CLIENT} "
-                    f"made {client_name} {client!r}; the peer is {PEER}")
-    if scheme != "http":
-        ctx.finding("PROXY-04.i", f"an untrusted client{setting} claiming https made "
-                    f"{scheme_name} {scheme!r} on a plain-HTTP connection")
+    with ctx.case("no forwarding headers"):
+        plain_client, plain_scheme = _plain_request(ctx, server)
+    with ctx.case("forwarding headers"):
+        client, scheme = _spoof(ctx, server)
+        client_name, scheme_name = _names(ctx)
+        setting = f" (started with {' '.join(untrusted)})" if untrusted else ""
+        # Believed means the headers changed the value: one that is wrong without them too
+        # is the first sub-case's finding, not the headers'.
+        if client != plain_client:
+            ctx.finding("PROXY-04.i", f"an untrusted client{setting} claiming "
+                        f"{SPOOFED_CLIENT} made {client_name} {client!r}; the peer is {PEER}")
+        if scheme != plain_scheme:
+            ctx.finding("PROXY-04.i", f"an untrusted client{setting} claiming https made "
+                        f"{scheme_name} {scheme!r} on a plain-HTTP connection")
 
 
 @check(

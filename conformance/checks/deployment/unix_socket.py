@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from conformance.catalogue import check
 from conformance.checks.deployment.observed_get import get, seen
+from conformance.checks.pep3333.environ_variables import _SERVER_NAME as SERVER_NAME_SYNTAX
 from conformance.context import CheckContext
 from conformance.verdicts import Level
 
@@ -29,8 +30,13 @@ def unix_socket(ctx: CheckContext) -> None:
     of the unix socket." and may be left out (PROXY-11.b): "Optional; if missing defaults to
     None." Leaving it out is reported (INFO); another value is a finding on PROXY-11.a. WSGI,
     PEP 3333 (PROXY-11.c): "SERVER_NAME and SERVER_PORT are required strings and must never
-    be empty." Each key is its own finding. Their values are not judged: RFC 3875's
-    SERVER_PORT, a "TCP/IP port number" (PROXY-11.e), does not exist on a Unix socket."""
+    be empty." Each key is its own finding. Which host SERVER_NAME names and which port
+    SERVER_PORT gives are not judged: RFC 3875's SERVER_PORT, a "TCP/IP port number"
+    (PROXY-11.e), does not exist on a Unix socket. But SERVER_NAME must still be a name of a
+    host, RFC 3875 4.1.14 (PROXY-11.d): "The SERVER_NAME variable MUST be set to the name of
+    the server host to which the client request is directed.", whose grammar is "server-name
+    = hostname | ipv4-address | ( "[" ipv6-address "]" )": a socket path or a server's
+    product name is a finding."""
     if not ctx.target.uds_command:
         ctx.unsupported("the target declares no uds_command: no way to listen on a Unix socket")
     server = ctx.start_server(uds=True, label="uds")
@@ -51,3 +57,9 @@ def unix_socket(ctx: CheckContext) -> None:
         if not (isinstance(value, str) and value != ""):
             ctx.finding("PROXY-11.c", f"{key} is {value!r} ({type(value).__name__}) on a Unix "
                         "socket; PEP 3333 requires a non-empty string")
+    # Which host it names is left open on a socket; that it is a host name or address is not.
+    name = environ.get("SERVER_NAME")
+    if isinstance(name, str) and name and not SERVER_NAME_SYNTAX.fullmatch(name):
+        ctx.finding("PROXY-11.d", f"SERVER_NAME is {name!r} on a Unix socket, not the name of a "
+                    "host (RFC 3875 4.1.14: server-name = hostname | ipv4-address | "
+                    "\"[\" ipv6-address \"]\")")

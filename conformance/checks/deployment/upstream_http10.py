@@ -39,7 +39,8 @@ def _server_response(upstream: list[bytes]) -> tuple[Response | None, bytes]:
 
 
 def _upstream_http10_case(ctx: CheckContext, nginx: Nginx, relay: RecordingRelay,
-                          target: str, tail: bytes, unjudged: list[str]) -> None:
+                          target: str, tail: bytes, unjudged: list[str], *,
+                          sized: bool) -> None:
     before = len(relay.upstream_bytes())
     rid = ctx.new_rid()
     client = send(ctx, nginx, request_bytes("GET", target, ctx.base_headers(rid)))
@@ -51,6 +52,12 @@ def _upstream_http10_case(ctx: CheckContext, nginx: Nginx, relay: RecordingRelay
     if judge_no_transfer_encoding_to_http10(ctx, own, "PROXY-01.a", f"GET {target}",
                                             upstream_response=escape_bytes(data[:4096])):
         return  # what the client got follows from that framing
+    if sized and own.framing == "close":
+        # The app gave its length, so Content-Length was "possible": dropping it for
+        # close-delimited framing breaks RFC 9112 6.3's SHOULD even if the body arrives whole.
+        ctx.finding("PROXY-01.f", f"GET {target}: the app gave a Content-Length, but the "
+                    "server's response to nginx's HTTP/1.0 request has none: it is "
+                    "close-delimited", upstream_response=escape_bytes(data[:4096]))
     if client.status == 200 and client.complete and tail in client.body:
         return
     if own.framing == "close":
@@ -87,17 +94,20 @@ def upstream_http10(ctx: CheckContext) -> None:
     when the server closes (PROXY-01.e defines that framing; PROXY-01.g: "A server that
     receives a "close" connection option MUST initiate closure of the connection (see below)
     after it sends the final response to the request that contained the "close" connection
-    option."). When the server's bytes give no way to judge, the verdict is an error."""
+    option."); the sized echo (the app gives Content-Length) sent close-delimited, RFC 9112
+    6.3 (PROXY-01.f, SHOULD): "a server SHOULD generate encoding or length-delimited messages
+    whenever possible". When the server's bytes give no way to judge, the verdict is an
+    error."""
     server = ctx.server
     relay = RecordingRelay(server.host, server.port)
     unjudged: list[str] = []
     try:
         nginx = ctx.nginx_in_front(f"{relay.host}:{relay.port}", "http10")
-        cases = [("unsized stream", f"{Route.STREAM}?blocks=3&wait=0", b"block-3\n"),
-                 ("sized echo", "/upstream/http10", b"echo\n")]
-        for name, target, tail in cases:
+        cases = [("unsized stream", f"{Route.STREAM}?blocks=3&wait=0", b"block-3\n", False),
+                 ("sized echo", "/upstream/http10", b"echo\n", True)]
+        for name, target, tail, sized in cases:
             with ctx.case(name):
-                _upstream_http10_case(ctx, nginx, relay, target, tail, unjudged)
+                _upstream_http10_case(ctx, nginx, relay, target, tail, unjudged, sized=sized)
     finally:
         relay.stop()
     if unjudged:

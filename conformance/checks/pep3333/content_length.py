@@ -92,14 +92,20 @@ def unsized_response_framing(ctx: CheckContext) -> None:
     close the connection ("The simplest of these is to close the client connection when the
     response is completed.", WSGI-RESP-10.b), or, where server and client both support
     HTTP/1.1 chunked encoding, the server may use it (WSGI-RESP-10.c), and then it must comply
-    fully with RFC 2616, now RFC 9112 (WSGI-RESP-10.d). RFC 9112 6.1's "A server MUST NOT
-    send a response containing Transfer-Encoding unless the corresponding request indicates
-    HTTP/1.1 (or later minor revisions)." (WSGI-RESP-10.e) is not judged here: that rule is
-    rfc9112.http10-no-chunked's, for WSGI and ASGI servers alike. HTTP/1.0 and HTTP/1.1 are
-    two sub-cases."""
+    fully with RFC 2616, now RFC 9112 (WSGI-RESP-10.d). The PEP's chunking is only for a
+    client that supports HTTP/1.1: RFC 9112 6.1 "A server MUST NOT send a response containing
+    Transfer-Encoding unless the corresponding request indicates HTTP/1.1 (or later minor
+    revisions)." (WSGI-RESP-10.e), the framing the WSGI server chose for the app's unsized
+    response (rfc9112.http10-no-chunked judges the same rule for every server's own
+    responses). HTTP/1.0 and HTTP/1.1 are two sub-cases."""
     for version in ("HTTP/1.0", "HTTP/1.1"):
         with ctx.case(version):
             response = respond(ctx, "no-length", version=version).response
+            coded = response.header_all("transfer-encoding")
+            if version == "HTTP/1.0" and coded:
+                ctx.finding("WSGI-RESP-10.e", f"the app's response without Content-Length went "
+                                              f"to an HTTP/1.0 request with Transfer-Encoding "
+                                              f"{coded!r}")
             if not (response.complete and response.body == b"one\ntwo\n"
                     and not response.problems):
                 ctx.finding("WSGI-RESP-10.d" if response.framing == "chunked"

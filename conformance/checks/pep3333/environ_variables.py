@@ -11,6 +11,7 @@ from typing import Any
 from conformance import strategies
 from conformance.catalogue import check
 from conformance.checks.pep3333.scripted_responses import required_step, respond
+from conformance.checks.pep3333.unicode_issues import CGI_VARIABLES
 from conformance.checks.support.common import observed_entry, observed_environ
 from conformance.checks.support.generated_requests import run_property, wsgi_compare, wsgi_unseen
 from conformance.context import CheckContext
@@ -20,6 +21,14 @@ from conformance.verdicts import Level
 # separator after the server's prefix is not specified).
 _EXTRA_KEY = re.compile(r"[a-z0-9._]+")
 _CGI_STYLE = re.compile(r"[A-Z][A-Z0-9_]*")
+# RFC 3875 4.1.14: server-name = hostname | ipv4-address | ( "[" ipv6-address "]" ), so never a
+# port or a path; hostname labels are alphanumerics and "-" (a trailing dot is allowed).
+_SERVER_NAME = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)*"
+                          r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.?|\[[0-9A-Fa-f:.]+\]")
+# RFC 3875 4.1.16: SERVER_PROTOCOL = HTTP-Version | "INCLUDED" | extension-version, the
+# protocol's name, "/" and its version; a value with the name but the wrong version is judged
+# by the PEP's definition instead (WSGI-ENV-03.b).
+_PROTOCOL_NAME_AND_VERSION = re.compile(r"HTTP/\S+")
 
 
 @check(
@@ -41,7 +50,13 @@ def wsgi_generated(ctx: CheckContext) -> None:
     held to the sentence that defines it: REQUEST_METHOD (WSGI-ENV-02.e), SERVER_PROTOCOL
     (WSGI-ENV-03.b), CONTENT_TYPE and CONTENT_LENGTH (WSGI-ENV-04.e, .f), PATH_INFO "not
     URL-encoded" (WSGI-ENV-06.c: %2F is "/"), QUERY_STRING raw (WSGI-ENV-07.b), repeated
-    headers joined (WSGI-ENV-08.h) and code points within U+00FF (WSGI-ENV-05.d), all MUST.
+    headers joined (WSGI-ENV-08.h) and code points within U+00FF (WSGI-ENV-05.d), all MUST;
+    a missing key breaks the presence MUST of its own requirement (WSGI-ENV-02.b, 03.a, 07.a,
+    else 04.a); PATH_INFO with code points above U+00FF (WSGI-ENV-06.g), not starting with "/"
+    (WSGI-ENV-06.e) or with its case changed (WSGI-ENV-06.f); QUERY_STRING percent-decoded
+    (WSGI-ENV-07.c); a CONTENT_LENGTH for a chunked body other than the decoded length
+    (WSGI-IN-06.e: "recalculate the CONTENT_LENGTH"); a read() result other than bytes
+    (WSGI-IN-01.d), all MUST.
     HTTP_* keys present exactly for the headers sent is a SHOULD (WSGI-ENV-08.b). Left open and
     reported (INFO): the form of non-ASCII path bytes, "system-defined" (WSGI-ENV-05.h); a
     rejected path with an encoded "/" or other objectionable bytes (WSGI-ENV-06.j, .k); a 411
@@ -49,10 +64,11 @@ def wsgi_generated(ctx: CheckContext) -> None:
     wsgi.input_terminated, which "The application should not attempt to read more data than
     is specified by the CONTENT_LENGTH variable." leaves unreadable (WSGI-IN-06.h). A chunked
     body the app cannot read breaks "A recipient MUST be able to parse and decode the chunked
-    transfer coding." (WSGI-IN-06.c); any other valid request that never reaches the app
-    breaks "The server or gateway invokes the
-    application callable once for each request it receives from an HTTP client, that is
-    directed at the application." (WSGI-ENV-02.h)."""
+    transfer coding." (WSGI-IN-06.c), and one refused outright (not with 411) "A recipient
+    MUST be able to parse the chunked transfer coding" (WSGI-IN-06.b); any other valid request
+    that never reaches the app breaks "The server or gateway invokes the application callable
+    once for each request it receives from an HTTP client, that is directed at the
+    application." (WSGI-ENV-02.h)."""
     run_property(ctx, strategies.wsgi_requests(), wsgi_compare, wsgi_unseen)
 
 
@@ -69,7 +85,11 @@ def required_keys(ctx: CheckContext) -> None:
     always required" (WSGI-ENV-02.b); "SERVER_NAME and SERVER_PORT are required strings and
     must never be empty" (WSGI-ENV-02.c); "CGI-defined variables must be native strings, if
     they are present at all" (WSGI-ENV-02.d); RFC 3875 4.1.12: REQUEST_METHOD "MUST be set to
-    the method" of the request (WSGI-ENV-02.e). GET, POST and PUT, each its own sub-case."""
+    the method" of the request (WSGI-ENV-02.e); 4.1.14: "The SERVER_NAME variable MUST be set
+    to the name of the server host to which the client request is directed." (WSGI-ENV-02.f: a
+    hostname or address, so never one with a port); 4.1.15: "The SERVER_PORT variable MUST be
+    set to the TCP/IP port number on which this request is received from the client."
+    (WSGI-ENV-02.g, judged on the direct run). GET, POST and PUT, each its own sub-case."""
     for method in ("GET", "POST", "PUT"):
         with ctx.case(method):
             body = b"" if method == "GET" else b"payload"
@@ -86,6 +106,22 @@ def required_keys(ctx: CheckContext) -> None:
             got = environ.get("REQUEST_METHOD")
             if isinstance(got, str) and got and got != method:
                 ctx.finding("WSGI-ENV-02.e", f"REQUEST_METHOD is {got!r} for a {method} request")
+            _judge_server_address(ctx, method, environ)
+
+
+def _judge_server_address(ctx: CheckContext, method: str, environ: dict[str, Any]) -> None:
+    """RFC 3875 4.1.14 and 4.1.15: what SERVER_NAME and SERVER_PORT name (their presence and
+    type are judged above)."""
+    name, port = environ.get("SERVER_NAME"), environ.get("SERVER_PORT")
+    if isinstance(name, str) and name and not _SERVER_NAME.fullmatch(name):
+        ctx.finding("WSGI-ENV-02.f", f"{method} request: SERVER_NAME is {name!r}, not the name "
+                                     "of a host (RFC 3875 4.1.14: server-name = hostname | "
+                                     "ipv4-address | \"[\" ipv6-address \"]\")")
+    # Through nginx a server may give the port the client addressed (from the Host nginx
+    # forwards), the Script-URI's port: only the direct run knows the receiving port for sure.
+    if isinstance(port, str) and port and ctx.via == "direct" and port != str(ctx.server.port):
+        ctx.finding("WSGI-ENV-02.g", f"{method} request: SERVER_PORT is {port!r}; the request "
+                                     f"was received on TCP port {ctx.server.port}")
 
 
 @check(
@@ -99,8 +135,11 @@ def required_keys(ctx: CheckContext) -> None:
 def server_protocol(ctx: CheckContext) -> None:
     """PEP 3333, environ Variables: SERVER_PROTOCOL must be present (WSGI-ENV-03.a) and is
     "The version of the protocol the client used to send the request." (WSGI-ENV-03.b, a
-    definition of what the server produces). Through nginx the client of the server is nginx,
-    which speaks HTTP/1.1 upstream. HTTP/1.0 and HTTP/1.1, each its own sub-case."""
+    definition of what the server produces); RFC 3875 4.1.16: "The SERVER_PROTOCOL variable
+    MUST be set to the name and version of the application protocol used for this CGI
+    request." (WSGI-ENV-03.d: a value without the name, like "1.1"). Through nginx the client
+    of the server is nginx, which speaks HTTP/1.1 upstream. HTTP/1.0 and HTTP/1.1, each its
+    own sub-case."""
     for version in ("HTTP/1.0", "HTTP/1.1"):
         with ctx.case(version):
             environ = observed_environ(ctx, ctx.request("GET", "/protocol", version=version))
@@ -108,6 +147,10 @@ def server_protocol(ctx: CheckContext) -> None:
             got = environ.get("SERVER_PROTOCOL")
             if got is None or got == "":
                 ctx.finding("WSGI-ENV-03.a", f"{version} request: SERVER_PROTOCOL is missing")
+            elif got != expected and not _PROTOCOL_NAME_AND_VERSION.fullmatch(str(got)):
+                ctx.finding("WSGI-ENV-03.d", f"{version} request: SERVER_PROTOCOL is {got!r}, "
+                                             f"without the protocol's name and version "
+                                             f"({expected!r})")
             elif got != expected:
                 ctx.finding("WSGI-ENV-03.b", f"{version} request: SERVER_PROTOCOL is {got!r}, "
                                              f"expected {expected!r}")
@@ -132,10 +175,14 @@ def optional_cgi_keys(ctx: CheckContext) -> None:
     and CONTENT_LENGTH are "The contents of any Content-Type fields in the HTTP request." and
     the same for Content-Length (WSGI-ENV-04.e, .f), so empty or absent when the request has
     none; PATH_INFO and SCRIPT_NAME are the remainder of the path and the part of it that
-    corresponds to the application, here mounted at the root (WSGI-ENV-06.a, .b). A bare GET
-    and a POST with query, body and Content-Type are two sub-cases."""
+    corresponds to the application, here mounted at the root (WSGI-ENV-06.a, .b); RFC 3875
+    4.1.5 gives PATH_INFO's syntax, "PATH_INFO = "" | ( "/" path )" (WSGI-ENV-06.e), and "the
+    server MUST preserve the case of the path as presented in the request URI." (WSGI-ENV-06.f:
+    the bare GET's path has an upper-case letter). A bare GET and a POST with query, body and
+    Content-Type are two sub-cases."""
     with ctx.case("GET without query, body or Content-Type"):
-        _judge_bare(ctx, observed_environ(ctx, ctx.request("GET", "/cgi/bare")))
+        # An upper-case letter in the path: its case must come through (WSGI-ENV-06.f).
+        _judge_bare(ctx, observed_environ(ctx, ctx.request("GET", "/cgi/Bare")))
     with ctx.case("POST with query, body and Content-Type"):
         _judge_full(ctx, observed_environ(ctx, ctx.request(
             "POST", "/cgi/full?a=1&b=two", body=b"hello",
@@ -152,7 +199,7 @@ def _judge_bare(ctx: CheckContext, bare: dict[str, Any]) -> None:
         if not _absent_or_empty(bare, key):
             ctx.finding(ref, f"GET without query, body or Content-Type: environ[{key!r}] is "
                              f"{bare.get(key)!r}; it must be absent or ''")
-    _judge_path_info(ctx, bare, "/cgi/bare")
+    _judge_path_info(ctx, bare, "/cgi/Bare")
 
 
 def _judge_full(ctx: CheckContext, full: dict[str, Any]) -> None:
@@ -175,6 +222,13 @@ def _judge_path_info(ctx: CheckContext, environ: dict[str, Any], path: str) -> N
     got = environ.get("PATH_INFO")
     if got is None:
         ctx.finding("WSGI-ENV-04.a", f"PATH_INFO is missing for {path}")
+    elif got != path and isinstance(got, str) and got and not got.startswith("/"):
+        ctx.finding("WSGI-ENV-06.e", f"PATH_INFO is {got!r} for {path}: not empty and not "
+                                     "starting with '/' (RFC 3875 4.1.5: PATH_INFO = \"\" | "
+                                     "( \"/\" path ))")
+    elif got != path and isinstance(got, str) and got.lower() == path.lower():
+        ctx.finding("WSGI-ENV-06.f", f"PATH_INFO is {got!r} for {path}: the case of the path "
+                                     "was not preserved")
     elif got != path:
         ctx.finding("WSGI-ENV-06.a", f"PATH_INFO is {got!r}, expected {path!r}")
 
@@ -194,29 +248,39 @@ def http_headers(ctx: CheckContext) -> None:
     appropriate HTTP header in the request." (WSGI-ENV-08.b, SHOULD). RFC 3875 4.1.18: "If
     multiple header fields with the same field-name are received then the server MUST rewrite
     them as a single value having the same semantics." (WSGI-ENV-08.h; joined with a comma,
-    with or without a space, as RFC 9110 5.2/5.3 define), and "In particular, it SHOULD remove
-    any header fields carrying authentication information, such as 'Authorization'; or that
-    are available to the script in other variables, such as 'Content-Length' and
-    'Content-Type'." (WSGI-ENV-08.f). CONTENT_TYPE is "The contents of any Content-Type fields
-    in the HTTP request." (WSGI-ENV-08.g)."""
+    with optional whitespace, as RFC 9110 5.3 allows: WSGI-ENV-08.j), their values
+    "concatenated in order" (RFC 9110 5.2, WSGI-ENV-08.i: both values, wrong order), and "In
+    particular, it SHOULD remove any header fields carrying authentication information, such as
+    'Authorization'; or that are available to the script in other variables, such as
+    'Content-Length' and 'Content-Type'." (WSGI-ENV-08.f). CONTENT_TYPE is "The contents of
+    any Content-Type fields in the HTTP request." (WSGI-ENV-08.g). A header found only under
+    another spelling of its name breaks 4.1.18's "The HTTP header field name is converted to
+    upper case, has all occurrences of "-" replaced with "_" and has "HTTP_" prepended to give
+    the meta-variable name." (WSGI-ENV-08.e)."""
     exchange = ctx.request("POST", "/headers", body=b"abc", headers=[
         ("X-One", "1"), ("X-Dup", "a"), ("Content-Type", "text/plain"), ("x-dup", "b"),
         ("User-Agent", "conformance/1"),
     ])
     environ = observed_environ(ctx, exchange)
-    for key, value in (("HTTP_X_ONE", "1"), ("HTTP_USER_AGENT", "conformance/1")):
-        got = environ.get(key)
-        if got is None:
+    for key, value in (("HTTP_X_ONE", "1"), ("HTTP_USER_AGENT", "conformance/1"),
+                       ("HTTP_X_DUP", None)):
+        misnamed = _misnamed(environ, key)
+        if key not in environ and misnamed:
+            ctx.finding("WSGI-ENV-08.e", f"{key} is missing, but {misnamed} carry its header: "
+                                         "the name is not upper case with '-' as '_' after "
+                                         "'HTTP_'")
+        elif key not in environ:
             ctx.finding("WSGI-ENV-08.b", f"{key} is missing although the request had the header")
-        elif got != value:
-            ctx.finding("WSGI-ENV-08.a", f"{key} is {got!r}, expected {value!r}")
+        elif value is not None and environ[key] != value:
+            ctx.finding("WSGI-ENV-08.a", f"{key} is {environ[key]!r}, expected {value!r}")
     dup = environ.get("HTTP_X_DUP")
-    if dup is None:
-        ctx.finding("WSGI-ENV-08.b", "HTTP_X_DUP is missing although the request had two X-Dup "
-                                     "headers (a, b)")
-    elif dup not in ("a,b", "a, b"):
-        ctx.finding("WSGI-ENV-08.h", f"two X-Dup headers (a, b) gave HTTP_X_DUP {dup!r}; "
-                                     "expected them joined with a comma in order")
+    if isinstance(dup, str) and not _JOINED_IN_ORDER.fullmatch(dup):
+        if sorted(part.strip(" \t") for part in dup.split(",")) == ["a", "b"]:
+            ctx.finding("WSGI-ENV-08.i", f"two X-Dup headers (a, b) gave HTTP_X_DUP {dup!r}: "
+                                         "both values, but not concatenated in order")
+        else:
+            ctx.finding("WSGI-ENV-08.h", f"two X-Dup headers (a, b) gave HTTP_X_DUP {dup!r}; "
+                                         "expected them joined with a comma in order")
     wrong = [k for k in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH") if k in environ]
     if wrong:
         ctx.finding("WSGI-ENV-08.f", f"{wrong} present: Content-Type/Content-Length should "
@@ -226,10 +290,21 @@ def http_headers(ctx: CheckContext) -> None:
                                      "Content-Type: text/plain")
 
 
+# RFC 9110 5.3: "separated by a comma (",") and optional whitespace (OWS ...)", in order.
+_JOINED_IN_ORDER = re.compile(r"a,[ \t]*b")
+
+
+def _misnamed(environ: dict[str, Any], key: str) -> list[str]:
+    """Keys that carry the header of ``key`` under another spelling: "-" kept, the case kept,
+    or no "HTTP_" in front (RFC 3875 4.1.18's mapping not applied)."""
+    return sorted(k for k in environ if k != key
+                  and k.upper().replace("-", "_") in (key, key.removeprefix("HTTP_")))
+
+
 @check(
     id="pep3333.wsgi-keys",
     title="wsgi.version (1, 0), wsgi.url_scheme, multithread/multiprocess/run_once truthful",
-    requirements=["WSGI-ENV-10", "WSGI-ENV-11"],
+    requirements=["WSGI-ENV-10", "WSGI-ENV-11", "WSGI-IN-01"],
     level=Level.MUST,
     interfaces=("wsgi",),
     section="PEP 3333 'environ Variables' (wsgi.* table); 'Input and Error Streams'",
@@ -238,9 +313,13 @@ def wsgi_keys(ctx: CheckContext) -> None:
     """PEP 3333, environ Variables: environ "must contain the following WSGI-defined
     variables" (WSGI-ENV-10.a); wsgi.version is "The tuple (1, 0), representing WSGI version
     1.0." (WSGI-ENV-10.b); wsgi.url_scheme is "A string representing the "scheme" portion of
-    the URL at which the application is being invoked." (WSGI-ENV-10.c: "http" here); Input
-    and Error Streams: "The methods listed in the table above must be supported by all servers
-    conforming to this specification." (WSGI-ENV-11.b: wsgi.errors write, writelines, flush).
+    the URL at which the application is being invoked." (WSGI-ENV-10.c: "http" here), and
+    "Normally, this will have the value "http" or "https", as appropriate." (WSGI-ENV-10.d: any
+    other value); Input and Error Streams: "The methods listed in the table above must be
+    supported by all servers conforming to this specification." (WSGI-ENV-11.b: wsgi.errors
+    write, writelines, flush) and "The input and error streams provided by the server must
+    support the following methods:" (WSGI-IN-01.a: wsgi.input read, readline, readlines,
+    __iter__; what they return is pep3333.read-methods' concern).
     wsgi.multithread, wsgi.multiprocess and wsgi.run_once "should evaluate true" exactly when
     the server runs that way (WSGI-ENV-10.e, .f, .g, SHOULD), compared with what the target
     TOML's [wsgi] table says about its configuration."""
@@ -255,11 +334,17 @@ def wsgi_keys(ctx: CheckContext) -> None:
         ctx.finding("WSGI-ENV-10.b", f"wsgi.version is {version!r} ({kind}), expected the tuple "
                                      "(1, 0)")
     scheme = environ.get("wsgi.url_scheme")
-    if "wsgi.url_scheme" in environ and scheme != "http":
+    if "wsgi.url_scheme" in environ and scheme not in ("http", "https"):
+        ctx.finding("WSGI-ENV-10.d", f"wsgi.url_scheme is {scheme!r}, neither 'http' nor "
+                                     "'https'")
+    elif "wsgi.url_scheme" in environ and scheme != "http":
         ctx.finding("WSGI-ENV-10.c", f"wsgi.url_scheme is {scheme!r} on a plain HTTP connection")
     missing_api = [name for name, ok in entry["errors_api"].items() if not ok]
     if "wsgi.errors" in environ and missing_api:
         ctx.finding("WSGI-ENV-11.b", f"wsgi.errors lacks {missing_api}")
+    missing_input = [name for name, ok in entry["input_api"].items() if not ok]
+    if "wsgi.input" in environ and missing_input:
+        ctx.finding("WSGI-IN-01.a", f"wsgi.input lacks {missing_input}")
     _judge_flags(ctx, environ)
 
 
@@ -325,17 +410,30 @@ def extra_keys_named(ctx: CheckContext) -> None:
     numbers, dots, and underscores, and should be prefixed with a name that is unique to the
     defining server or gateway." (WSGI-ENV-12.b, SHOULD). The characters are checked; a dot is
     not required (the separator after the prefix is not specified), and whether a prefix is
-    unique to the server cannot be read from one environ. CGI-style upper-case names
-    (REMOTE_ADDR, HTTP_*) are the CGI variables, not extras; wsgi.* keys belong to the spec;
+    unique to the server cannot be read from one environ. CGI-style upper-case names are CGI
+    meta-variables, held to CGI's own rule (below); wsgi.* keys belong to the spec;
     and the environ "may also contain arbitrary operating-system "environment variables""
-    (WSGI-ENV-12.c: the server process's os.environ, which the probe journals, is excluded)."""
+    (WSGI-ENV-12.c: the server process's os.environ, which the probe journals, is excluded).
+    Upper-case keys beyond RFC 3875's meta-variables and HTTP_* are CGI extension
+    meta-variables: "The server MAY set additional implementation-defined extension meta-
+    variables, whose names SHOULD be prefixed with "X_"." (WSGI-ENV-12.d, SHOULD; REMOTE_PORT,
+    REQUEST_URI and the like). Each rule is its own sub-case."""
     exchange = respond(ctx, "os-environ")
     os_keys = set(required_step(ctx, exchange.rid, "os-environ")["keys"])
     environ = observed_environ(ctx, exchange)
-    bad = sorted(k for k in environ
-                 if not k.startswith("wsgi.") and not _CGI_STYLE.fullmatch(k) and k not in os_keys
-                 and not _EXTRA_KEY.fullmatch(k))
-    if bad:
-        ctx.finding("WSGI-ENV-12.b", f"environ keys that are neither CGI variables nor named "
-                                     f"with lower-case letters, digits, dots and underscores: "
-                                     f"{bad}")
+    with ctx.case("server-defined variables"):
+        bad = sorted(k for k in environ
+                     if not k.startswith("wsgi.") and not _CGI_STYLE.fullmatch(k)
+                     and k not in os_keys and not _EXTRA_KEY.fullmatch(k))
+        if bad:
+            ctx.finding("WSGI-ENV-12.b", f"environ keys that are neither CGI variables nor "
+                                         f"named with lower-case letters, digits, dots and "
+                                         f"underscores: {bad}")
+    with ctx.case("CGI extension meta-variables"):
+        extensions = sorted(k for k in environ
+                            if _CGI_STYLE.fullmatch(k) and k not in os_keys
+                            and k not in CGI_VARIABLES and not k.startswith(("HTTP_", "X_")))
+        if extensions:
+            ctx.finding("WSGI-ENV-12.d", f"upper-case keys that are neither RFC 3875 "
+                                         f"meta-variables, HTTP_* nor prefixed with 'X_': "
+                                         f"{extensions}")

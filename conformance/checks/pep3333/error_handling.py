@@ -26,7 +26,10 @@ def app_exception(ctx: CheckContext) -> None:
     which "the server is aware that it has erred" (WSGI-RESP-13.h, a definition), but no
     sentence obliges it, so another answer is reported (INFO). After output began, "The server
     or gateway can then trap this (fatal) exception and abort the response." (WSGI-RESP-13.b,
-    INFO): a chunked response ended with its last-chunk is reported, not failed. With a
+    INFO): a chunked response ended with its last-chunk is reported, not failed; RFC 9112 6.3
+    "a server SHOULD generate encoding or length-delimited messages whenever possible"
+    (WSGI-RESP-13.g, SHOULD): an HTTP/1.1 response without Content-Length sent close-delimited
+    (chunked was possible) hides the cut from the client. With a
     declared Content-Length of 100 and 12 bytes sent, Handling the Content-Length Header:
     "if the application does not provide *enough* data to meet its stated Content-Length, the
     server should close the connection" (WSGI-RESP-09.b, SHOULD)."""
@@ -73,3 +76,11 @@ def _judge_chunked_abort(ctx: CheckContext) -> None:
         ctx.finding("WSGI-RESP-13.b", "an exception mid-body gave a chunked response ended with "
                                       "its last-chunk: the client cannot tell the body was cut "
                                       "short")
+    elif chunked.version == "HTTP/1.1" and chunked.framing == "close":
+        # An HTTP/1.1 response to an HTTP/1.1 request could have been chunked: "whenever
+        # possible" holds, and close-delimited hides the cut.
+        ctx.finding("WSGI-RESP-13.g", f"the unsized response to an HTTP/1.1 request was "
+                                      f"HTTP/1.1 and close-delimited ({len(chunked.body)} bytes "
+                                      "before the close): the client cannot tell the "
+                                      "exception cut it short, where chunked framing would "
+                                      "have shown it")

@@ -36,8 +36,11 @@ def file_wrapper(ctx: CheckContext) -> None:
     Where it is offered: "In other words, transmission should begin at the current position
     within the "file" at the time that transmission begins, and continue until the end is
     reached, or until Content-Length bytes have been written." (WSGI-FILE-01.f, SHOULD);
-    "Apart from the handling of close(), the semantics of returning a file wrapper from the
-    application should be the same as if the application had returned iter(filelike.read,
+    "If the server or gateway supplies wsgi.file_wrapper, it must be a callable that accepts
+    one required positional parameter, and one optional positional parameter."
+    (WSGI-FILE-01.b, MUST: the probe calls it with the block size as its second positional
+    argument); "Apart from the handling of close(), the semantics of returning a file wrapper
+    from the application should be the same as if the application had returned iter(filelike.read,
     '')." (WSGI-FILE-01.e, SHOULD); "the iterable returned by wsgi.file_wrapper must have a
     close() method that invokes the original file-like object's close() method"
     (WSGI-FILE-01.g, MUST); and for an object without fileno() "the wsgi.file_wrapper must
@@ -49,6 +52,14 @@ def file_wrapper(ctx: CheckContext) -> None:
             exchange = respond(ctx, "file-wrapper", kind=kind)
             if required_step(ctx, exchange.rid, "file-wrapper").get("absent"):
                 ctx.unsupported("the server offers no wsgi.file_wrapper")
+            # The probe's last step is wsgi.file_wrapper(filelike, 4096): an exception the
+            # app raised after it journalled the step is that call refusing its arguments.
+            raised = [e for e in ctx.journal.for_rid(exchange.rid)
+                      if e["event"] == Event.APP_EXCEPTION]
+            ctx.require(not raised, "WSGI-FILE-01.b",
+                        f"wsgi.file_wrapper(filelike, 4096) for {what} raised "
+                        f"{raised[0]['error'] if raised else ''}: the block size is an "
+                        "optional positional parameter")
             _judge_body(ctx, exchange.response, kind, what)
             closed = ctx.journal.wait_for(
                 lambda evs: any(e["event"] == Event.FILE_CLOSE for e in evs), rid=exchange.rid,

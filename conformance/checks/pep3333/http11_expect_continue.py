@@ -7,7 +7,7 @@ from conformance.checks.pep3333.input_operations import BODY, RESPONSE_BOUND, ST
 from conformance.context import CheckContext
 from conformance.probes.contract import Event, Route
 from conformance.verdicts import Level
-from conformance.wire import Connection, request_bytes
+from conformance.wire import Connection, Response, request_bytes
 
 
 def _expect_100(ctx: CheckContext, target: str, body: bytes) -> tuple[Connection, str, bool]:
@@ -46,32 +46,57 @@ def expect_continue(ctx: CheckContext) -> None:
     """PEP 3333, HTTP 1.1 Expect/Continue: "Servers and gateways that implement HTTP 1.1 must
     provide transparent support for HTTP 1.1's "expect/continue" mechanism." (WSGI-IN-07.a,
     MUST): the body reaches the app and its response reaches the client, also when the app
-    never reads the body. "This may be done in any of several ways": "100 Continue" at once or
-    on the first read, or "Wait until the client decides that the server does not support
-    expect/continue, and sends the request body on its own." (WSGI-IN-07.f, INFO), of which
-    the PEP says "This is suboptimal, and is not recommended." (WSGI-IN-07.g, SHOULD NOT). The
-    client withholds the body for STEP_DEADLINE seconds waiting for the 100, then sends it
-    anyway (RFC 9110 10.1.1 lets it). A server that answers as HTTP/1.0 does not implement
-    HTTP 1.1, so no 100 from it is reported only."""
-    with ctx.case("the app reads the body"):
-        _expect_with_reading_app(ctx)
+    never reads the body. "This may be done in any of several ways": "100 Continue" at once
+    (way 1) or on the first read (way 2, where "The read request must then remain blocked
+    until the client responds.", WSGI-IN-07.e, MUST), or "Wait until the client decides that
+    the server does not support expect/continue, and sends the request body on its own."
+    (WSGI-IN-07.f, INFO), of which the PEP says "This is suboptimal, and is not recommended."
+    (WSGI-IN-07.g, SHOULD NOT). RFC 9110 10.1.1: "A server that sends a 100 (Continue)
+    response MUST ultimately send a final status code, once it receives and processes the
+    request content, unless the connection is closed prematurely." (WSGI-IN-07.i). The client
+    withholds the body for STEP_DEADLINE seconds waiting for the 100, then sends it anyway
+    (RFC 9110 10.1.1 lets it). The app that never reads runs first: a 100 for it is way 1, so
+    a 100 followed by a read that returns without the body is way 2's read not waiting. A
+    server that answers as HTTP/1.0 does not implement HTTP 1.1, so no 100 from it is
+    reported only."""
     with ctx.case("the app never reads the body"):
-        _expect_with_idle_app(ctx)
+        way_1 = _expect_with_idle_app(ctx)
+    with ctx.case("the app reads the body"):
+        _expect_with_reading_app(ctx, way_1)
 
 
-def _expect_with_reading_app(ctx: CheckContext) -> None:
+def _judge_final(ctx: CheckContext, conn: Connection, response: Response, got_100: bool,
+                 what: str) -> None:
+    """The app's 200 must reach the client; after a 100, silence on an open connection is
+    the missing final status (WSGI-IN-07.i), anything else a mechanism not transparent."""
+    if response.status == 200:
+        return
+    if got_100 and not response.status and not conn.eof:
+        ctx.finding("WSGI-IN-07.i", f"{what}: after its 100 (Continue) the server sent no final "
+                                    f"response within {RESPONSE_BOUND:g}s and kept the "
+                                    "connection open")
+    else:
+        ctx.finding("WSGI-IN-07.a", f"{what}: the response to an Expect: 100-continue request "
+                                    f"was {response.status or 'missing'}, not the app's 200 "
+                                    f"(within {RESPONSE_BOUND:g}s)")
+
+
+def _expect_with_reading_app(ctx: CheckContext, way_1: bool) -> None:
     conn, rid, got_100 = _expect_100(ctx, f"{Route.INPUT}?ops=read:{len(BODY)}", BODY)
     on_its_own = _send_body_unless_answered(conn, got_100)
     response = conn.read_response(timeout=RESPONSE_BOUND)
     steps = [e for e in ctx.journal.for_rid(rid) if e["event"] == Event.INPUT_STEP]
     if not steps or steps[0].get("result") != BODY:
+        got = steps[0].get("result") if steps and "error" not in steps[0] else None
         read = repr(steps[0].get("result")) if steps else "nothing"
-        ctx.finding("WSGI-IN-07.a", f"the app read {read}, expected the body {BODY!r}")
-    if response.status != 200:
-        ctx.finding("WSGI-IN-07.i" if got_100 else "WSGI-IN-07.a",
-                    f"the response to an Expect: 100-continue request was "
-                    f"{response.status or 'missing'}, not the app's 200 (within "
-                    f"{RESPONSE_BOUND:g}s)")
+        if got_100 and not way_1 and isinstance(got, bytes) and BODY.startswith(got):
+            ctx.finding("WSGI-IN-07.e", f"the 100 (Continue) came when the app read (none came "
+                                        f"for the app that never reads), but read("
+                                        f"{len(BODY)}) returned {read} without waiting for "
+                                        "the body the 100 invited")
+        else:
+            ctx.finding("WSGI-IN-07.a", f"the app read {read}, expected the body {BODY!r}")
+    _judge_final(ctx, conn, response, got_100, "an app that reads the body")
     if not on_its_own:
         return  # a 100 came, or a final response instead (judged above)
     if response.version == "HTTP/1.0":
@@ -84,12 +109,10 @@ def _expect_with_reading_app(ctx: CheckContext) -> None:
                                     "and send the body on its own")
 
 
-def _expect_with_idle_app(ctx: CheckContext) -> None:
+def _expect_with_idle_app(ctx: CheckContext) -> bool:
+    """True when a 100 came although the app never reads (way 1: at once)."""
     conn, _, got_100 = _expect_100(ctx, f"{Route.INPUT}?ops=", BODY)
     _send_body_unless_answered(conn, got_100)
     response = conn.read_response(timeout=RESPONSE_BOUND)
-    if response.status != 200:
-        ctx.finding("WSGI-IN-07.a", f"an app that never reads wsgi.input: the response to an "
-                                    f"Expect: 100-continue request was "
-                                    f"{response.status or 'missing'}, not the app's 200 "
-                                    f"(within {RESPONSE_BOUND:g}s)")
+    _judge_final(ctx, conn, response, got_100, "an app that never reads wsgi.input")
+    return got_100

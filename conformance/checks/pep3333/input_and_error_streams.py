@@ -344,9 +344,15 @@ def errors_any_unicode(ctx: CheckContext) -> None:
     allowed, however, to substitute characters that cannot be rendered in the stream's
     encoding." (WSGI-ENV-11.d, SHOULD). The app writes U+00E9, U+20AC, CJK, an astral emoji
     and U+0000 with write() and writelines(), then calls flush(). That the three methods
-    exist (a MUST) is pep3333.wsgi-keys's concern."""
+    exist (a MUST) is pep3333.wsgi-keys's concern. A TypeError is a stream that takes no
+    str at all: "This should be a "text mode" stream" (WSGI-ENV-11.c, SHOULD)."""
     exchange = respond(ctx, "errors")
     step = required_step(ctx, exchange.rid, "errors")
-    if step["raised"] is not None:
-        ctx.finding("WSGI-ENV-11.d", f"writing unicode text to wsgi.errors raised "
-                                     f"{step['raised']}")
+    if step["raised"] is None:
+        return
+    # A binary stream rejects every str with a TypeError; an encoding that cannot render a
+    # character raises UnicodeEncodeError (a ValueError) instead.
+    text_mode = not str(step["raised"]).startswith("TypeError")
+    ctx.finding("WSGI-ENV-11.d" if text_mode else "WSGI-ENV-11.c",
+                f"writing unicode text to wsgi.errors raised {step['raised']}"
+                + ("" if text_mode else ": it is no text-mode stream"))

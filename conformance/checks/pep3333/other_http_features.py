@@ -29,7 +29,12 @@ def chunked_request_body(ctx: CheckContext) -> None:
     """PEP 3333, Other HTTP Features: "WSGI servers must handle any supported inbound
     "hop-by-hop" headers on their own, such as by decoding any inbound Transfer-Encoding,
     including chunked encoding if applicable." (WSGI-IN-06.a); RFC 9112 7.1: "A recipient MUST
-    be able to parse and decode the chunked transfer coding." (WSGI-IN-06.c). The app reads
+    be able to parse and decode the chunked transfer coding." (WSGI-IN-06.c: the reads do not
+    finish); RFC 9112 6.1: "A recipient MUST be able to parse the chunked transfer coding"
+    (WSGI-IN-06.b: the request never reaches the app, and no 411). Where the server gives the
+    app a CONTENT_LENGTH, RFC 3875 4.2: "the server MUST remove any such codings from the
+    message-body, and recalculate the CONTENT_LENGTH." (WSGI-IN-06.e: it must be the decoded
+    length). The app reads
     exactly len(body) bytes in sized reads (no end-of-file needed) and must get the decoded
     body, with no chunk framing. A server may instead answer 411: "A server MAY reject a
     request that contains a message body but not a Content-Length by responding with 411
@@ -59,6 +64,12 @@ def chunked_request_body(ctx: CheckContext) -> None:
     steps = _steps(ctx, rid, len(ops))
     with ctx.case("the decoded body"):
         _judge_decoded(ctx, conn, steps, len(sizes), http10)
+    length = str(seen["environ"].get("CONTENT_LENGTH") or "").strip()
+    if length:  # a server that gives one must have recalculated it (RFC 3875 4.2)
+        with ctx.case("the recalculated CONTENT_LENGTH"):
+            ctx.require(length == str(len(BODY)), "WSGI-IN-06.e",
+                        f"CONTENT_LENGTH is {length!r} for a chunked body of {len(BODY)} "
+                        f"decoded bytes")
     # Where the body itself came out wrong, what follows it in the stream says nothing more;
     # where the server gave the app a CONTENT_LENGTH (nginx de-chunks, RFC 3875 recalculates),
     # reading past it is note 1's concern (pep3333.read-past-content-length).
@@ -79,7 +90,8 @@ def _refusal(conn: Connection, http10: bool) -> tuple[str, str]:
     if http10 and 400 <= status < 600:
         return "WSGI-IN-06.d", (f"the HTTP/1.0 server refused the chunked request with "
                                 f"{status}: the app never saw it")
-    ref = "WSGI-IN-06.f" if http10 else "WSGI-IN-06.c"
+    # Not even the head reached the app: the server could not parse the chunked framing.
+    ref = "WSGI-IN-06.f" if http10 else "WSGI-IN-06.b"
     return ref, (f"the app never saw the chunked request within {STEP_DEADLINE:g}s; the "
                  f"server answered {status or 'nothing'}")
 

@@ -15,10 +15,12 @@ from conformance.checks.pep3333.scripted_responses import (
     respond,
     respond_step,
 )
+from conformance.checks.support.streaming import ARRIVAL_BOUND, WAIT
 from conformance.context import CheckContext
 from conformance.probes.contract import LATIN1_HEADER_VALUE as LATIN1_VALUE
+from conformance.probes.contract import Event, Route
 from conformance.verdicts import HarnessError, Level
-from conformance.wire import Response
+from conformance.wire import Response, request_bytes
 
 # Control characters a field line may not carry (RFC 9110 5.5: field-value excludes CTLs
 # other than HTAB; the line's own line end is split off before looking).
@@ -35,29 +37,76 @@ _CONTROLS = frozenset(range(0x00, 0x20)) - {0x09} | {0x7F}
             "non-empty bytestring)",
 )
 def headers_held_until_body(ctx: CheckContext) -> None:
-    """PEP 3333, The start_response() Callable: "response headers must not be sent until there
-    is actual body data available, or until the application's returned iterable is exhausted"
-    (WSGI-RESP-02.c); Error Handling: "If no output has been written when an exception
-    occurs, the call to start_response will return normally" (WSGI-RESP-02.f, a definition);
-    and "If exc_info is supplied, and no HTTP headers have been output yet, start_response
-    should replace the currently-stored HTTP response headers with the newly-supplied ones"
+    """PEP 3333, The start_response() Callable: start_response "must store them for the server
+    or gateway to transmit **only** after the first iteration of the application return value
+    that yields a non-empty bytestring, or upon the application's first invocation of the
+    write() callable." (WSGI-RESP-02.b). The first sub-case streams b"" and then waits for the
+    client before its first block: header bytes that reach the client once the server has
+    asked for the block after b"" (the journal says when) were sent for the empty block.
+
+    The second: Error Handling: "If no output has been written when an exception occurs, the
+    call to start_response will return normally" (WSGI-RESP-02.f, a definition); and "If
+    exc_info is supplied, and no HTTP headers have been output yet, start_response should
+    replace the currently-stored HTTP response headers with the newly-supplied ones"
     (WSGI-RESP-02.e, SHOULD). The app starts a 200 with X-Original, yields b"", then calls
-    start_response("503 Replaced", [X-Replaced], exc_info) and yields a block. A raise means
-    the server took b"" for output and sent (or held as sent) the headers (WSGI-RESP-02.c,
-    MUST); a client that still gets the 200 or X-Original means
-    the replacement did not happen (SHOULD: from the bytes alone the suite cannot tell a
-    replacement ignored from headers sent early). A server that stops iterating after b"" does
-    not treat the later non-empty output "normally" (WSGI-RESP-08.b)."""
+    start_response("503 Replaced", [X-Replaced], exc_info) and yields a block. Where the
+    first sub-case saw the headers go out early, a raise is the consequence (RESP-04) and the
+    replacement no longer applies; otherwise a raise breaks WSGI-RESP-02.f, and a client that
+    still gets the 200 or X-Original means the replacement did not happen. A server that
+    stops iterating after b"" does not treat the later non-empty output "normally"
+    (WSGI-RESP-08.b)."""
+    with ctx.case("headers after an empty block"):
+        early = _headers_sent_for_empty_block(ctx)
+    with ctx.case("exc_info after an empty block"):
+        _judge_replacement(ctx, early)
+
+
+# Seconds for header bytes the server already wrote (before asking for the next block) to
+# reach the client over loopback; a server that writes them later still passes.
+_EMPTY_BLOCK_GRACE = 0.5
+
+
+def _headers_sent_for_empty_block(ctx: CheckContext) -> bool:
+    """Whether the response's first bytes reached the client between the app's b"" and its
+    first non-empty block (the app waits for the client's gate 0 before producing it)."""
+    rid = ctx.new_rid()
+    conn = ctx.connect(timeout=ARRIVAL_BOUND + 2)
+    conn.send(request_bytes("GET", f"{Route.STREAM}?blocks=1&wait={WAIT:g}&empty=1",
+                            ctx.base_headers(rid)))
+    # The server asks for the block after b"" (PRODUCE 0), or closes the iterable there.
+    events = ctx.journal.wait_for(
+        lambda evs: any(e["event"] == Event.CLOSE or (e["event"] == Event.PRODUCE
+                                                       and e.get("block") == 0) for e in evs),
+        rid=rid, timeout=STEP_BOUND)
+    if not any(e["event"] == Event.PRODUCE for e in events or ()):
+        ctx.observed(rid)  # stopped at b"" (the second sub-case judges that), or never ran
+        return False
+    conn.read_until(b"\r\n", timeout=_EMPTY_BLOCK_GRACE)
+    early = bytes(conn.received)
+    ctx.journal.open_gate(rid, 0)
+    if early:
+        ctx.finding("WSGI-RESP-02.b", f"the app had yielded only b'' (and the server had asked "
+                                      f"for the next block) when the client got {early[:60]!r}: "
+                                      "the headers went out before any non-empty block")
+    conn.read_until(b"block-1\n", timeout=ARRIVAL_BOUND)
+    return bool(early)
+
+
+def _judge_replacement(ctx: CheckContext, early: bool) -> None:
     exchange = respond(ctx, "replace-status")
     step = respond_step(ctx, exchange.rid, "replace")
     ctx.require(step is not None, "WSGI-RESP-08.b",
                 f"the app's iterable was not asked for a block after b'' within "
                 f"{STEP_BOUND:g}s: the server stopped iterating at the empty block")
     assert step is not None  # require() ended the check otherwise
+    if early:  # headers out: raising is right (RESP-04) and there is nothing left to replace
+        ctx.details["replace"] = (f"start_response(..., exc_info) raised {step['raised']}"
+                                  if step["raised"] else "start_response returned normally")
+        return
     # After a raise the app went on under the original status: nothing more to compare.
-    ctx.require(step["raised"] is None, "WSGI-RESP-02.c",
+    ctx.require(step["raised"] is None, "WSGI-RESP-02.f",
                 f"start_response with exc_info after only b'' was yielded raised "
-                f"{step['raised']}: the server treated the headers as already sent")
+                f"{step['raised']}, although no output had been written")
     response = exchange.response
     replaced = response.status == 503 and response.header("x-replaced") == b"yes"
     if not replaced or response.header("x-original") is not None:

@@ -14,7 +14,7 @@ from conformance.context import CheckContext
 from conformance.verdicts import Level
 
 # RFC 3875 4.1 meta-variables: "CGI-defined variables must be native strings" (PEP 3333).
-_CGI_VARIABLES = frozenset({
+CGI_VARIABLES = frozenset({
     "AUTH_TYPE", "CONTENT_LENGTH", "CONTENT_TYPE", "GATEWAY_INTERFACE", "PATH_INFO",
     "PATH_TRANSLATED", "QUERY_STRING", "REMOTE_ADDR", "REMOTE_HOST", "REMOTE_IDENT",
     "REMOTE_USER", "REQUEST_METHOD", "SCRIPT_NAME", "SERVER_NAME", "SERVER_PORT",
@@ -45,9 +45,12 @@ def latin1_strings(ctx: CheckContext) -> None:
     bytes as latin-1 code points ('/caf\\xc3\\xa9') is what servers do, but RFC 3875 4.1.5
     says "Similarly, treatment of non US-ASCII characters in the path is system-defined."
     (WSGI-ENV-05.h, INFO), so another form within U+00FF is reported. Value types: the RFC 3875
-    variables and HTTP_* must be str; other upper-case keys (REMOTE_PORT and the like) are
-    implementation-defined extensions, "The server MAY set additional implementation-defined
-    extension meta- variables" (WSGI-ENV-05.i, INFO): a non-str one is reported."""
+    variables must be str, and HTTP_* too: "The server MUST, if necessary, change the
+    representation of the data (for example, the character set) to be appropriate for a CGI
+    meta-variable." (RFC 3875 4.1.18, WSGI-ENV-05.f); other upper-case keys (REMOTE_PORT and
+    the like) are implementation-defined extensions, "The server MAY set additional
+    implementation-defined extension meta- variables" (WSGI-ENV-05.i, INFO): a non-str one is
+    reported."""
     environs: list[dict[str, Any]] = []
     with ctx.case("obs-text header value"):
         environs.append(_judge_obs_text(ctx))
@@ -65,7 +68,7 @@ def _judge_obs_text(ctx: CheckContext) -> dict[str, Any]:
     if _above_latin1(got):
         ctx.finding("WSGI-ENV-05.d", f"header bytes {OBS_TEXT_VALUE!r}: HTTP_X_LATIN is {got!r}, "
                                      "with code points above U+00FF")
-    elif got != expected:
+    elif got != expected and (got is None or isinstance(got, str)):  # other types: below
         ctx.finding("WSGI-ENV-05.g", f"header bytes {OBS_TEXT_VALUE!r}: HTTP_X_LATIN is {got!r}, "
                                      f"expected the same bytes as code points {expected!r}")
     return environ
@@ -84,16 +87,27 @@ def _judge_utf8_path(ctx: CheckContext) -> dict[str, Any]:
 
 
 def _judge_value_types(ctx: CheckContext, environs: list[dict[str, Any]]) -> None:
-    merged = {k: v for environ in environs for k, v in environ.items() if k.isupper()}
+    merged: dict[str, Any] = {}
+    for environ in environs:
+        for key, value in environ.items():
+            # A value wrong in any request is kept over a right one from another request.
+            if key.isupper() and (key not in merged or not isinstance(value, str)
+                                  or _above_latin1(value)):
+                merged[key] = value
     above = {k: v for k, v in merged.items() if _above_latin1(v) and k != "PATH_INFO"
              and k != "HTTP_X_LATIN"}  # those two are judged in their own sub-cases
     if above:
         ctx.finding("WSGI-ENV-05.d", f"CGI variables with code points above U+00FF: {above!r}")
     not_str = {k: type(v).__name__ for k, v in merged.items() if not isinstance(v, str)}
-    defined = {k: t for k, t in not_str.items() if k in _CGI_VARIABLES or k.startswith("HTTP_")}
+    defined = {k: t for k, t in not_str.items() if k in CGI_VARIABLES}
     if defined:
         ctx.finding("WSGI-ENV-05.a", f"CGI variables that are not str: {defined!r}")
-    extensions = {k: t for k, t in not_str.items() if k not in defined}
+    # Header data handed over as it came (bytes, say): not changed "to be appropriate for a
+    # CGI meta-variable", which in WSGI is a native str.
+    headers = {k: t for k, t in not_str.items() if k.startswith("HTTP_")}
+    if headers:
+        ctx.finding("WSGI-ENV-05.f", f"HTTP_* variables that are not str: {headers!r}")
+    extensions = {k: t for k, t in not_str.items() if k not in defined and k not in headers}
     if extensions:
         ctx.finding("WSGI-ENV-05.i", f"upper-case environ keys outside RFC 3875 that are not "
                                      f"str: {extensions!r}")

@@ -10,7 +10,14 @@ from conformance.context import CheckContext
 from conformance.desync import Unjudged
 from conformance.probes.contract import Event
 from conformance.verdicts import Level
-from conformance.wire import Connection, Response, WireTimeout, parse_responses, request_bytes
+from conformance.wire import (
+    Connection,
+    Response,
+    WireTimeout,
+    escape_bytes,
+    parse_responses,
+    request_bytes,
+)
 
 
 def _read_interim(conn: Connection, wait: float) -> None:
@@ -20,17 +27,24 @@ def _read_interim(conn: Connection, wait: float) -> None:
 
 
 CONTINUE_ANSWER = 5.0  # seconds for the final response once the body is sent
+# Seconds an HTTP/1.1 client waits for the 100 before it sends the body anyway: long enough
+# that a 100 arriving only after the body shows a server that waited for it (a server sends
+# its 100 in ms; one that sends none costs this wait once).
+CONTINUE_GATE = 3.0
 
 
-def _expect_exchange(ctx: CheckContext, version: str, gate: float) -> tuple[list[Response], str]:
+def _expect_exchange(ctx: CheckContext, version: str, gate: float
+                     ) -> tuple[list[Response], str, int]:
     """POST with Expect: 100-continue; the body goes after ``gate`` seconds, or at once when
-    something arrived. Returns every response (interim ones too) and the request id."""
+    something arrived. Returns every response (interim ones too), the request id and how many
+    bytes had arrived when the body was sent."""
     rid = ctx.new_rid()
     conn = ctx.connect(timeout=CONTINUE_ANSWER + 1)
     conn.send(request_bytes("POST", "/desync/continue", ctx.base_headers(rid)
                             + [("Expect", "100-continue"), ("Content-Length", "5")],
                             version=version))
     _read_interim(conn, gate)
+    before_body = len(conn.received)
     with contextlib.suppress(OSError):
         conn.send(b"hello")
     conn.read_response(method="POST", timeout=CONTINUE_ANSWER, skip_interim=False)
@@ -38,13 +52,23 @@ def _expect_exchange(ctx: CheckContext, version: str, gate: float) -> tuple[list
         conn.read_until_close(timeout=0.3)
     responses = parse_responses(bytes(conn.received), ["POST"], eof=conn.eof)
     conn.close()
-    return responses, rid
+    return responses, rid, before_body
 
 
 def _expect_http11(ctx: CheckContext, unjudged: Unjudged) -> None:
-    responses, rid = _expect_exchange(ctx, "HTTP/1.1", 1.0)
+    responses, rid, before_body = _expect_exchange(ctx, "HTTP/1.1", CONTINUE_GATE)
     interim = [r for r in responses if 100 <= r.status < 200]
     final = finals(responses)
+    if interim and not before_body:
+        ctx.finding("HTTP-12.b", f"nothing arrived within {CONTINUE_GATE:g} s of the head; the "
+                                 f"{interim[0].status} came only after the client sent the body")
+    # A 1xx ends with its header section: bytes after it that do not start a response are
+    # content it cannot carry (they would be read as the start of the final response).
+    garbled = next((r for r in responses[responses.index(interim[0]):] if r.status == 0),
+                   None) if interim else None
+    if interim and garbled is not None:
+        ctx.finding("HTTP-10.e", f"after the {interim[0].status} interim response came bytes "
+                                 f"that are not a response: {escape_bytes(garbled.raw[:200])!r}")
     # Several 1xx are allowed (9110 15: "zero or more interim (non-final) responses"); each
     # must be bodiless and unframed.
     for resp in interim:
@@ -70,10 +94,10 @@ def _expect_http11(ctx: CheckContext, unjudged: Unjudged) -> None:
 
 def _expect_http10(ctx: CheckContext, unjudged: Unjudged) -> None:
     # Nothing should come before the body, so the gate is kept short.
-    responses, _ = _expect_exchange(ctx, "HTTP/1.0", 0.5)
+    responses, _, _ = _expect_exchange(ctx, "HTTP/1.0", 0.5)
     interim = [r for r in responses if 100 <= r.status < 200]
     if interim:
-        ctx.finding("HTTP-12.f", f"{len(interim)} interim {interim[0].status} response(s) were "
+        ctx.finding("HTTP-12.g", f"{len(interim)} interim {interim[0].status} response(s) were "
                                  "sent to an HTTP/1.0 request with Expect: 100-continue")
     if not finals(responses):
         unjudged.add(f"the HTTP/1.0 request with Expect: 100-continue had no final response "
@@ -89,16 +113,23 @@ def expect_continue(ctx: CheckContext) -> None:
     """RFC 9110 10.1.1: an origin server "MUST send either:" an immediate final status or an
     immediate 100 (HTTP-12.a), and "A server that sends a 100 (Continue) response MUST
     ultimately send a final status code, once it receives and processes the request content,
-    unless the connection is closed prematurely." (HTTP-12.h). Several 100s are allowed: "A
+    unless the connection is closed prematurely." (HTTP-12.h), and "The origin server MUST NOT
+    wait for the content before sending the 100 (Continue) response." (HTTP-12.b: a 100 that
+    arrives only after the client, having waited 3 s, sent the body). Several 100s are
+    allowed: "A
     single request can have multiple associated responses: zero or more interim (non-final)
     responses with status codes in the "informational" (1xx) range, followed by exactly one
     final response with a status code in one of the other ranges." (HTTP-12.d). A 1xx carries
-    no Content-Length or Transfer-Encoding (HTTP-10.f, HTTP-10.g). The app must read the body:
-    PEP 3333 "Servers and gateways that implement HTTP 1.1 must provide transparent support for
-    HTTP 1.1's "expect/continue" mechanism." (HTTP-12.c); ASGI "body (*byte string*) -- Body
-    of the request." (ASGI-HTTP-01.c). "A server that receives a 100-continue expectation in an
-    HTTP/1.0 request MUST ignore that expectation." (HTTP-12.f). The client waits up to 1 s
-    for the 100 (a gate, not a verdict), then sends the body."""
+    no Content-Length or Transfer-Encoding (HTTP-10.f, HTTP-10.g), and no content: "A 1xx
+    response is terminated by the end of the header section; it cannot contain content or
+    trailers." (HTTP-10.e: bytes after it that are not the final response). The app must
+    read the body: PEP 3333 "Servers and gateways that implement HTTP 1.1 must provide
+    transparent support for HTTP 1.1's "expect/continue" mechanism." (HTTP-12.c); ASGI "body
+    (*byte string*) -- Body of the request." (ASGI-HTTP-01.c). "A server that receives a
+    100-continue expectation in an HTTP/1.0 request MUST ignore that expectation." (HTTP-12.f),
+    and "Since HTTP/1.0 did not define any 1xx status codes, a server MUST NOT send a 1xx
+    response to an HTTP/1.0 client." (HTTP-12.g: a 100 to the HTTP/1.0 request). The client
+    waits up to 3 s for the 100 (0.5 s for HTTP/1.0), then sends the body."""
     unjudged = Unjudged()
     with ctx.case("HTTP/1.1"):
         _expect_http11(ctx, unjudged)

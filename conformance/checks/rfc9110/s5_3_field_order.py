@@ -15,10 +15,12 @@ def _judge_set_cookie(ctx: CheckContext) -> None:
     cookies = exchange.response.header_all("set-cookie")
     if exchange.response.status != 200 or len(cookies) == 2:
         return
-    # WSGI: PEP 3333's should; ASGI: each [name, value] pair is one header (a definition).
+    # RFC 9110 5.3: Set-Cookie cannot be combined into one value, whatever the interface;
+    # WSGI also breaks PEP 3333's should, ASGI its definition of a header pair.
+    said = f"the app set two cookies; the response has {len(cookies)} Set-Cookie line(s): "
+    ctx.finding("HTTP-16.e", f"{said}{cookies!r}")
     ref = "HTTP-16.f" if ctx.target.interface == "wsgi" else "HTTP-16.g"
-    ctx.finding(ref, f"the app set two cookies; the response has {len(cookies)} Set-Cookie "
-                     f"line(s): {cookies!r}")
+    ctx.finding(ref, f"{said}{cookies!r}")
 
 
 @check(id="rfc9110.duplicates", title="duplicate Content-Length never shifts the framing; "
@@ -27,7 +29,8 @@ def _judge_set_cookie(ctx: CheckContext) -> None:
        section="RFC 9110 5.3, 8.6")
 def duplicates(ctx: CheckContext) -> None:
     """RFC 9110 5.3: "Since it cannot be combined into a single field value, recipients ought
-    to handle "Set-Cookie" as a special case while processing fields." For WSGI, PEP 3333 says
+    to handle "Set-Cookie" as a special case while processing fields." (HTTP-16.e: the app's
+    two Set-Cookie lines reach the client as two). For WSGI, PEP 3333 says
     of servers: "They should only make changes that do not alter the effective semantics of
     the application's response." (HTTP-16.f, a warn); for ASGI each header is "An iterable of
     [name, value] two-item iterables, where name is the header name, and value is the header

@@ -8,6 +8,9 @@ import email.utils
 from conformance.catalogue import check
 from conformance.context import CheckContext
 from conformance.verdicts import HarnessError, Level
+from conformance.wire import request_bytes
+
+REJECT_WAIT = 2.0  # seconds for the server's answer to an invalid request-line (a server: ms)
 
 
 @check(id="rfc9110.date", title="responses carry one valid Date header",
@@ -17,7 +20,9 @@ def date_header(ctx: CheckContext) -> None:
     """RFC 9110 6.6.1: "An origin server with a clock (as defined in Section 5.6.7) MUST
     generate a Date header field in all 2xx (Successful), 3xx (Redirection), and 4xx (Client
     Error) responses, and MAY generate a Date header field in 1xx (Informational) and 5xx
-    (Server Error) responses." The probe app sends none. For WSGI the server must add it: "if
+    (Server Error) responses." (HTTP-17.a: the server's own 4xx to an invalid request-line,
+    where no app is involved, carries one.) The probe app sends none. For WSGI the server must
+    add it: "if
     the application omits a header required by HTTP (or other relevant specifications that
     are in effect), the server or gateway must add it." (HTTP-17.b, PEP 3333). No ASGI text
     gives the server that duty (ASGI's protocol server is "A *protocol server*, which
@@ -40,6 +45,23 @@ def date_header(ctx: CheckContext) -> None:
     for value in values:
         if not _imf_fixdate(value):
             ctx.finding("HTTP-17.c", f"Date {value!r} is not an IMF-fixdate")
+    with ctx.case("the server's own 4xx"):
+        _judge_server_rejection(ctx)
+
+
+def _judge_server_rejection(ctx: CheckContext) -> None:
+    """A 4xx to a request-line with an extra word is the server's own (the probe app answers
+    /desync/date with 200): no app is there to omit the Date, the server is the origin
+    server. A server that serves the line instead is judged by rfc9112.invalid-then-valid."""
+    conn = ctx.connect(timeout=REJECT_WAIT + 1)
+    conn.send(request_bytes("GET", "/desync/date", ctx.base_headers(ctx.new_rid()),
+                            version="HTTP/1.1 extra"))
+    response = conn.read_response(method="GET", timeout=REJECT_WAIT)
+    conn.close()
+    if 400 <= response.status < 500 and not response.header_all("date"):
+        ctx.finding("HTTP-17.a", f"the server's own {response.status} response to the invalid "
+                                 "request-line \"GET /desync/date HTTP/1.1 extra\" has no Date "
+                                 "field")
 
 
 def _imf_fixdate(value: bytes) -> bool:

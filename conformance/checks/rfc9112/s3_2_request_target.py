@@ -15,11 +15,13 @@ from conformance.wire import escape_bytes
 
 # 9112 3.2: 400 for a missing, duplicated or invalid Host (MUST); the connection may stay open.
 _HOST: Rules = {"reject": "HTTP-07.a", "respond": "HTTP-07.a", "framing": "HTTP-07.a"}
+# The same sentence as catalogued under duplicate fields (RFC 9110 5.3's exception list).
+_TWO_HOSTS: Rules = {"reject": "HTTP-16.a", "respond": "HTTP-16.a", "framing": "HTTP-16.a"}
 HOST_CASES = [
     Case("HTTP/1.1 without Host", get(b"", host=False), **_HOST),
     Case("two Host fields, same value", lambda p: get(b"Host: " + p.host + b"\r\n")(p),
-         **_HOST),
-    Case("two Host fields, different values", get(b"Host: other.example\r\n"), **_HOST),
+         **_TWO_HOSTS),
+    Case("two Host fields, different values", get(b"Host: other.example\r\n"), **_TWO_HOSTS),
 ]
 # Host = uri-host [ ":" port ] (RFC 9110 7.2); neither SP nor "/" fits reg-name.
 HOST_VALUE_CASES = [
@@ -49,7 +51,7 @@ def host_rules(ctx: CheckContext) -> None:
     """RFC 9112 3.2: "A server MUST respond with a 400 (Bad Request) status code to any
     HTTP/1.1 request message that lacks a Host header field and to any request message that
     contains more than one Host header field line or a Host header field with an invalid field
-    value." (HTTP-07.a, also HTTP-16.a; invalid values: rfc9112.host-value). Keeping the
+    value." (HTTP-07.a; two Host lines: HTTP-16.a; invalid values: rfc9112.host-value). Keeping the
     connection open after the 400 is allowed."""
     run_cases(ctx, HOST_CASES)
 
@@ -125,6 +127,24 @@ INVALID_UTF8_TARGETS = (
 )
 
 
+# A valid UTF-8 sequence, percent-encoded: the ASGI path holds the character it encodes.
+UTF8_TARGET = "/desync/%C3%A9"
+UTF8_PATH = "/desync/\u00e9"
+
+
+def _judge_utf8_path(ctx: CheckContext, unjudged: Unjudged) -> None:
+    status, rid = status_of(ctx, UTF8_TARGET)
+    entry = ctx.journal.wait_event(rid, Event.REQUEST, timeout=JOURNAL_TIMEOUT)
+    if entry is None:
+        unjudged.add(f"GET {UTF8_TARGET} was answered {status or 'with nothing'} and never "
+                     "reached the app: its path could not be judged")
+        return
+    path = entry.get("scope", {}).get("path")
+    if path != UTF8_PATH:
+        ctx.finding("HTTP-09.c", f"GET {UTF8_TARGET}: the app's path is {path!r}, not the "
+                                 f"UTF-8-decoded {UTF8_PATH!r}")
+
+
 def _app_raised(ctx: CheckContext, rid: str) -> bool:
     return any(e["event"] == Event.APP_EXCEPTION for e in ctx.journal.for_rid(rid))
 
@@ -141,8 +161,10 @@ def invalid_utf8_path(ctx: CheckContext) -> None:
     request is a warn). RFC 9112 3.2: "Recipients of an invalid request-line SHOULD respond with
     either a 400 (Bad Request) error or a 301 (Moved Permanently) redirect with the
     request-target properly encoded." (HTTP-09.b: raw octets 0xFF 0xFE are not allowed in a
-    request-target). What an ASGI server puts in path for them is left open. A 500 that the
-    probe app itself raised is not the server's."""
+    request-target). What an ASGI server puts in path for them is left open; for valid UTF-8
+    the ASGI path is "HTTP request target excluding any query string, with percent-encoded
+    sequences and UTF-8 byte sequences decoded into characters." (HTTP-09.c: ``%C3%A9`` is
+    "\u00e9"). A 500 that the probe app itself raised is not the server's."""
     unjudged = Unjudged()
     for target, raw in INVALID_UTF8_TARGETS:
         with ctx.case(f"GET {escape_bytes(target)}"):
@@ -157,6 +179,9 @@ def invalid_utf8_path(ctx: CheckContext) -> None:
                 ctx.finding(ref, f"GET {escape_bytes(target)} was served ({status}): raw octets "
                                  "0xFF 0xFE in the request-target were not rejected with 400 "
                                  "or redirected with 301")
+    if ctx.target.interface == "asgi":
+        with ctx.case(f"ASGI path of GET {UTF8_TARGET}"):
+            _judge_utf8_path(ctx, unjudged)
     with ctx.case("afterwards"):
         status, _ = status_of(ctx, "/desync/after")
         if status != 200:

@@ -12,6 +12,7 @@ from conformance.verdicts import Level
 from conformance.wire import Connection, Response, parse_response, request_bytes
 
 OVERSIZE = 256 * 1024
+RECOMMENDED_LINE = 8000  # octets of request-line every recipient should support (RFC 9112 3)
 OVERSIZE_WAIT = 5.0  # seconds for the answer (a correct server answers at once)
 PIECE = 16 * 1024  # bytes per write: an answer that comes early is read before more is sent
 RECV_STEP = 0.05  # seconds one read waits for bytes before the deadline is looked at again
@@ -97,7 +98,10 @@ def oversized(ctx: CheckContext) -> None:
     (Client Error) status code." (HTTP-19.b: a 256 KiB header section is served or gets a 4xx).
     2.3: "A recipient SHOULD parse a received protocol element defensively, with only marginal
     expectations that the element will conform to its ABNF grammar and fit within a
-    reasonable buffer size." (HTTP-19.c: the server still answers a request afterwards). The
+    reasonable buffer size." (HTTP-19.c: the server still answers a request afterwards). RFC
+    9112 3: "It is RECOMMENDED that all HTTP senders and recipients support, at a minimum,
+    request-line lengths of 8000 octets." (HTTP-19.d, a warn: an 8000-octet line not served).
+    The
     request goes in 16 KiB writes with reads between them, so an early answer is read; bytes
     that arrived before a reset are still read, so a reset with nothing read is no answer."""
     rid = ctx.new_rid()
@@ -110,6 +114,13 @@ def oversized(ctx: CheckContext) -> None:
             "GET", "/desync/big-head", ctx.base_headers(rid)
             + [(f"X-Big-{n}", "b" * 1000) for n in range(OVERSIZE // 1000)]), "HTTP-19.b",
             lambda status: 400 <= status < 500, "a 4xx")
+    with ctx.case("8000-octet request-line"):
+        # "GET " + target + " HTTP/1.1" is exactly RECOMMENDED_LINE octets.
+        target = "/desync/" + "a" * (RECOMMENDED_LINE - len("GET  HTTP/1.1") - len("/desync/"))
+        status, _ = status_of(ctx, target)
+        if not 200 <= status < 300:
+            ctx.finding("HTTP-19.d", f"a request-line of {RECOMMENDED_LINE} octets was answered "
+                                     f"{status or 'with nothing'}, not served")
     with ctx.case("afterwards"):
         status, _ = status_of(ctx, "/desync/after")
         if status != 200:

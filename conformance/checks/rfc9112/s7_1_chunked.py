@@ -57,6 +57,11 @@ CHUNK_CASES = [
     # A parser taking the bare LF as the line end reads "b" as data, then "A" as a size
     # and swallows the marker as chunk data. No MUST covers a bare LF here (2.2 SHOULD).
     _bad_chunk("bare LF in chunk extension", b"1;a\nb\r\nA\r\n0\r\n\r\n"),
+    # Well-formed (chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] )) but unknown:
+    # 7.1.1 makes ignoring it a MUST, so refusing the request, or any body but the chunk
+    # data, breaks it; what follows is the marker, which must be answered as usual.
+    Case("unknown chunk extensions", _chunked(b"5;name=value;flag\r\nhello\r\n0\r\n\r\n"),
+         refuse="HTTP-01.f", respond="HTTP-01.f", framing="HTTP-01.f", body=b"hello"),
 ]
 
 
@@ -80,7 +85,9 @@ def chunk_size(ctx: CheckContext) -> None:
     element not answered with 400, HTTP-01.d). A server that refuses
     the 2**68 chunk has not read the body, so it closes: "A server MUST read the entire
     request message body or close the connection after sending its response" (HTTP-13.f).
-    Each case is sent with a marker request in the same write. A server that does not decode
+    "A recipient MUST ignore unrecognized chunk extensions." (HTTP-01.f: ``5;name=value;flag``
+    is served with the body "hello", not refused). Each case is sent with a marker request in
+    the same write. A server that does not decode
     a valid chunked body for the app at all answers every case alike, so its answers say
     nothing about chunk sizes: unsupported here (pep3333.chunked-request-body judges that)."""
     if not decodes_chunked(ctx):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from conformance.catalogue import check
 from conformance.context import CheckContext
 from conformance.probes.contract import Event, Route
@@ -9,6 +11,7 @@ from conformance.verdicts import Level
 from conformance.wire import request_bytes
 
 TRUNCATED_CLOSE = 4.0  # seconds for the close after the half-close (the probe app: ms)
+DISCONNECT_WAIT = 2.0  # seconds, after the close, for the app's receive() to end (a server: ms)
 
 
 @check(id="rfc9112.truncated-body", title="a body cut short by a half-close: the "
@@ -25,8 +28,9 @@ def truncated_body(ctx: CheckContext) -> None:
     "Signifies if there is additional content to come (as part of a Request message)."
     (HTTP-05.d): an http.request with more_body False after 5 of 10 bytes tells the app the
     body is complete; http.disconnect is "Sent to the application if receive is called after a
-    response has been sent or after the HTTP connection has been closed." (HTTP-05.e). The
-    client sends 5 of 10 announced bytes and half-closes."""
+    response has been sent or after the HTTP connection has been closed." (HTTP-05.e: an app
+    that was handed part of the body and waits in receive() must get it). The client sends 5
+    of 10 announced bytes and half-closes."""
     rid = ctx.new_rid()
     conn = ctx.connect(timeout=TRUNCATED_CLOSE + 1)
     conn.send(request_bytes("POST", f"{Route.READ_ALL}?case=truncated",
@@ -45,12 +49,27 @@ def truncated_body(ctx: CheckContext) -> None:
 
 def _judge_asgi_receives(ctx: CheckContext, rid: str) -> None:
     """ASGI: what receive() gave the app for the truncated body (WSGI has no such signal)."""
-    # The app journals its body once receive() has told it something; give it a moment.
-    ctx.journal.wait_for(lambda evs: any(e["event"] == Event.BODY for e in evs), rid=rid,
-                         timeout=1.0)
+    if ctx.target.interface != "asgi":
+        return
+    # The app journals each receive(); the last must end the body: http.disconnect once the
+    # connection is gone (or, wrongly, an http.request that calls the body complete).
+    def ended(events: list[dict[str, Any]]) -> bool:
+        return any(e["event"] == Event.RECEIVE and (e.get("type") != "http.request"
+                                                    or not e.get("more_body")) for e in events)
+
+    ctx.journal.wait_for(ended, rid=rid, timeout=DISCONNECT_WAIT)
     receives = [e for e in ctx.journal.for_rid(rid) if e["event"] == Event.RECEIVE]
     complete = [e for e in receives if e.get("type") == "http.request"
                 and not e.get("more_body")]
+    if receives and not complete and not any(e.get("type") == "http.disconnect"
+                                             for e in receives):
+        # A server that holds the body until it is complete never calls the app: no receives,
+        # nothing to judge. One that did call it owes the waiting receive() its disconnect.
+        given = [(e.get("type"), e.get("size"), e.get("more_body")) for e in receives]
+        ctx.finding("HTTP-05.e", "5 of 10 announced body bytes, then the client half-closed: "
+                                 "the app's receive() was not given http.disconnect within "
+                                 f"{DISCONNECT_WAIT:g} s; receive() gave (type, size, "
+                                 f"more_body) {given}")
     if complete:
         given = [(e.get("type"), e.get("size"), e.get("more_body")) for e in receives]
         ctx.finding("HTTP-05.d", "5 of 10 announced body bytes, then the client half-closed: "

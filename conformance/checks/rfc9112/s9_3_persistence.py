@@ -13,7 +13,7 @@ from conformance.checks.rfc9112.pipelined_exchanges import (
     unanswered,
 )
 from conformance.context import CheckContext
-from conformance.desync import Case, Parts, Unjudged, announces_close, run_cases
+from conformance.desync import Case, Outcome, Parts, Unjudged, announces_close, run_cases
 from conformance.probes.contract import Route
 from conformance.verdicts import Level
 from conformance.wire import parse_responses, request_bytes
@@ -37,6 +37,21 @@ UNREAD_CASES = [
 ]
 
 
+# RFC 9110 10.1.1: a final status sent before the body is read should say "close" or not.
+SAID_CLOSE = "HTTP-12.i"
+
+
+def _judge_said_close(ctx: CheckContext, outcome: Outcome) -> None:
+    """The app answered without reading the body: a response that promised a persistent
+    connection, followed by a close with the pipelined request unanswered, did not say the
+    server meant to close."""
+    finals = outcome.finals
+    if finals and outcome.closed and not outcome.saw("marker") and finals[0].keeps_alive():
+        ctx.finding(SAID_CLOSE, f"the {finals[0].status} response, sent without reading the "
+                                "body, did not say \"Connection: close\", but the server then "
+                                "closed without reading the request that followed the body")
+
+
 def _persistence_http11(ctx: CheckContext, unjudged: Unjudged) -> None:
     conn, responses, _ = pipeline(
         ctx, request_bytes("GET", "/desync/keep", ctx.base_headers(ctx.new_rid())), "GET")
@@ -46,6 +61,12 @@ def _persistence_http11(ctx: CheckContext, unjudged: Unjudged) -> None:
                      f"{responses[0].status if responses else 'with nothing'}, not 200")
         return
     first = responses[0]
+    if not first.keeps_alive():
+        # Allowed when announced (c), but the connection persistence should support is gone.
+        ctx.finding("HTTP-13.b", f"a plain HTTP/1.1 GET was answered by a {first.version} "
+                                 "response that ends the connection (Connection: "
+                                 f"{b', '.join(first.header_all('connection')).decode('latin-1')}"
+                                 f", framing {first.framing})")
     if first.keeps_alive():
         unanswered(ctx, conn, responses, 2, "GET and a pipelined GET", closed_too=True)
     elif not conn.eof and not conn.read_until_close(timeout=READ):
@@ -76,16 +97,22 @@ def persistence(ctx: CheckContext) -> None:
     """RFC 9112 9.3: "A server MUST read the entire request message body or close the
     connection after sending its response; otherwise, the remaining data on a persistent
     connection would be misinterpreted as the next request." (HTTP-13.f; HTTP-12.j after
-    Expect: the unread body here is itself a request, and serving it is a desync). "A server
+    Expect: the unread body here is itself a request, and serving it is a desync). RFC 9110
+    10.1.1: "A server that responds with a final status code before reading the entire request
+    content SHOULD indicate whether it intends to close the connection (e.g., see Section 9.6
+    of [HTTP/1.1]) or continue reading the request content." (HTTP-12.i, a warn: a response
+    that kept the connection, then a close with the marker unanswered). "A server
     that does not support persistent connections MUST send the "close" connection option in
     every response message that does not have a 1xx (Informational) status code." (HTTP-13.c:
-    a response without "close" and an unanswered pipelined request). For HTTP/1.0 without
+    a response without "close" and an unanswered pipelined request); "HTTP implementations
+    SHOULD support persistent connections." (HTTP-13.b, a warn: a plain HTTP/1.1 GET answered
+    with "close"). For HTTP/1.0 without
     keep-alive: "The connection will close after the current response." (HTTP-13.e). 9.6: "A
     server that sends a "close" connection option MUST initiate closure of the connection (see
     below) after it sends the response containing the "close" connection option." (HTTP-13.g)
     """
     unjudged = Unjudged()
-    run_cases(ctx, UNREAD_CASES)
+    run_cases(ctx, UNREAD_CASES, also=_judge_said_close)
     with ctx.case("HTTP/1.1 persists"):
         _persistence_http11(ctx, unjudged)
     with ctx.case("HTTP/1.0 without keep-alive"):

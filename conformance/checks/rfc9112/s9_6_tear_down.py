@@ -60,6 +60,19 @@ INVALID_CASES = [
          lambda p: b"GET /desync/invalid http/1.1\r\n" + p.base + b"\r\n", **_INVALID),
     Case("method with a control character", get(b"", method=b"G\x01T"), **_INVALID),
 ]
+# Invalid framing is worse than an invalid line: RFC 9112 6.3 makes 400 and close a MUST.
+_BAD_LENGTH: Rules = {"reject": "HTTP-18.b", "respond": "HTTP-18.b", "close": "HTTP-18.b",
+               "close_after_reject": "HTTP-18.b", "framing": "HTTP-18.b",
+               "announced_close": "HTTP-18.d"}
+_NOT_CHUNKED: Rules = {"reject": "HTTP-18.c", "respond": "HTTP-18.c", "close": "HTTP-18.c",
+                "close_after_reject": "HTTP-18.c", "framing": "HTTP-18.c",
+                "announced_close": "HTTP-18.d"}
+FRAMING_CASES = [
+    Case("Content-Length: +5", get(b"Content-Length: +5\r\n", method=b"POST", body=b"hello"),
+         **_BAD_LENGTH),
+    Case("Transfer-Encoding: gzip (chunked not final)",
+         get(b"Transfer-Encoding: gzip\r\n", method=b"POST", body=b"hello"), **_NOT_CHUNKED),
+]
 
 
 @check(id="rfc9112.invalid-then-valid", title="after rejecting an invalid request the "
@@ -74,5 +87,12 @@ def invalid_then_valid(ctx: CheckContext) -> None:
     valid one after the 400). 9.6: "A server that sends a "close" connection option MUST
     initiate closure of the connection (see below) after it sends the response containing the
     "close" connection option." (HTTP-18.d: a 400 with Connection: close, then more answers).
+    An invalid framing makes both a MUST: 6.3 "If the unrecoverable error is in a request
+    message, the server MUST respond with a 400 (Bad Request) status code and then close the
+    connection." (HTTP-18.b: ``Content-Length: +5``) and "If a Transfer-Encoding header field
+    is present in a request and the chunked transfer coding is not the final encoding, the
+    message body length cannot be determined reliably; the server MUST respond with the 400
+    (Bad Request) status code and then close the connection." (HTTP-18.c:
+    ``Transfer-Encoding: gzip``).
     """
-    run_cases(ctx, INVALID_CASES)
+    run_cases(ctx, INVALID_CASES + FRAMING_CASES)

@@ -26,6 +26,7 @@ client", a MUST either way (ASGI-SCOPE-05.g).
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -188,10 +189,23 @@ def _skeleton(path: str) -> str:
 def _path_info_sentence(expected: str, got: Any) -> str:
     if not isinstance(got, str):
         return "WSGI-ENV-05.a" if got is not None else "WSGI-ENV-04.a"
+    if any(ord(c) > 0xFF for c in got):
+        return "WSGI-ENV-06.g"
+    if got and not got.startswith("/"):
+        return "WSGI-ENV-06.e"  # PATH_INFO = "" | ( "/" path )
     if _skeleton(got) == _skeleton(expected):
         return "WSGI-ENV-05.h"  # only non-ASCII bytes differ: "system-defined"
+    if _ascii_lower(got) == _ascii_lower(expected):
+        return "WSGI-ENV-06.f"  # the path's case not preserved
     decoded = unquote_to_bytes(got.encode("latin-1")).decode("latin-1")
     return "WSGI-ENV-06.c" if decoded == expected else "WSGI-ENV-06.a"
+
+
+def _ascii_lower(text: str) -> str:
+    return text.translate(_ASCII_UPPER_TO_LOWER)
+
+
+_ASCII_UPPER_TO_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
 def _cgi_name(name: bytes) -> str:
@@ -212,15 +226,34 @@ def _header_sentence(req: GeneratedRequest, key: str, want: Any, got: Any, host:
 def _environ_sentence(req: GeneratedRequest, key: str, expected: dict[str, Any],
                       environ: dict[str, Any], host: str, rid: str) -> str:
     got = environ.get(key)
-    if isinstance(got, str) and any(ord(c) > 0xFF for c in got):
-        return "WSGI-ENV-05.d"
     if key == "PATH_INFO":
         return _path_info_sentence(expected["PATH_INFO"], got)
+    if isinstance(got, str) and any(ord(c) > 0xFF for c in got):
+        return "WSGI-ENV-05.d"
     if key.startswith("HTTP_"):
         return _header_sentence(req, key, expected[key], got, host, rid)
     if got is None and key in _ENVIRON_SENTENCES:
-        return "WSGI-ENV-04.a"  # "must be present, unless their value would be an empty string"
+        # "must be present, unless their value would be an empty string", in the requirement
+        # of the key concerned
+        return _PRESENCE_SENTENCES.get(key, "WSGI-ENV-04.a")
+    if key == "QUERY_STRING" and isinstance(got, str) and got in _decoded_forms(
+            expected["QUERY_STRING"] or ""):
+        return "WSGI-ENV-07.c"  # "contains a URL-encoded search or parameter string"
+    if key == "CONTENT_LENGTH" and req.chunked and got not in (None, ""):
+        return "WSGI-IN-06.e"  # "recalculate the CONTENT_LENGTH": not the decoded length
     return _ENVIRON_SENTENCES.get(key, "WSGI-ENV-04.a")
+
+
+_PRESENCE_SENTENCES = {"REQUEST_METHOD": "WSGI-ENV-02.b", "SERVER_PROTOCOL": "WSGI-ENV-03.a",
+                       "QUERY_STRING": "WSGI-ENV-07.a"}
+
+
+def _decoded_forms(raw: str) -> tuple[str, ...]:
+    """The query string percent-decoded (with or without "+" as a space), as latin-1 code
+    points: what a server that decodes it hands over."""
+    forms = (unquote_to_bytes(raw.encode("latin-1")),
+             unquote_to_bytes(raw.replace("+", " ").encode("latin-1")))
+    return tuple(form.decode("latin-1") for form in forms if form.decode("latin-1") != raw)
 
 
 def _body_sentence(req: GeneratedRequest, text: str) -> str:
@@ -243,15 +276,19 @@ def wsgi_compare(req: GeneratedRequest, rid: str, conn: Connection, entry: dict[
     body_event = next(e for e in events if e["event"] == "body")
     diffs += [(_body_sentence(req, text), text) for text in oracle.body_differences(
         req, environ, body_event["body"], body_event.get("readable", True))]
+    kind = body_event.get("body_type")  # the journal keeps bytes and bytearray alike
+    if kind not in (None, "bytes", "NoneType"):
+        diffs.append(("WSGI-IN-01.d", f"wsgi.input.read() returned a {kind}, not bytes"))
     return diffs
 
 
 def wsgi_unseen(req: GeneratedRequest, status: int, head_seen: bool) -> Difference:
     """A valid request the app never saw, or whose body it could not read. RFC 3875 lets a
     server reject a PATH_INFO it finds objectionable (an encoded "/", bytes outside ASCII) and
-    RFC 9112 a body without Content-Length with 411; a chunked body that could not be read
-    breaks "A recipient MUST be able to parse and decode the chunked transfer coding." and
-    anything else "invokes the application callable once for each request"."""
+    RFC 9112 a body without Content-Length with 411; a chunked request refused otherwise
+    breaks "A recipient MUST be able to parse the chunked transfer coding", a chunked body that
+    could not be read "A recipient MUST be able to parse and decode the chunked transfer
+    coding." and anything else "invokes the application callable once for each request"."""
     if head_seen:
         return ("WSGI-IN-06.c" if req.chunked else "WSGI-IN-01.g",
                 f"the app saw this valid request but could not read its "
@@ -263,8 +300,8 @@ def wsgi_unseen(req: GeneratedRequest, status: int, head_seen: bool) -> Differen
         return "WSGI-ENV-06.k", answered + "; its path has an encoded '/'"
     if status >= 400 and (not decoded.isascii() or b"%25" in req.path):
         return "WSGI-ENV-06.j", answered + "; its path has percent-encoded non-ASCII or '%'"
-    if req.chunked:
-        return ("WSGI-IN-06.d" if status == 411 else "WSGI-IN-06.c"), (
+    if req.chunked:  # not even the head reached the app: the chunked framing was not parsed
+        return ("WSGI-IN-06.d" if status == 411 else "WSGI-IN-06.b"), (
             answered + "; its body was chunked")
     return "WSGI-ENV-02.h", answered
 

@@ -1,0 +1,146 @@
+"""asgi-www.rst, "Connect - receive event", "Accept - send event" and "Close - send event": the
+opening handshake waits for the app, and the app's accept or close is what the client gets."""
+
+from __future__ import annotations
+
+import time
+
+from conformance.catalogue import check
+from conformance.checks.support.websocket import (
+    declared_version,
+    open_websocket,
+    received_text,
+    version_text,
+    websocket_scope,
+)
+from conformance.context import CheckContext
+from conformance.probes.contract import WsRoute
+from conformance.verdicts import Level
+from conformance.websocket_wire import NORMAL_CLOSURE
+
+# The app sleeps this long before it accepts; a 101 that comes sooner was not the app's.
+ACCEPT_DELAY = 1.0
+# How long the suite waits for the answer to a close before accept, or for the close frame
+# after the app's close: the app answers at once, so this only absorbs a loaded machine.
+ANSWER_BOUND = 5.0
+ACCEPT_HEADERS = ((b"x-probe-a", b"1"), (b"x-probe-b", b"2"))
+
+
+@check(
+    id="asgi-www.ws-accept",
+    title="no 101 before the app accepts; the accept's subprotocol and headers reach the client",
+    requirements=["ASGI-WS-02"],
+    level=Level.MUST,
+    interfaces=("asgi",),
+    via=("direct",),
+    section="asgi-www.rst 'Connect - receive event'; 'Accept - send event'",
+)
+def ws_accept(ctx: CheckContext) -> None:
+    """asgi-www.rst, Connect: "The protocol server must send this message during the handshake
+    phase of the WebSocket and not complete the handshake until it gets a reply" (ASGI-WS-02.a:
+    the app waits 1 s before it accepts, so a 101 sooner than that was not its answer).
+    Accept: ``subprotocol`` is "The subprotocol the server wishes to accept." (.c: it is the
+    Sec-WebSocket-Protocol of the 101), and RFC 6455 4.2.2: "if the server does not wish to
+    agree to one of the suggested subprotocols, it MUST NOT send back a
+    |Sec-WebSocket-Protocol| header field in its response" (.e: an accept without one gives
+    none). ``headers``: "Order must be preserved in the HTTP response." (.f), for servers
+    whose spec_version is 2.1 or later (the probe sends no headers to older ones, .g)."""
+    with ctx.case("the handshake waits for the app's accept"):
+        started = time.monotonic()
+        session = open_websocket(ctx, f"{WsRoute.ECHO}?delay={ACCEPT_DELAY:g}",
+                                 timeout=ACCEPT_DELAY + ANSWER_BOUND)
+        websocket_scope(ctx, session)
+        arrivals = session.conn.arrivals
+        first = arrivals[0][0] - started if arrivals else None
+        session.client.close()
+        # Early by more than a tenth of the delay: the app's accept cannot have come yet.
+        ctx.require(first is None or first >= ACCEPT_DELAY * 0.9, "ASGI-WS-02.a",
+                    f"the server answered the handshake {first:.2f}s after it was sent, while "
+                    f"the app was still waiting {ACCEPT_DELAY:g}s before its accept: "
+                    f"{received_text(session.conn)}")
+    with ctx.case("accept with a subprotocol"):
+        session = open_websocket(ctx, f"{WsRoute.ECHO}?subprotocol=superchat",
+                                 subprotocols=["chat", "superchat"])
+        websocket_scope(ctx, session)
+        got = session.handshake.header(b"sec-websocket-protocol")
+        session.client.close()
+        ctx.require(session.handshake.status == 101 and got == b"superchat", "ASGI-WS-02.c",
+                    "the app accepted with subprotocol 'superchat'; the server answered "
+                    f"{session.handshake.status} with Sec-WebSocket-Protocol {got!r}: "
+                    f"{received_text(session.conn)}")
+    with ctx.case("accept without a subprotocol"):
+        session = open_websocket(ctx, WsRoute.ECHO, subprotocols=["chat"])
+        websocket_scope(ctx, session)
+        got = session.handshake.header(b"sec-websocket-protocol")
+        session.client.close()
+        ctx.require(got is None, "ASGI-WS-02.e",
+                    "the client offered 'chat' and the app accepted with no subprotocol; the "
+                    f"server still sent Sec-WebSocket-Protocol: {got!r}")
+    with ctx.case("accept with headers"):
+        query = "&".join(f"header={n.decode()}:{v.decode()}" for n, v in ACCEPT_HEADERS)
+        session = open_websocket(ctx, f"{WsRoute.ECHO}?{query}")
+        scope = websocket_scope(ctx, session)
+        session.client.close()
+        if declared_version(scope) < (2, 1):
+            return  # "2.1: Added the headers key to the WebSocket Accept response" (.g)
+        carried = [(n.lower(), v) for n, v in session.handshake.headers
+                   if n.lower() in {name for name, _ in ACCEPT_HEADERS}]
+        ctx.require(carried == list(ACCEPT_HEADERS), "ASGI-WS-02.f",
+                    f"spec_version {version_text(scope)}: the app accepted with headers "
+                    f"{list(ACCEPT_HEADERS)!r}; the 101 carried {carried!r}: "
+                    f"{received_text(session.conn)}")
+
+
+@check(
+    id="asgi-www.ws-close",
+    title="close before accept gives a 403 and no WebSocket; close after accept sends the app's "
+          "code and reason",
+    requirements=["ASGI-WS-03"],
+    level=Level.MUST,
+    interfaces=("asgi",),
+    via=("direct",),
+    section="asgi-www.rst 'Close - send event'",
+)
+def ws_close(ctx: CheckContext) -> None:
+    """asgi-www.rst, Close: "If this is sent before the socket is accepted, the server must close
+    the connection with a HTTP 403 error code (Forbidden), and not complete the WebSocket
+    handshake" (ASGI-WS-03.a: a 403 within 5 s, and no 101 and no frame on the connection),
+    with and without a code in the close; "If this is sent after the socket is accepted, the
+    server must close the socket with the close code passed in the message (or 1000 if none is
+    specified)." (.c), and ``reason`` is "A reason given for the closure" (.d, for servers whose
+    spec_version is 2.3 or later: "2.3: Added the reason key to the WebSocket close event.",
+    .e). RFC 6455 7.1.2: closing is done by sending "a Close control frame ... whose status code
+    is set to /code/" (.f: a connection that ends with no Close frame at all)."""
+    for name, query in (("before accept", ""), ("before accept, with a code", "?code=4003")):
+        with ctx.case(f"close {name}"):
+            session = open_websocket(ctx, f"{WsRoute.CLOSE_BEFORE_ACCEPT}{query}",
+                                     timeout=ANSWER_BOUND)
+            websocket_scope(ctx, session)
+            hs = session.handshake
+            completed = " (the handshake completed)" if hs.accepted else ""
+            ctx.require(hs.status == 403 and not hs.accepted, "ASGI-WS-03.a",
+                        f"the app closed before accepting; the server answered "
+                        f"{hs.status or 'nothing'}{completed} {'; '.join(hs.problems)}: "
+                        f"{received_text(session.conn)}")
+    for name, query, code, reason in (
+            ("after accept, no code", "", NORMAL_CLOSURE, ""),
+            ("after accept, code and reason", "?code=4001&reason=probe%20closing", 4001,
+             "probe closing")):
+        with ctx.case(f"close {name}"):
+            session = open_websocket(ctx, f"{WsRoute.CLOSE_AFTER_ACCEPT}{query}")
+            scope = websocket_scope(ctx, session)
+            got = session.client.until({"close"}, ANSWER_BOUND)
+            close = next((item for item in got if item.kind == "close"), None)
+            ctx.require(close is not None, "ASGI-WS-03.f",
+                        f"the app closed with code {code}; the server sent no Close frame "
+                        f"({[item.kind for item in got] or 'nothing'} within "
+                        f"{ANSWER_BOUND:g}s): {received_text(session.conn)}")
+            assert close is not None
+            if close.code != code:
+                ctx.finding("ASGI-WS-03.c", f"the app closed with "
+                            f"{'no code' if not query else f'code {code}'}; the Close frame "
+                            f"carried {close.code}")
+            if reason and declared_version(scope) >= (2, 3) and close.reason != reason:
+                ctx.finding("ASGI-WS-03.d", f"spec_version {version_text(scope)}: the app "
+                            f"closed with reason {reason!r}; the Close frame carried "
+                            f"{close.reason!r}")
