@@ -30,12 +30,16 @@ class SuiteRun:
 
 
 def run_suite(tmp_path: Path, *args: str, timeout: float = 600) -> SuiteRun:
-    """Run `pytest --target=...` in a fresh process from an empty directory."""
+    """Run `pytest --target=...` in a fresh process from an empty directory. Only the
+    conformance plugin is loaded (no other installed pytest plugin: xdist and hypothesis's
+    own add nothing a single run uses), which saves a third of each run's start-up; the
+    user's full path is tests/test_install.py's."""
     results = tmp_path / "results.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rN",
-         f"--results={results}", *args],
+        [sys.executable, "-m", "pytest", "-p", "conformance.plugin", "-p", "no:cacheprovider",
+         "-q", "-rN", f"--results={results}", *args],
         cwd=tmp_path, capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
     )
     records = json.loads(results.read_text())["records"] if results.exists() else []
     return SuiteRun(proc.returncode, proc.stdout + proc.stderr, records)
@@ -137,3 +141,12 @@ def check_broken_stack(tmp_path: Path, name: str, interface: str, app: str,
         assert record["evidence"].get("exchanges") or record["evidence"].get("log_tail")
     failing = any(verdict == "fail" for verdict, _ in verdicts.values())
     assert run.returncode == (1 if failing else 0), run.output[-2000:]
+
+
+# The longest tests (a minute or two each) go first: under xdist's load scheduling a long
+# test collected last would run alone at the end and set the run's length.
+SLOW_FIRST = ("tests/test_real_targets.py", "tests/test_install.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(SLOW_FIRST))

@@ -1,10 +1,14 @@
 """Deliberately broken WebSocket stacks: the ASGI probe under a real server (uvicorn), wrapped
-in a middleware that breaks one clause of the ASGI WebSocket spec the way a server could
-(each attribute is one variant; HTTP and lifespan scopes pass through untouched)."""
+in middlewares that each break one clause of the ASGI WebSocket spec the way a server could.
+HTTP and lifespan scopes pass through untouched. A stack (the module attributes at the end)
+combines middlewares whose defects are judged in different sub-cases or checks, so every
+clause a row of tests/test_broken_websocket.py asserts comes from one middleware (one server
+start per stack keeps `make test` short)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import reduce
 from typing import Any
 
 from conformance.probes.asgi_app import app as probe
@@ -14,52 +18,69 @@ Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
+Middleware = Callable[[App], App]
 Change = Callable[[Message], Message | None]  # None drops the message
 
 
-def websocket_variant(*, scope: Callable[[Scope], Scope] | None = None,
-                      incoming: Change | None = None, outgoing: Change | None = None) -> App:
-    """The probe, with its websocket scope, the events it receives and the messages it sends
-    changed as a broken server would."""
+def changing(*, scope: Callable[[Scope], Scope] | None = None, incoming: Change | None = None,
+             outgoing: Change | None = None) -> Middleware:
+    """A middleware that changes a websocket scope, the events the app receives, or the
+    messages it sends, as a broken server would."""
 
-    async def app(s: Scope, receive: Receive, send: Send) -> None:
-        if s["type"] != "websocket":
-            await probe(s, receive, send)
-            return
+    def middleware(inner: App) -> App:
+        async def app(s: Scope, receive: Receive, send: Send) -> None:
+            if s["type"] != "websocket":
+                await inner(s, receive, send)
+                return
 
-        async def changed_receive() -> Message:
-            while True:
-                message = await receive()
-                changed = incoming(message) if incoming else message
+            async def changed_receive() -> Message:
+                while True:
+                    changed = incoming(await receive()) if incoming else await receive()
+                    if changed is not None:
+                        return changed
+
+            async def changed_send(message: Message) -> None:
+                changed = outgoing(message) if outgoing else message
                 if changed is not None:
-                    return changed
+                    await send(changed)
 
-        async def changed_send(message: Message) -> None:
-            changed = outgoing(message) if outgoing else message
-            if changed is not None:
-                await send(changed)
+            await inner(scope(dict(s)) if scope else s, changed_receive, changed_send)
 
-        await probe(scope(dict(s)) if scope else s, changed_receive, changed_send)
+        return app
 
-    return app
+    return middleware
 
 
+def stack(*middlewares: Middleware) -> App:
+    """The probe inside the middlewares (the first one outermost)."""
+    return reduce(lambda app, middleware: middleware(app), reversed(middlewares), probe)
+
+
+# -- scope ------------------------------------------------------------------------------
 def _merge_duplicates(s: Scope) -> Scope:
     """Repeated header lines joined into one, as a dict-based server would."""
     merged: dict[bytes, bytes] = {}
     for name, value in s["headers"]:
-        merged[bytes(name)] = merged[bytes(name)] + b"," + bytes(value) \
-            if bytes(name) in merged else bytes(value)
+        key = bytes(name)
+        merged[key] = merged[key] + b"," + bytes(value) if key in merged else bytes(value)
     return {**s, "headers": list(merged.items())}
 
 
 def _last_subprotocol_line(s: Scope) -> Scope:
-    """Only the last Sec-WebSocket-Protocol line counts."""
+    """Only the last Sec-WebSocket-Protocol line counts (hypercorn's defect)."""
     lines = [bytes(v) for n, v in s["headers"] if bytes(n).lower() == b"sec-websocket-protocol"]
     last = lines[-1].decode() if lines else ""
     return {**s, "subprotocols": [p.strip() for p in last.split(",") if p.strip()]}
 
 
+merges_duplicate_headers = changing(scope=_merge_duplicates)
+last_subprotocol_line = changing(scope=_last_subprotocol_line)
+scheme_http = changing(scope=lambda s: {**s, "scheme": "http"})
+no_root_path = changing(scope=lambda s: {**s, "root_path": ""})
+declares_spec_2_5 = changing(scope=lambda s: {**s, "asgi": {**s["asgi"], "spec_version": "2.5"}})
+
+
+# -- messages ---------------------------------------------------------------------------
 def _without(key: str) -> Callable[[Message], Message]:
     def change(message: Message) -> Message:
         return {k: v for k, v in message.items() if k != key}
@@ -87,103 +108,94 @@ def _both_keys(message: Message) -> Message:
     return {**message, "bytes": b"", "text": "also text"} if "bytes" in message else message
 
 
-def _code_1006(message: Message) -> Message:
-    return {**message, "code": 1006}
+def _all_but_last_body_part(message: Message) -> Message | None:
+    """Of a denial body sent in parts only the last is sent (granian's defect)."""
+    if message.get("type") == "websocket.http.response.body" and message.get("more_body"):
+        return None
+    return message
 
 
-class _DropAllButLastBodyPart:
-    """The denial response's body parts: only the last one is sent."""
+drops_subprotocol = changing(outgoing=_only("websocket.accept", _without("subprotocol")))
+drops_accept_headers = changing(outgoing=_only("websocket.accept", _without("headers")))
+drops_close_code = changing(outgoing=_only("websocket.close", _without("code")))
+drops_close_reason = changing(outgoing=_only("websocket.close", _without("reason")))
+drops_empty_messages = changing(incoming=_only("websocket.receive", _drop_empty))
+text_as_bytes = changing(incoming=_only("websocket.receive", _text_as_bytes))
+both_keys = changing(incoming=_only("websocket.receive", _both_keys))
+# daphne's defect: an empty text or bytes message from the app is never sent.
+skips_empty_sends = changing(outgoing=_only("websocket.send", _drop_empty))
+# hypercorn's defect: the client's close code is lost (1006 instead).
+disconnect_code_1006 = changing(
+    incoming=_only("websocket.disconnect", lambda m: {**m, "code": 1006}))
+disconnect_without_reason = changing(incoming=_only("websocket.disconnect", _without("reason")))
+denial_last_part_only = changing(outgoing=_all_but_last_body_part)
 
-    def __call__(self, message: Message) -> Message | None:
-        if message.get("type") == "websocket.http.response.body" and message.get("more_body"):
-            return None
-        return message
 
-
-class _SilentAfterDisconnect:
+# -- the handshake and send() -------------------------------------------------------------
+def silent_send_after_disconnect(inner: App) -> App:
     """send() after websocket.disconnect returns instead of raising (the app never knows)."""
 
-    def wrap(self) -> App:
-        async def app(s: Scope, receive: Receive, send: Send) -> None:
-            if s["type"] != "websocket":
-                await probe(s, receive, send)
+    async def app(s: Scope, receive: Receive, send: Send) -> None:
+        async def quiet_send(message: Message) -> None:
+            try:
+                await send(message)
+            except Exception:  # noqa: BLE001 - swallowing it is the defect
                 return
 
-            async def quiet_send(message: Message) -> None:
-                try:
-                    await send(message)
-                except Exception:  # noqa: BLE001 - swallowing it is the defect
-                    return
+        await inner(s, receive, quiet_send if s["type"] == "websocket" else send)
 
-            await probe(s, receive, quiet_send)
-
-        return app
+    return app
 
 
-class _AcceptBeforeTheApp:
-    """The handshake is completed on connect, before the app has answered (the app's own
-    accept is then dropped)."""
+def accepts_before_the_app(inner: App) -> App:
+    """The handshake is completed on connect, before the app answers (its own accept is then
+    dropped)."""
 
-    def wrap(self) -> App:
-        async def app(s: Scope, receive: Receive, send: Send) -> None:
-            if s["type"] != "websocket":
-                await probe(s, receive, send)
-                return
-            first = await receive()
-            await send({"type": "websocket.accept"})
-            replayed = [first]
+    async def app(s: Scope, receive: Receive, send: Send) -> None:
+        if s["type"] != "websocket":
+            await inner(s, receive, send)
+            return
+        replayed = [await receive()]
+        await send({"type": "websocket.accept"})
 
-            async def replay() -> Message:
-                return replayed.pop() if replayed else await receive()
+        async def replay() -> Message:
+            return replayed.pop() if replayed else await receive()
 
-            async def drop_accept(message: Message) -> None:
-                if message.get("type") != "websocket.accept":
-                    await send(message)
-
-            await probe(s, replay, drop_accept)
-
-        return app
-
-
-class _AcceptInsteadOfClose:
-    """A close before accept completes the handshake and then closes (no 403)."""
-
-    def wrap(self) -> App:
-        async def app(s: Scope, receive: Receive, send: Send) -> None:
-            accepted = False
-
-            async def upgrade_first(message: Message) -> None:
-                nonlocal accepted
-                if message.get("type") == "websocket.accept":
-                    accepted = True
-                elif message.get("type") == "websocket.close" and not accepted:
-                    accepted = True
-                    await send({"type": "websocket.accept"})
+        async def drop_accept(message: Message) -> None:
+            if message.get("type") != "websocket.accept":
                 await send(message)
 
-            await probe(s, receive, upgrade_first if s["type"] == "websocket" else send)
+        await inner(s, replay, drop_accept)
 
-        return app
+    return app
 
 
-merges_duplicate_headers = websocket_variant(scope=_merge_duplicates)
-last_subprotocol_line = websocket_variant(scope=_last_subprotocol_line)
-scheme_http = websocket_variant(scope=lambda s: {**s, "scheme": "http"})
-no_root_path = websocket_variant(scope=lambda s: {**s, "root_path": ""})
-drops_subprotocol = websocket_variant(outgoing=_only("websocket.accept", _without("subprotocol")))
-drops_accept_headers = websocket_variant(outgoing=_only("websocket.accept", _without("headers")))
-drops_close_code = websocket_variant(outgoing=_only("websocket.close", _without("code")))
-drops_close_reason = websocket_variant(outgoing=_only("websocket.close", _without("reason")))
-drops_empty_messages = websocket_variant(incoming=_only("websocket.receive", _drop_empty))
-text_as_bytes = websocket_variant(incoming=_only("websocket.receive", _text_as_bytes))
-both_keys = websocket_variant(incoming=_only("websocket.receive", _both_keys))
-skips_empty_sends = websocket_variant(outgoing=_only("websocket.send", _drop_empty))
-disconnect_code_1006 = websocket_variant(incoming=_only("websocket.disconnect", _code_1006))
-# Declares spec 2.5 (the reason key's version) and still drops the client's reason.
-disconnect_without_reason = websocket_variant(
-    scope=lambda s: {**s, "asgi": {**s["asgi"], "spec_version": "2.5"}},
-    incoming=_only("websocket.disconnect", _without("reason")))
-denial_last_part_only = websocket_variant(outgoing=_DropAllButLastBodyPart())
-silent_send_after_disconnect = _SilentAfterDisconnect().wrap()
-accepts_before_the_app = _AcceptBeforeTheApp().wrap()
-accepts_instead_of_403 = _AcceptInsteadOfClose().wrap()
+def accepts_instead_of_403(inner: App) -> App:
+    """A close before accept completes the handshake and then closes (no 403)."""
+
+    async def app(s: Scope, receive: Receive, send: Send) -> None:
+        accepted = False
+
+        async def upgrade_first(message: Message) -> None:
+            nonlocal accepted
+            if message.get("type") == "websocket.accept":
+                accepted = True
+            elif message.get("type") == "websocket.close" and not accepted:
+                accepted = True
+                await send({"type": "websocket.accept"})
+            await send(message)
+
+        await inner(s, receive, upgrade_first if s["type"] == "websocket" else send)
+
+    return app
+
+
+# -- the stacks (one defect per check in each) ------------------------------------------------
+lax_a = stack(merges_duplicate_headers, drops_subprotocol, drops_close_code, text_as_bytes,
+              disconnect_code_1006, silent_send_after_disconnect, denial_last_part_only)
+lax_b = stack(last_subprotocol_line, no_root_path, drops_accept_headers, drops_close_reason,
+              drops_empty_messages, declares_spec_2_5, disconnect_without_reason)
+lax_c = stack(scheme_http, accepts_before_the_app, accepts_instead_of_403, both_keys,
+              skips_empty_sends)
+# Through nginx: the app's empty messages never sent, the client's close code lost.
+lax_proxy = stack(skips_empty_sends, disconnect_code_1006)
