@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from wsproto import ConnectionType, WSConnection
+from wsproto.connection import ConnectionState
 from wsproto.events import (
     AcceptConnection,
     BytesMessage,
@@ -106,6 +107,7 @@ class WebSocketClient:
         self._partial: dict[str, list[str | bytes]] = {"text": [], "bytes": []}
         self._handshake = Handshake()
         self._handshake_done = False
+        self.write_failed = False
 
     # -- the opening handshake -------------------------------------------------------------
     def handshake(self, target: str, *, host: str, subprotocols: Sequence[str] = (),
@@ -116,7 +118,7 @@ class WebSocketClient:
         rejection and its body. Never raises on what the server sent."""
         request = Request(host=host, target=target, subprotocols=list(subprotocols),
                           extra_headers=list(headers))
-        self.conn.send(self.ws.send(request))
+        self._write(self.ws.send(request))
         started = time.monotonic()
         deadline = started + timeout
         while not self._handshake_done:
@@ -143,20 +145,24 @@ class WebSocketClient:
         start = 0
         for cut in cuts:
             piece = data[start:cut]
-            self.conn.send(self.ws.send(kind(data=piece,  # type: ignore[arg-type]
-                                             message_finished=cut == len(data))))
+            self._write(self.ws.send(kind(data=piece,  # type: ignore[arg-type]
+                                          message_finished=cut == len(data))))
             start = cut
 
     def ping(self, payload: bytes = b"probe") -> None:
-        self.conn.send(self.ws.send(Ping(payload=payload)))
+        self._write(self.ws.send(Ping(payload=payload)))
 
     def close(self, code: int | None = NORMAL_CLOSURE, reason: str = "") -> None:
         """Start the closing handshake; ``code=None`` sends a close frame with no body (so the
-        peer must report 1005, RFC 6455 7.1.5)."""
+        peer must report 1005, RFC 6455 7.1.5). On a connection that is not open (the
+        handshake failed, or a close was already exchanged) only the socket is closed."""
+        if self.ws.state is not ConnectionState.OPEN:
+            self.conn.close()
+            return
         if code is None:
             self.send_raw(frame(CLOSE, b""))
             return
-        self.conn.send(self.ws.send(CloseConnection(code=code, reason=reason)))
+        self._write(self.ws.send(CloseConnection(code=code, reason=reason)))
 
     def close_handshake(self, code: int | None = NORMAL_CLOSURE, reason: str = "",
                         timeout: float = 5.0) -> Received | None:
@@ -165,6 +171,9 @@ class WebSocketClient:
         frame, or None when none came within ``timeout``. A server may hold the app's
         websocket.disconnect until TCP is closed (the WebSocket Connection is Closed only
         then, 7.1.4), so a client that kept its socket open would delay it."""
+        if self.ws.state is not ConnectionState.OPEN:
+            self.conn.close()
+            return None
         self.close(code, reason)
         got = self.until({"close"}, timeout)
         answer = next((item for item in got if item.kind == "close"), None)
@@ -175,7 +184,16 @@ class WebSocketClient:
 
     def send_raw(self, data: bytes) -> None:
         """Bytes wsproto would never send (an invalid frame): written as they are."""
-        self.conn.send(data)
+        self._write(data)
+
+    def _write(self, data: bytes) -> None:
+        """Write to the server. A server that has already closed the connection makes the
+        write fail: that is something the server did, seen by the reads that follow, so it
+        is noted (``write_failed``) and never an error of the check."""
+        try:
+            self.conn.send(data)
+        except (BrokenPipeError, ConnectionResetError):
+            self.write_failed = True
 
     # -- receiving -------------------------------------------------------------------------
     def next(self, timeout: float) -> Received | None:
@@ -253,14 +271,14 @@ class WebSocketClient:
         elif isinstance(event, Ping):
             self._deliver(Received("ping", data=bytes(event.payload), at=now))
             if self.answer_pings:
-                self.conn.send(self.ws.send(event.response()))
+                self._write(self.ws.send(event.response()))
         elif isinstance(event, Pong):
             self._deliver(Received("pong", data=bytes(event.payload), at=now))
         elif isinstance(event, CloseConnection):
             self._deliver(Received("close", code=event.code, reason=event.reason or "", at=now))
             # Complete the closing handshake as RFC 6455 5.5.1 asks of the receiver.
-            with contextlib.suppress(LocalProtocolError, OSError):
-                self.conn.send(self.ws.send(event.response()))
+            with contextlib.suppress(LocalProtocolError):
+                self._write(self.ws.send(event.response()))
 
     def _head_fields(self) -> list[tuple[bytes, bytes]]:
         """Every field line of the handshake's answer as sent (wsproto keeps only some)."""

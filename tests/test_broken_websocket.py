@@ -47,11 +47,13 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
     ("ws-lax-b", "asgi", wrapped("lax_b"), UVICORN_WSPROTO, {
         "asgi-www.ws-scope": "fail: ASGI-WS-01.p",  # hypercorn's: the last protocol line only
         "asgi-www.ws-scope-root-path-option": "fail: ASGI-WS-01.i",  # root_path for http only
-        "asgi-www.ws-accept": "fail: ASGI-WS-02.f",  # the accept's headers dropped
+        # the accept's headers dropped; a subprotocol sent though the app accepted with none
+        "asgi-www.ws-accept": "fail: ASGI-WS-02.f, ASGI-WS-02.e",
         "asgi-www.ws-close": "fail: ASGI-WS-03.d",  # the close reason dropped
         "asgi-www.ws-messages": "fail: ASGI-WS-04.b",  # empty messages dropped
         "asgi-www.ws-generated-messages": "fail: ASGI-WS-04.b",
         "asgi-www.ws-disconnect": "fail: ASGI-WS-05.f",  # spec 2.5 declared, reason dropped
+        "asgi-ext.websocket-denial": "fail: ASGI-EXT-01.f",  # the denial's status replaced
     }),
     ("ws-lax-c", "asgi", wrapped("lax_c"), UVICORN_WSPROTO, {
         "asgi-www.ws-scope": "fail: ASGI-WS-01.c",  # scheme "http"
@@ -60,28 +62,56 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
         # both text and bytes set; daphne's: the app's empty messages never sent
         "asgi-www.ws-messages": "fail: ASGI-WS-04.e, ASGI-WS-04.h",
     }),
+    ("ws-lax-d", "asgi", wrapped("lax_d"), UVICORN_WSPROTO, {
+        # scheme empty, path undecoded, raw_path decoded, query decoded, headers reversed,
+        # names upper-cased, a pseudo-header, client port a str, server port wrong
+        "asgi-www.ws-scope": "fail: ASGI-WS-01.d, ASGI-WS-01.e, ASGI-WS-01.f, ASGI-WS-01.h, "
+                             "ASGI-WS-01.j, ASGI-WS-01.l, ASGI-WS-01.m, ASGI-WS-01.n, "
+                             "ASGI-WS-01.o",
+        "asgi-www.ws-messages": "fail: ASGI-WS-04.f",  # bytes delivered as text
+    }),
+    ("ws-lax-e", "asgi", wrapped("lax_e"), UVICORN_WSPROTO, {
+        "asgi-www.ws-scope": "info: ASGI-WS-01.g",  # raw_path absent: allowed, reported
+        "asgi-www.ws-messages": "fail: ASGI-WS-04.d, ASGI-WS-04.a",  # payloads changed
+    }),
+    ("ws-lax-type", "asgi", wrapped("lax_type"), UVICORN_WSPROTO, {
+        "asgi-www.ws-scope": "fail: ASGI-WS-01.b",  # type b"websocket"
+    }),
     ("ws-lax-proxy", "asgi", wrapped("lax_proxy"), UVICORN_WSPROTO, {
-        "deployment.websocket": "fail: PROXY-08.g, PROXY-08.l, PROXY-08.m",
+        "deployment.websocket": "fail: PROXY-08.d, PROXY-08.e, PROXY-08.f, PROXY-08.g, "
+                                "PROXY-08.i, PROXY-08.l, PROXY-08.m",
+    }),
+    ("ws-lax-proxy-b", "asgi", wrapped("lax_proxy_b"), UVICORN_WSPROTO, {
+        "deployment.websocket": "fail: PROXY-08.h, PROXY-08.j, PROXY-08.n",
     }),
     # What only a server's own WebSocket layer does: the naive server, switches for clauses
     # of different checks (naive_websocket_server.py).
     ("ws-naive-a", "asgi", PROBE,
-     naive("no-pong", "accept-unmasked", "upgrade-http10", "no-disconnect-on-reset"), {
+     naive("no-pong", "accept-unmasked", "upgrade-http10", "no-disconnect-on-reset",
+           "reject-fragments"), {
          "rfc6455.ping-pong": "fail: ASGI-WS-06.a",
          "rfc6455.fail-the-connection": "fail: ASGI-WS-08.a",
          "rfc9110.upgrade-http10": "fail: PROXY-08.c",
          "asgi-www.ws-disconnect": "fail: ASGI-WS-05.a",
+         "asgi-www.ws-messages": "fail: ASGI-WS-04.c",
      }),
-    ("ws-naive-b", "asgi", PROBE, naive("pong-empty", "ignore-opcode", "reset-code-1000"), {
-        "rfc6455.ping-pong": "fail: ASGI-WS-06.c",
-        "rfc6455.fail-the-connection": "fail: ASGI-WS-08.c",
-        "asgi-www.ws-disconnect": "fail: ASGI-WS-05.e",
-    }),
+    ("ws-naive-b", "asgi", PROBE,
+     naive("pong-empty", "ignore-opcode", "reset-code-1000", "app-close-no-frame",
+           "no-close-echo", "denial-keep-open"), {
+         "rfc6455.ping-pong": "fail: ASGI-WS-06.c",
+         "rfc6455.fail-the-connection": "fail: ASGI-WS-08.c",
+         "asgi-www.ws-disconnect": "fail: ASGI-WS-05.e",
+         "asgi-www.ws-close": "fail: ASGI-WS-03.f",
+         "asgi-ext.websocket-denial": "warn: ASGI-EXT-01.d",
+         "deployment.websocket": "fail: PROXY-08.k",
+     }),
     # RSV ignored, invalid UTF-8 delivered, and the reserved-opcode error closed without a
     # Close frame: three sub-cases of one check, one switch each.
     ("ws-naive-c", "asgi", PROBE,
-     naive("ping-to-app", "ignore-rsv", "replace-utf8", "close-no-frame"), {
+     naive("ping-to-app", "ignore-rsv", "replace-utf8", "close-no-frame",
+           "first-fragment-only"), {
          "rfc6455.ping-pong": "fail: ASGI-WS-06.e",
+         "asgi-www.ws-messages": "warn: ASGI-WS-04.a",
          "rfc6455.fail-the-connection":
              "fail: ASGI-WS-08.d, ASGI-WS-08.e, ASGI-WS-08.g, ASGI-WS-08.f",
      }),

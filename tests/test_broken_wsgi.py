@@ -227,6 +227,8 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
      {"pep3333.file-wrapper": "fail: WSGI-FILE-01.b"}),
     ("file-wrapper-corrupts", "wsgi", "broken_wsgi_clauses:file_wrapper_corrupts", None,
      {"pep3333.file-wrapper": "warn: WSGI-FILE-01.e"}),
+    ("file-wrapper-not-iterable", "wsgi", "broken_wsgi_clauses:file_wrapper_not_iterable",
+     None, {"pep3333.file-wrapper": "fail: WSGI-FILE-01.d"}),
 ]
 # TOML added to a row's target: what the check compares the server with.
 WSGIREF_FLAGS = "[wsgi]\nmultithread = false\nmultiprocess = false\nrun_once = false"

@@ -238,6 +238,13 @@ def respond_behaviour(environ: dict[str, Any], start_response: StartResponse,
         filelike.seek(4)
         journal.record(Event.RESPOND, rid, step="file-wrapper", absent=False)
         start_response("200 OK", TEXT + [("Content-Length", "8")])
-        return wrapper(filelike, 4096)
+        result = wrapper(filelike, 4096)
+        # "must return an iterable object": judged on its type, without calling __iter__
+        # (which may already do the server's work).
+        kind_of = type(result)
+        iterable = callable(getattr(kind_of, "__iter__", None)) or hasattr(kind_of, "__getitem__")
+        journal.record(Event.RESPOND, rid, step="file-wrapper-result", iterable=iterable,
+                       type=type(result).__name__)
+        return result
     start_response("400 Bad Request", TEXT + [("Content-Length", "13")])
     return [b"unknown mode\n"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from functools import reduce
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from conformance.probes.asgi_app import app as probe
 
@@ -67,10 +68,10 @@ def _merge_duplicates(s: Scope) -> Scope:
 
 
 def _last_subprotocol_line(s: Scope) -> Scope:
-    """Only the last Sec-WebSocket-Protocol line counts (hypercorn's defect)."""
-    lines = [bytes(v) for n, v in s["headers"] if bytes(n).lower() == b"sec-websocket-protocol"]
-    last = lines[-1].decode() if lines else ""
-    return {**s, "subprotocols": [p.strip() for p in last.split(",") if p.strip()]}
+    """Only the last subprotocol offered is kept, as a server that reads only the last
+    Sec-WebSocket-Protocol line would (hypercorn's defect; uvicorn's wsproto scope carries no
+    Sec-WebSocket-* lines to read, so the list itself is cut)."""
+    return {**s, "subprotocols": list(s.get("subprotocols") or [])[-1:]}
 
 
 merges_duplicate_headers = changing(scope=_merge_duplicates)
@@ -78,6 +79,20 @@ last_subprotocol_line = changing(scope=_last_subprotocol_line)
 scheme_http = changing(scope=lambda s: {**s, "scheme": "http"})
 no_root_path = changing(scope=lambda s: {**s, "root_path": ""})
 declares_spec_2_5 = changing(scope=lambda s: {**s, "asgi": {**s["asgi"], "spec_version": "2.5"}})
+type_bytes = changing(scope=lambda s: {**s, "type": b"websocket"})
+scheme_empty = changing(scope=lambda s: {**s, "scheme": ""})
+path_not_decoded = changing(scope=lambda s: {**s, "path": s["raw_path"].decode("latin-1")})
+raw_path_decoded = changing(scope=lambda s: {**s, "raw_path": unquote_to_bytes(s["raw_path"])})
+no_raw_path = changing(scope=lambda s: {k: v for k, v in s.items() if k != "raw_path"})
+query_decoded = changing(scope=lambda s: {
+    **s, "query_string": unquote_to_bytes(s["query_string"].replace(b"+", b" "))})
+headers_reversed = changing(scope=lambda s: {**s, "headers": list(reversed(s["headers"]))})
+header_names_upper = changing(scope=lambda s: {
+    **s, "headers": [(bytes(n).upper(), v) for n, v in s["headers"]]})
+pseudo_header = changing(scope=lambda s: {
+    **s, "headers": [(b":authority", b"127.0.0.1"), *s["headers"]]})
+client_port_str = changing(scope=lambda s: {**s, "client": (s["client"][0], str(s["client"][1]))})
+server_port_off = changing(scope=lambda s: {**s, "server": (s["server"][0], s["server"][1] + 1)})
 
 
 # -- messages ---------------------------------------------------------------------------
@@ -115,6 +130,24 @@ def _all_but_last_body_part(message: Message) -> Message | None:
     return message
 
 
+def _bytes_as_text(message: Message) -> Message:
+    if message.get("bytes") is None:
+        return message
+    return {"type": message["type"], "text": message["bytes"].decode("latin-1")}
+
+
+def _corrupt_payload(message: Message) -> Message:
+    if message.get("text"):
+        return {**message, "text": message["text"] + "~"}
+    if message.get("bytes"):
+        return {**message, "bytes": message["bytes"] + b"~"}
+    return message
+
+
+def _denial_status_403(message: Message) -> Message:
+    return {**message, "status": 403}
+
+
 drops_subprotocol = changing(outgoing=_only("websocket.accept", _without("subprotocol")))
 drops_accept_headers = changing(outgoing=_only("websocket.accept", _without("headers")))
 drops_close_code = changing(outgoing=_only("websocket.close", _without("code")))
@@ -129,6 +162,9 @@ disconnect_code_1006 = changing(
     incoming=_only("websocket.disconnect", lambda m: {**m, "code": 1006}))
 disconnect_without_reason = changing(incoming=_only("websocket.disconnect", _without("reason")))
 denial_last_part_only = changing(outgoing=_all_but_last_body_part)
+bytes_as_text = changing(incoming=_only("websocket.receive", _bytes_as_text))
+corrupts_payload = changing(incoming=_only("websocket.receive", _corrupt_payload))
+denial_status_403 = changing(outgoing=_only("websocket.http.response.start", _denial_status_403))
 
 
 # -- the handshake and send() -------------------------------------------------------------
@@ -143,6 +179,23 @@ def silent_send_after_disconnect(inner: App) -> App:
                 return
 
         await inner(s, receive, quiet_send if s["type"] == "websocket" else send)
+
+    return app
+
+
+def adds_subprotocol(inner: App) -> App:
+    """An accept without a subprotocol still answers with the client's first one."""
+
+    async def app(s: Scope, receive: Receive, send: Send) -> None:
+        offered = list(s.get("subprotocols") or []) if s["type"] == "websocket" else []
+
+        async def with_subprotocol(message: Message) -> None:
+            if message.get("type") == "websocket.accept" and offered \
+                    and not message.get("subprotocol"):
+                message = {**message, "subprotocol": offered[0]}
+            await send(message)
+
+        await inner(s, receive, with_subprotocol)
 
     return app
 
@@ -193,9 +246,21 @@ def accepts_instead_of_403(inner: App) -> App:
 # -- the stacks (one defect per check in each) ------------------------------------------------
 lax_a = stack(merges_duplicate_headers, drops_subprotocol, drops_close_code, text_as_bytes,
               disconnect_code_1006, silent_send_after_disconnect, denial_last_part_only)
-lax_b = stack(last_subprotocol_line, no_root_path, drops_accept_headers, drops_close_reason,
-              drops_empty_messages, declares_spec_2_5, disconnect_without_reason)
+lax_b = stack(last_subprotocol_line, no_root_path, drops_accept_headers, adds_subprotocol,
+              drops_close_reason, drops_empty_messages, declares_spec_2_5,
+              disconnect_without_reason, denial_status_403)
 lax_c = stack(scheme_http, accepts_before_the_app, accepts_instead_of_403, both_keys,
               skips_empty_sends)
-# Through nginx: the app's empty messages never sent, the client's close code lost.
-lax_proxy = stack(skips_empty_sends, disconnect_code_1006)
+# Every scope key of its own sub-case wrong at once (each judged apart), and bytes as text.
+lax_d = stack(scheme_empty, path_not_decoded, raw_path_decoded, query_decoded,
+              headers_reversed, header_names_upper, pseudo_header, client_port_str,
+              server_port_off, bytes_as_text)
+lax_e = stack(no_raw_path, corrupts_payload)
+lax_type = stack(type_bytes)
+# Through nginx: the 101 before the app's accept, the app's empty messages never sent, its
+# close code dropped, the client's close code lost; then payloads changed, the close reason
+# dropped, and (spec 2.5 declared) the client's close reason lost.
+lax_proxy = stack(accepts_before_the_app, text_as_bytes, skips_empty_sends, drops_close_code,
+                  disconnect_code_1006)
+lax_proxy_b = stack(corrupts_payload, drops_close_reason, declares_spec_2_5,
+                    disconnect_without_reason)

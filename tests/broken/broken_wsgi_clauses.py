@@ -122,5 +122,16 @@ class _FilenoPathCorrupts(_FromStartWithClose):
         return (block.upper() for block in iter(lambda: self.filelike.read(self.blksize), b""))
 
 
+class _NotIterable(_NoBlockSize):
+    """A file_wrapper whose result has read() and close() but no __iter__: not an iterable
+    (WSGI-FILE-01.d); the server then cannot send it."""
+
+    def __init__(self, filelike: Any, blksize: int = 8192) -> None:
+        super().__init__(filelike)
+
+    __iter__ = None  # type: ignore[assignment]
+
+
 file_wrapper_no_block_size = _with_file_wrapper(_NoBlockSize)
+file_wrapper_not_iterable = _with_file_wrapper(_NotIterable)
 file_wrapper_corrupts = _with_file_wrapper(_FilenoPathCorrupts)

@@ -15,7 +15,14 @@ breaks one clause:
   connection without a Close frame (ASGI-WS-08.f);
 * ``--upgrade-http10``: an HTTP/1.0 request with Upgrade is upgraded (PROXY-08.c);
 * ``--no-disconnect-on-reset``: a lost connection never reaches the app (ASGI-WS-05.a);
-  ``--reset-code-1000``: it reaches the app as code 1000 (ASGI-WS-05.e).
+  ``--reset-code-1000``: it reaches the app as code 1000 (ASGI-WS-05.e);
+* ``--app-close-no-frame``: the app's websocket.close ends TCP with no Close frame
+  (ASGI-WS-03.f); ``--no-close-echo``: the client's Close frame is never answered (PROXY-08.k);
+* ``--reject-fragments``: a fragmented message fails the connection (ASGI-WS-04.c);
+  ``--first-fragment-only``: a fragmented message reaches the app as its first frame
+  (ASGI-WS-04.a);
+* ``--denial-keep-open``: after the denial response (websocket.http.response, which this
+  server advertises) the connection stays open (ASGI-EXT-01.d).
 
 An HTTP request that is no upgrade gets "200 ready" (the harness's readiness poll) and never
 reaches the app. Usage: python naive_websocket_server.py --host H --port P [switches] mod:attr
@@ -36,7 +43,8 @@ from urllib.parse import unquote
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 SWITCHES = ("early_101", "no_pong", "pong_empty", "ping_to_app", "accept_unmasked",
             "ignore_opcode", "ignore_rsv", "replace_utf8", "close_no_frame", "upgrade_http10",
-            "no_disconnect_on_reset", "reset_code_1000")
+            "no_disconnect_on_reset", "reset_code_1000", "app_close_no_frame", "no_close_echo",
+            "reject_fragments", "first_fragment_only", "denial_keep_open")
 OPTIONS = argparse.Namespace(**{name: False for name in SWITCHES})
 
 
@@ -85,6 +93,19 @@ class Connection:
                 self.writer.write(frame(0x2, message["bytes"]))
             else:
                 self.writer.write(frame(0x1, message["text"].encode("utf-8")))
+        elif kind == "websocket.http.response.start":
+            head = [f"HTTP/1.1 {message['status']} Denied".encode(),
+                    *(bytes(n) + b": " + bytes(v) for n, v in message.get("headers") or [])]
+            self.writer.write(b"\r\n".join(head) + b"\r\n\r\n")
+            self.handshake_sent = True  # no 101 may follow
+        elif kind == "websocket.http.response.body":
+            self.writer.write(message.get("body", b""))
+            if not message.get("more_body") and not OPTIONS.denial_keep_open:
+                self.closed = True
+                with contextlib.suppress(OSError):
+                    await self.writer.drain()
+                self.writer.close()
+                return
         elif kind == "websocket.close":
             if not self.handshake_sent:
                 self.writer.write(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n"
@@ -92,7 +113,8 @@ class Connection:
             else:
                 code = message.get("code") or 1000
                 reason = (message.get("reason") or "").encode()
-                self.writer.write(frame(0x8, struct.pack("!H", code) + reason))
+                if not OPTIONS.app_close_no_frame:
+                    self.writer.write(frame(0x8, struct.pack("!H", code) + reason))
             self.closed = True
             with contextlib.suppress(OSError):
                 await self.writer.drain()
@@ -142,7 +164,8 @@ class Connection:
                 continue
             if opcode == 0x8:
                 code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
-                self.writer.write(frame(0x8, payload[:2]))
+                if not OPTIONS.no_close_echo:
+                    self.writer.write(frame(0x8, payload[:2]))
                 await self.queue.put({"type": "websocket.disconnect", "code": code,
                                       "reason": payload[2:].decode("utf-8", "replace")})
                 self.writer.close()
@@ -150,7 +173,11 @@ class Connection:
             if opcode in (0x1, 0x2):
                 kind, parts = opcode, [payload]
             elif opcode == 0x0:
-                parts.append(payload)
+                if OPTIONS.reject_fragments:
+                    await self._fail(1002)
+                    return
+                if not OPTIONS.first_fragment_only:
+                    parts.append(payload)
             else:
                 continue  # --ignore-opcode: an unknown frame is dropped
             if not fin:
@@ -222,7 +249,7 @@ async def handle(app: Any, reader: asyncio.StreamReader, writer: asyncio.StreamW
         "client": [peer[0], peer[1]], "server": [sock[0], sock[1]],
         "subprotocols": [p.strip() for _, v in headers if _ == b"sec-websocket-protocol"
                          for p in v.decode("latin-1").split(",") if p.strip()],
-        "extensions": {},
+        "extensions": {"websocket.http.response": {}},
     }
     await Connection(app, reader, writer, scope, fields.get(b"sec-websocket-key", b"")).run()
 

@@ -43,8 +43,8 @@ def ws_scope(ctx: CheckContext) -> None:
     the same target, whose http scope the websocket scope must agree with where the spec
     defines both the same way:
 
-    - ``type`` "websocket" (ASGI-WS-01.b; a server that hands the upgrade to the app as an
-      http scope has no WebSocket support: unsupported);
+    - ``type`` "websocket" (ASGI-WS-01.b: another type, such as b"websocket"; a server that
+      hands the upgrade to the app as an http scope has no WebSocket support: unsupported);
     - ``scheme`` "ws" on plain TCP, and never empty (.c, .d);
     - ``path`` decoded as for http (.e); ``raw_path`` the bytes sent (.f; absent is allowed,
       .g: INFO); ``query_string`` the raw bytes after "?" (.h); ``root_path`` as for http
@@ -60,6 +60,14 @@ def ws_scope(ctx: CheckContext) -> None:
                (DUPLICATE[0], DUPLICATE[1][1])]
     session = open_websocket(ctx, f"{TARGET_PATH}?{TARGET_QUERY}",
                              subprotocols=["chat", "superchat"], headers=headers)
+    entry = ctx.journal.wait_event(session.rid, Event.REQUEST, timeout=JOURNAL_BOUND)
+    kind = entry["scope"].get("type") if entry else None
+    if entry is not None and kind not in ("websocket", "http"):
+        # The server took the handshake as a WebSocket (it is no http scope) but typed it
+        # wrongly; an http scope is a server without WebSocket support (unsupported).
+        ctx.finding("ASGI-WS-01.b", f"the WebSocket handshake reached the app with "
+                                    f"scope['type'] {kind!r}, not 'websocket'")
+        return
     scope = websocket_scope(ctx, session)
     session.client.close()
     http = _http_scope(ctx, f"{TARGET_PATH}?{TARGET_QUERY}")
@@ -88,8 +96,6 @@ def _http_scope(ctx: CheckContext, target: str) -> dict[str, Any]:
 
 
 def _judge_type_and_scheme(ctx: CheckContext, scope: dict[str, Any]) -> None:
-    if scope.get("type") != "websocket":
-        ctx.finding("ASGI-WS-01.b", f"scope['type'] is {scope.get('type')!r}, not 'websocket'")
     if "scheme" not in scope:
         return  # "Optional (but must not be empty); default is "ws"."
     scheme = scope["scheme"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from conformance.catalogue import check
 from conformance.checks.pep3333.scripted_responses import RESPONSE_BOUND, respond
+from conformance.checks.rfc9112.s6_1_transfer_encoding import judge_no_transfer_encoding_to_http10
 from conformance.context import CheckContext
 from conformance.probes.contract import Route
 from conformance.verdicts import Level
@@ -101,11 +102,9 @@ def unsized_response_framing(ctx: CheckContext) -> None:
     for version in ("HTTP/1.0", "HTTP/1.1"):
         with ctx.case(version):
             response = respond(ctx, "no-length", version=version).response
-            coded = response.header_all("transfer-encoding")
-            if version == "HTTP/1.0" and coded:
-                ctx.finding("WSGI-RESP-10.e", f"the app's response without Content-Length went "
-                                              f"to an HTTP/1.0 request with Transfer-Encoding "
-                                              f"{coded!r}")
+            if version == "HTTP/1.0":
+                judge_no_transfer_encoding_to_http10(
+                    ctx, response, "WSGI-RESP-10.e", "the app's response without Content-Length")
             if not (response.complete and response.body == b"one\ntwo\n"
                     and not response.problems):
                 ctx.finding("WSGI-RESP-10.d" if response.framing == "chunked"

@@ -39,9 +39,11 @@ def file_wrapper(ctx: CheckContext) -> None:
     "If the server or gateway supplies wsgi.file_wrapper, it must be a callable that accepts
     one required positional parameter, and one optional positional parameter."
     (WSGI-FILE-01.b, MUST: the probe calls it with the block size as its second positional
-    argument); "Apart from the handling of close(), the semantics of returning a file wrapper
-    from the application should be the same as if the application had returned iter(filelike.read,
-    '')." (WSGI-FILE-01.e, SHOULD); "the iterable returned by wsgi.file_wrapper must have a
+    argument), and "The callable must return an iterable object" (WSGI-FILE-01.d, MUST: the
+    probe journals whether the type of what it returned is iterable); "Apart from the handling
+    of close(), the semantics of returning a file wrapper from the application should be the
+    same as if the application had returned iter(filelike.read, '')." (WSGI-FILE-01.e,
+    SHOULD); "the iterable returned by wsgi.file_wrapper must have a
     close() method that invokes the original file-like object's close() method"
     (WSGI-FILE-01.g, MUST); and for an object without fileno() "the wsgi.file_wrapper must
     still return an iterable that wraps read() and close()" (WSGI-FILE-01.i, MUST). A real file
@@ -60,6 +62,13 @@ def file_wrapper(ctx: CheckContext) -> None:
                         f"wsgi.file_wrapper(filelike, 4096) for {what} raised "
                         f"{raised[0]['error'] if raised else ''}: the block size is an "
                         "optional positional parameter")
+            result = next((e for e in ctx.journal.for_rid(exchange.rid)
+                           if e["event"] == Event.RESPOND
+                           and e.get("step") == "file-wrapper-result"), None)
+            if result is not None and not result["iterable"]:
+                ctx.finding("WSGI-FILE-01.d", f"wsgi.file_wrapper(filelike, 4096) for {what} "
+                                              f"returned a {result['type']}, which is not "
+                                              "iterable")
             _judge_body(ctx, exchange.response, kind, what)
             closed = ctx.journal.wait_for(
                 lambda evs: any(e["event"] == Event.FILE_CLOSE for e in evs), rid=exchange.rid,

@@ -22,9 +22,9 @@ def date_header(ctx: CheckContext) -> None:
     Error) responses, and MAY generate a Date header field in 1xx (Informational) and 5xx
     (Server Error) responses." (HTTP-17.a: the server's own 4xx to an invalid request-line,
     where no app is involved, carries one.) The probe app sends none. For WSGI the server must
-    add it: "if
-    the application omits a header required by HTTP (or other relevant specifications that
-    are in effect), the server or gateway must add it." (HTTP-17.b, PEP 3333). No ASGI text
+    add it: "if the application omits a header required by HTTP (or other relevant
+    specifications that are in effect), the server or gateway must add it." (HTTP-17.b, PEP
+    3333). No ASGI text
     gives the server that duty (ASGI's protocol server is "A *protocol server*, which
     terminates sockets and translates them into connections and per-connection event
     messages."), so for ASGI a missing Date is reported (HTTP-17.d, info). A Date the server
