@@ -13,15 +13,14 @@ HTTP/1.1 wsgiref of broken_wsgiref_variants.py; ``python broken_wsgi_environ.py 
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import io
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import unquote, unquote_to_bytes
-from wsgiref.simple_server import WSGIRequestHandler, make_server
+from wsgiref.simple_server import WSGIRequestHandler
 
 from broken_wsgi import _no_default_content_type, _rewrite
+from broken_wsgiref import serve_with
 
 
 def _alone(change: Callable[[dict[str, Any]], None]) -> Callable[..., Iterable[bytes]]:
@@ -225,15 +224,7 @@ class _RefusesOddPaths(WSGIRequestHandler):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--host")
-    parser.add_argument("--port", type=int)
-    parser.add_argument("app")
-    args = parser.parse_args()
-    module, _, attr = args.app.partition(":")
-    app: Any = getattr(importlib.import_module(module), attr)
-    with make_server(args.host, args.port, app, handler_class=_RefusesOddPaths) as server:
-        server.serve_forever()
+    serve_with(_RefusesOddPaths)
 
 
 if __name__ == "__main__":

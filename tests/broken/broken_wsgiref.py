@@ -17,16 +17,22 @@ class DropsQueryString(WSGIRequestHandler):
         return environ
 
 
-def main() -> None:
+def serve_with(handler_class: type[WSGIRequestHandler]) -> None:
+    """wsgiref with ``handler_class``, on --host/--port, serving the app named module:attr
+    (the launcher every wsgiref-based broken server shares)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--host")
     parser.add_argument("--port", type=int)
     parser.add_argument("app")
     args = parser.parse_args()
     module, _, attr = args.app.partition(":")
-    app = getattr(importlib.import_module(module), attr)
-    with make_server(args.host, args.port, app, handler_class=DropsQueryString) as server:
+    app: Any = getattr(importlib.import_module(module), attr)
+    with make_server(args.host, args.port, app, handler_class=handler_class) as server:
         server.serve_forever()
+
+
+def main() -> None:
+    serve_with(DropsQueryString)
 
 
 if __name__ == "__main__":

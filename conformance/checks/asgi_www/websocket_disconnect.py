@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from conformance.catalogue import check
 from conformance.checks.support.websocket import (
+    DisconnectRefs,
     declared_version,
+    judge_disconnect,
     open_websocket,
     version_text,
     wait_app_message,
@@ -60,18 +62,8 @@ def ws_disconnect(ctx: CheckContext) -> None:
                         f"the client sent a Close frame ({'no code' if code is None else code}); "
                         f"no websocket.disconnect reached the app within {DISCONNECT_BOUND:g}s")
             assert got is not None
-            event = got[0]
-            if code is None and event.get("code") != 1005:
-                ctx.finding("ASGI-WS-05.c", "the client's Close frame had no status code; "
-                            f"websocket.disconnect has code {event.get('code')!r}, not 1005")
-            elif code is not None and event.get("code") != code:
-                ctx.finding("ASGI-WS-05.b", f"the client closed with code {code}; "
-                            f"websocket.disconnect has code {event.get('code')!r}")
-            if reason and declared_version(scope) >= (2, 5) \
-                    and event.get("reason") != reason:
-                ctx.finding("ASGI-WS-05.f", f"spec_version {version_text(scope)}: the client "
-                            f"closed with reason {reason!r}; websocket.disconnect has "
-                            f"{'no reason' if 'reason' not in event else repr(event['reason'])}")
+            judge_disconnect(ctx, got[0], scope, code, reason,
+                             DisconnectRefs("ASGI-WS-05.b", "ASGI-WS-05.c", "ASGI-WS-05.f"))
     with ctx.case("TCP reset"):
         session = open_websocket(ctx, WsRoute.RECEIVE_ONLY)
         websocket_scope(ctx, session)

@@ -9,7 +9,9 @@ import time
 from conformance.catalogue import check
 from conformance.checks.asgi_www.websocket_receive import Sent, exchange, read_data
 from conformance.checks.support.websocket import (
+    DisconnectRefs,
     declared_version,
+    judge_disconnect,
     open_websocket,
     received_text,
     version_text,
@@ -127,14 +129,6 @@ def _client_close(ctx: CheckContext, at: tuple[str, int], code: int | None,
     ctx.require(got is not None, "PROXY-08.l", "the client closed; no websocket.disconnect "
                 f"reached the app within {ANSWER_BOUND:g}s")
     assert got is not None
-    event = got[0]
-    if code is None and event.get("code") != 1005:
-        ctx.finding("PROXY-08.m", "the client's Close frame had no code; through nginx "
-                    f"websocket.disconnect has code {event.get('code')!r}, not 1005")
-    elif code is not None and event.get("code") != code:
-        ctx.finding("PROXY-08.l", f"the client closed with code {code}; through nginx "
-                    f"websocket.disconnect has code {event.get('code')!r}")
-    if reason and declared_version(scope) >= (2, 5) and event.get("reason") != reason:
-        ctx.finding("PROXY-08.n", f"spec_version {version_text(scope)}: the client closed "
-                    f"with reason {reason!r}; through nginx websocket.disconnect has "
-                    f"{event.get('reason')!r}")
+    judge_disconnect(ctx, got[0], scope, code, reason,
+                     DisconnectRefs("PROXY-08.l", "PROXY-08.m", "PROXY-08.n"),
+                     where="through nginx ")

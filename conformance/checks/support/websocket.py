@@ -95,3 +95,32 @@ def received_text(conn: Connection, limit: int = 400) -> str:
     """What the server sent on this connection, escaped, for a finding's message."""
     data = bytes(conn.received)
     return escape_bytes(data[:limit]) + ("..." if len(data) > limit else "")
+
+
+@dataclass(frozen=True)
+class DisconnectRefs:
+    """The sentences websocket.disconnect breaks when it loses the client's close code, lacks
+    1005 for a Close frame without one, or loses the reason: ASGI-WS-05's directly,
+    PROXY-08's through nginx."""
+
+    code: str
+    no_code: str
+    reason: str
+
+
+def judge_disconnect(ctx: CheckContext, event: dict[str, Any], scope: dict[str, Any],
+                     code: int | None, reason: str, refs: DisconnectRefs,
+                     where: str = "") -> None:
+    """websocket.disconnect after the client's Close frame with ``code`` (None: no code) and
+    ``reason``: the code as sent, 1005 when none was, the reason from spec_version 2.5."""
+    got = event.get("code")
+    if code is None and got != 1005:
+        ctx.finding(refs.no_code, f"the client's Close frame had no status code; {where}"
+                                  f"websocket.disconnect has code {got!r}, not 1005")
+    elif code is not None and got != code:
+        ctx.finding(refs.code, f"the client closed with code {code}; {where}"
+                               f"websocket.disconnect has code {got!r}")
+    if reason and declared_version(scope) >= (2, 5) and event.get("reason") != reason:
+        shown = "no reason" if "reason" not in event else repr(event["reason"])
+        ctx.finding(refs.reason, f"spec_version {version_text(scope)}: the client closed with "
+                                 f"reason {reason!r}; {where}websocket.disconnect has {shown}")
