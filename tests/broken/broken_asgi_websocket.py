@@ -148,6 +148,10 @@ def _denial_status_403(message: Message) -> Message:
     return {**message, "status": 403}
 
 
+def _denial_headers_reversed(message: Message) -> Message:
+    return {**message, "headers": list(reversed(list(message.get("headers") or [])))}
+
+
 drops_subprotocol = changing(outgoing=_only("websocket.accept", _without("subprotocol")))
 drops_accept_headers = changing(outgoing=_only("websocket.accept", _without("headers")))
 drops_close_code = changing(outgoing=_only("websocket.close", _without("code")))
@@ -165,6 +169,8 @@ denial_last_part_only = changing(outgoing=_all_but_last_body_part)
 bytes_as_text = changing(incoming=_only("websocket.receive", _bytes_as_text))
 corrupts_payload = changing(incoming=_only("websocket.receive", _corrupt_payload))
 denial_status_403 = changing(outgoing=_only("websocket.http.response.start", _denial_status_403))
+denial_headers_reversed = changing(
+    outgoing=_only("websocket.http.response.start", _denial_headers_reversed))
 
 
 # -- the handshake and send() -------------------------------------------------------------
@@ -255,7 +261,7 @@ lax_c = stack(scheme_http, accepts_before_the_app, accepts_instead_of_403, both_
 lax_d = stack(scheme_empty, path_not_decoded, raw_path_decoded, query_decoded,
               headers_reversed, header_names_upper, pseudo_header, client_port_str,
               server_port_off, bytes_as_text)
-lax_e = stack(no_raw_path, corrupts_payload)
+lax_e = stack(no_raw_path, corrupts_payload, denial_headers_reversed)
 lax_type = stack(type_bytes)
 # Through nginx: the 101 before the app's accept, the app's empty messages never sent, its
 # close code dropped, the client's close code lost; then payloads changed, the close reason

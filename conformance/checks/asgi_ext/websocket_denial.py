@@ -19,7 +19,7 @@ DENIAL_BOUND = 5.0
     id="asgi-ext.websocket-denial",
     title="websocket.http.response, where advertised, sends the app's status, headers and body, "
           "then closes",
-    requirements=["ASGI-EXT-01", "ASGI-WS-03"],
+    requirements=["ASGI-EXT-01"],
     level=Level.MUST,
     interfaces=("asgi",),
     via=("direct",),
@@ -29,13 +29,14 @@ def websocket_denial(ctx: CheckContext) -> None:
     """asgi-extensions.rst, Websocket Denial Response: "ASGI Servers that implement this
     extension will provide websocket.http.response in the extensions part of the scope"
     (ASGI-EXT-01.b: where the websocket scope does not advertise it, unsupported). Where it
-    does, "This will allow the ASGI Framework to send HTTP response messages after the
-    websocket.connect message." (ASGI-WS-03.b): the app answers the handshake with
-    websocket.http.response.start (status 418, two headers) and a body in three
-    websocket.http.response.body parts; ``status`` is "HTTP status code." (ASGI-EXT-01.f: the
-    418 reaches the client, with the app's headers and the whole body), and "the server should
-    send a HTTP response and then close the connection" (.d, SHOULD: the connection ends within
-    5 s, the suite's bound, with no WebSocket frame after the response)."""
+    does, the app answers the handshake with websocket.http.response.start (status 418, two
+    headers) and a body in three websocket.http.response.body parts, messages "with a
+    structure that matches the http.response.start and http.response.body messages": so
+    ``status`` is "HTTP status code." (ASGI-EXT-01.f: the 418 reaches the client), the headers'
+    "Order must be preserved in the HTTP response." (.h: both arrive, in order), and each body
+    is "Concatenated onto any previous body values sent in this connection scope." (.g: the
+    client gets all three parts). "the server should send a HTTP response and then close the
+    connection" (.d, SHOULD: the connection ends within 5 s, the suite's bound)."""
     session = open_websocket(ctx, f"{WsRoute.DENY}?status={DENIAL_STATUS}&parts={DENIAL_PARTS}",
                              timeout=DENIAL_BOUND)
     scope = websocket_scope(ctx, session)
@@ -48,14 +49,17 @@ def websocket_denial(ctx: CheckContext) -> None:
         ctx.require(hs.status == DENIAL_STATUS and not hs.accepted, "ASGI-EXT-01.f",
                     f"the app denied the handshake with status {DENIAL_STATUS}; the server "
                     f"answered {hs.status or 'nothing'}: {received_text(session.conn)}")
-        headers = {(name.lower(), value) for name, value in hs.headers}
-        missing = {(b"x-denied", b"yes"), (b"content-type", b"text/plain")} - headers
+        sent = [(b"content-type", b"text/plain"), (b"x-denied", b"yes")]
+        got = [(name.lower(), value) for name, value in hs.headers
+               if name.lower() in {n for n, _ in sent}]
+        if got != sent:
+            ctx.finding("ASGI-EXT-01.h", f"the app's denial response had the headers {sent!r}, "
+                        f"in this order; the client got {got!r}: {received_text(session.conn)}")
         expected = denial_body(DENIAL_PARTS)
-        if missing or hs.body != expected:
-            ctx.finding("ASGI-WS-03.b", f"the app's denial response had headers x-denied: yes "
-                        f"and content-type: text/plain and the body {expected!r}; the client "
-                        f"got {'no ' + repr(sorted(missing)) + ' and ' if missing else ''}"
-                        f"the body {hs.body!r}: {received_text(session.conn)}")
+        if hs.body != expected:
+            ctx.finding("ASGI-EXT-01.g", f"the app sent the denial body in {DENIAL_PARTS} "
+                        f"parts, {expected!r} together; the client got {hs.body!r}: "
+                        f"{received_text(session.conn)}")
     with ctx.case("then the connection closes"):
         closed = session.conn.eof or session.conn.read_until_close(DENIAL_BOUND)
         ctx.require(closed, "ASGI-EXT-01.d",
