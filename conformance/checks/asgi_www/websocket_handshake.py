@@ -11,9 +11,11 @@ from conformance.checks.support.websocket import (
     open_websocket,
     received_text,
     version_text,
+    wait_app_message,
     websocket_scope,
 )
 from conformance.context import CheckContext
+from conformance.probes.asgi_websocket import RECEIVE_AFTER_CLOSE_WAIT
 from conformance.probes.contract import WsRoute
 from conformance.verdicts import Level
 from conformance.websocket_wire import NORMAL_CLOSURE
@@ -95,7 +97,7 @@ def ws_accept(ctx: CheckContext) -> None:
     id="asgi-www.ws-close",
     title="close before accept gives a 403 and no WebSocket; close after accept sends the app's "
           "code and reason",
-    requirements=["ASGI-WS-03"],
+    requirements=["ASGI-WS-03", "ASGI-WS-05"],
     level=Level.MUST,
     interfaces=("asgi",),
     via=("direct",),
@@ -105,13 +107,18 @@ def ws_close(ctx: CheckContext) -> None:
     """asgi-www.rst, Close: "If this is sent before the socket is accepted, the server must close
     the connection with a HTTP 403 error code (Forbidden), and not complete the WebSocket
     handshake" (ASGI-WS-03.a: a 403 within 5 s, and no 101 and no frame on the connection),
-    with and without a code in the close; "If this is sent after the socket is accepted, the
-    server must close the socket with the close code passed in the message (or 1000 if none is
-    specified)." (.c), and ``reason`` is "A reason given for the closure" (.d, for servers whose
-    spec_version is 2.3 or later: "2.3: Added the reason key to the WebSocket close event.",
-    .e). RFC 6455 7.1.2: closing is done by sending "a Close control frame ... whose status code
-    is set to /code/" (.f: a connection that ends with no Close frame at all)."""
-    for name, query in (("before accept", ""), ("before accept, with a code", "?code=4003")):
+    with and without a code in the close; after that close the app keeps awaiting receive(),
+    and Disconnect is "Sent to the application when either connection to the client is lost,
+    either from the client closing the connection, the server closing the connection, or loss
+    of the socket." (ASGI-WS-05.a: websocket.disconnect within the probe's 3 s wait). "If this
+    is sent after the socket is accepted, the server must close the socket with the close code
+    passed in the message (or 1000 if none is specified)." (ASGI-WS-03.c), and ``reason`` is "A
+    reason given for the closure" (.d, for servers whose spec_version is 2.3 or later: "2.3:
+    Added the reason key to the WebSocket close event.", .e). RFC 6455 7.1.2: closing is done
+    by sending "a Close control frame ... whose status code is set to /code/" (.f: a connection
+    that ends with no Close frame at all)."""
+    for name, query in (("before accept", "?then=receive"),
+                        ("before accept, with a code", "?code=4003")):
         with ctx.case(f"close {name}"):
             session = open_websocket(ctx, f"{WsRoute.CLOSE_BEFORE_ACCEPT}{query}",
                                      timeout=ANSWER_BOUND)
@@ -122,6 +129,16 @@ def ws_close(ctx: CheckContext) -> None:
                         f"the app closed before accepting; the server answered "
                         f"{hs.status or 'nothing'}{completed} {'; '.join(hs.problems)}: "
                         f"{received_text(session.conn)}")
+            if "then=receive" in query:
+                # The app keeps awaiting receive() after its close: the connection the server
+                # closed must reach it as websocket.disconnect.
+                session.conn.close()
+                got = wait_app_message(ctx, session.rid, "websocket.disconnect",
+                                       timeout=RECEIVE_AFTER_CLOSE_WAIT)
+                ctx.require(got is not None, "ASGI-WS-05.a",
+                            "the app closed before accepting and kept awaiting receive(); no "
+                            "websocket.disconnect reached it within "
+                            f"{RECEIVE_AFTER_CLOSE_WAIT:g}s")
     for name, query, code, reason in (
             ("after accept, no code", "", NORMAL_CLOSURE, ""),
             ("after accept, code and reason", "?code=4001&reason=probe%20closing", 4001,
