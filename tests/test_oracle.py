@@ -335,6 +335,21 @@ def test_scope_differences_accepts_conforming_scope() -> None:
     assert scope_differences(scope_for(), conforming_scope()) == []
 
 
+def test_scope_differences_none_is_the_default_of_raw_path_client_server() -> None:
+    """raw_path, client and server are "Optional; if missing defaults to None": an explicit
+    None passes, a wrong value does not, and None is no default for other keys."""
+    for key in ("raw_path", "client", "server"):
+        scope = conforming_scope()
+        scope[key] = None
+        assert scope_differences(scope_for(), scope) == [], key
+    scope = conforming_scope()
+    scope["raw_path"] = b"/elsewhere"
+    assert [d.split(":")[0] for d in scope_differences(scope_for(), scope)] == ["raw_path"]
+    scope = conforming_scope()
+    scope["path"] = None
+    assert [d.split(":")[0] for d in scope_differences(scope_for(), scope)] == ["path"]
+
+
 def test_scope_differences_header_order() -> None:
     """Names may be reordered (order of names is not important); values of one name may not."""
     expected = scope_for()
