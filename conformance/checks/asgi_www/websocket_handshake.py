@@ -133,9 +133,9 @@ def ws_close(ctx: CheckContext) -> None:
                 # The app keeps awaiting receive() after its close: the connection the server
                 # closed must reach it as websocket.disconnect.
                 session.conn.close()
-                got = wait_app_message(ctx, session.rid, "websocket.disconnect",
-                                       timeout=RECEIVE_AFTER_CLOSE_WAIT)
-                ctx.require(got is not None, "ASGI-WS-05.a",
+                disconnect = wait_app_message(ctx, session.rid, "websocket.disconnect",
+                                              timeout=RECEIVE_AFTER_CLOSE_WAIT)
+                ctx.require(disconnect is not None, "ASGI-WS-05.a",
                             "the app closed before accepting and kept awaiting receive(); no "
                             "websocket.disconnect reached it within "
                             f"{RECEIVE_AFTER_CLOSE_WAIT:g}s")
