@@ -39,7 +39,7 @@ setup: $(VENV)/.installed nginx chromium
 test: setup
 	$(VENV)/bin/deptry .
 	env -u PYTHONDONTWRITEBYTECODE PYTHONPYCACHEPREFIX=$(abspath $(VENV))/pycache \
-		$(PYTEST) -n 4 tests
+		$(PYTEST) -n 6 tests
 
 # A check that finds a server broken fails pytest; that is the matrix's content, not an error
 # of `make matrix`, so the run's exit status is not allowed to stop the rendering.

@@ -17,7 +17,7 @@ them:
                              with ``code=`` / ``reason=`` when given (absent keys: defaults)
     /ws/send-after-close     accept, await websocket.disconnect, then send() once more
     /ws/send-sizes           accept, send one message per size in ``sizes=`` (``kind=text`` or
-                             bytes), then echo until websocket.disconnect
+                             bytes) and the text SIZES_END, then echo until websocket.disconnect
     /ws/receive-only         accept, then only journal receive() events (with their arrival
                              time) until websocket.disconnect
 
@@ -47,6 +47,8 @@ INLINE_LIMIT = 4096
 # How long /ws/close-before-accept?then=receive keeps awaiting receive() after its close.
 RECEIVE_AFTER_CLOSE_WAIT = 3.0
 DENIAL_EXTENSION = "websocket.http.response"
+# /ws/send-sizes ends its messages with this text, so the client knows it has seen them all.
+SIZES_END = "probe: end of the sizes"
 DENIAL_BODY_PART = b"denied part %d;"
 
 
@@ -166,6 +168,7 @@ async def websocket(scope: Scope, receive: Receive, send: Send, rid: str | None)
             payload: str | bytes = "t" * size if kind == "text" else b"b" * size
             if not await ws.send({"type": "websocket.send", kind: payload}):
                 return
+        await ws.send({"type": "websocket.send", "text": SIZES_END})
         await ws.echo_until_disconnect()
     elif path == WsRoute.RECEIVE_ONLY:
         while (await ws.receive()).get("type") != "websocket.disconnect":
