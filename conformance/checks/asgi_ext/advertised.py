@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from conformance.checks.asgi_www.pipelined_follow_up import pipelined, stray_bytes
 from conformance.checks.support.common import observed_scope
 from conformance.context import CheckContext
-from conformance.probes.contract import Event
+from conformance.probes.contract import Event, Route
 
 
 def advertised_extensions(ctx: CheckContext) -> dict[str, Any]:
@@ -41,3 +42,14 @@ def send_error(ctx: CheckContext, rid: str) -> str | None:
     """The exception send() of the extension's event raised, if it raised."""
     result = ctx.observed(rid, Event.SEND_RESULT)
     return str(result["error"]) if result["raised"] else None
+
+
+def head_leaks(ctx: CheckContext, kind: str, content: bytes) -> tuple[int, list[str]]:
+    """HEAD of /probe/ext?kind=``kind`` (a file-sending extension), with a pipelined
+    follow-up: the status and what of the file's bytes reached the client where no content
+    may (the extension "should behave the same as" http.response.body, RFC 9110 9.3.2)."""
+    conn, head, second = pipelined(ctx, "HEAD", f"{Route.EXT}?kind={kind}", ctx.new_rid())
+    leaked = stray_bytes(conn, second)
+    if content[:80] in bytes(conn.received):
+        leaked.append("the file's first bytes reached the client")
+    return head.status, leaked

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from conformance.catalogue import check
-from conformance.checks.asgi_ext.advertised import require_advertised, send_error
-from conformance.checks.asgi_www.pipelined_follow_up import pipelined, stray_bytes
+from conformance.checks.asgi_ext.advertised import head_leaks, require_advertised, send_error
 from conformance.context import CheckContext
 from conformance.probes.asgi_respond import EXT_FILE
 from conformance.probes.contract import Route
@@ -44,10 +43,7 @@ def pathsend(ctx: CheckContext) -> None:
                                          f"{len(response.body)} body bytes, not the file's "
                                          f"{len(content)}")
     with ctx.case("HEAD"):
-        conn, head, second = pipelined(ctx, "HEAD", f"{Route.EXT}?kind=pathsend", ctx.new_rid())
-        leaked = stray_bytes(conn, second)
-        if content[:80] in bytes(conn.received):
-            leaked.append("the file's first bytes reached the client")
+        status, leaked = head_leaks(ctx, "pathsend", content)
         if leaked:
-            ctx.finding("ASGI-EXT-02.e", f"HEAD answered {head.status or 'nothing'}: "
-                                         + "; ".join(leaked))
+            ctx.finding("ASGI-EXT-02.e", f"HEAD answered {status or 'nothing'}: "
+                        + "; ".join(leaked))

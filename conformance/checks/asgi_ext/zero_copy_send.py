@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from conformance.catalogue import check
-from conformance.checks.asgi_ext.advertised import require_advertised, send_error
-from conformance.checks.asgi_www.pipelined_follow_up import pipelined, stray_bytes
+from conformance.checks.asgi_ext.advertised import head_leaks, require_advertised, send_error
 from conformance.context import CheckContext
 from conformance.probes.asgi_app import ZEROCOPY_COUNT, ZEROCOPY_OFFSET
 from conformance.probes.asgi_respond import EXT_FILE
@@ -84,11 +83,7 @@ def zerocopysend(ctx: CheckContext) -> None:
                                          f"body starts {body[:40]!r}, not the file's bytes "
                                          f"from there {rest[:40]!r}")
     with ctx.case("HEAD"):
-        conn, head, second = pipelined(ctx, "HEAD", f"{Route.EXT}?kind=zerocopysend",
-                                       ctx.new_rid())
-        leaked = stray_bytes(conn, second)
-        if content[:80] in bytes(conn.received):
-            leaked.append("the file's first bytes reached the client")
+        status, leaked = head_leaks(ctx, "zerocopysend", content)
         if leaked:
-            ctx.finding("ASGI-EXT-05.c", f"HEAD answered {head.status or 'nothing'}: "
-                                         + "; ".join(leaked))
+            ctx.finding("ASGI-EXT-05.c", f"HEAD answered {status or 'nothing'}: "
+                        + "; ".join(leaked))
