@@ -14,7 +14,7 @@ PYTEST := $(PY) -m pytest -p no:cacheprovider
 # -n 2 run give identical verdicts (1613 of 1613 cells compared); JOBS=0 runs serially.
 JOBS   ?= 2
 
-.PHONY: test matrix setup nginx chromium lint bench mutation clean
+.PHONY: test matrix setup nginx chromium compiled-servers lint bench mutation clean
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,11 @@ nginx:
 chromium:
 	@bash scripts/install-chromium.sh
 
-setup: $(VENV)/.installed nginx chromium
+# bjoern, mod_wsgi and the uWSGI sdist: Debian build dependencies, then the builds.
+compiled-servers: $(VENV)/.installed
+	@bash scripts/install-compiled-servers.sh $(VENV)
+
+setup: $(VENV)/.installed nginx chromium compiled-servers
 
 # Four pytest-xdist workers on two cores: the tests mostly wait on servers and sockets.
 # The tests start some 300 pytest and server processes: with bytecode caching on (in the

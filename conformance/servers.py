@@ -68,8 +68,10 @@ def uds_answers(path: str, timeout: float = 1.0) -> bool:
 def insert_before_app(argv: list[str], app: str, extra: Sequence[str]) -> list[str]:
     """``extra`` CLI options placed just before the app argument: some CLIs (waitress-serve's
     getopt) stop reading options at the first positional argument. When the app is an
-    option's value ("--module", "{app}"), they go before that option."""
-    index = next((i for i, part in enumerate(argv) if app in part), len(argv))
+    option's value ("--module", "{app}"), they go before that option. The app's module name
+    finds it in every form ({app}, {app_module}, {app_dotted})."""
+    module = app.partition(":")[0]
+    index = next((i for i, part in enumerate(argv) if module in part), len(argv))
     if 0 < index < len(argv) and argv[index - 1].startswith("-") and "=" not in argv[index - 1]:
         index -= 1
     return argv[:index] + list(extra) + argv[index:]

@@ -26,7 +26,9 @@ schema (README.md "Writing a target"):
                                             # one part only, such as its WebSocket library)
 
 Placeholders in command: {app} {host} {port} {uds} {python} (this interpreter) {bin} (its
-directory, where a virtualenv's server scripts are).
+directory, where a virtualenv's server scripts are). A server that names the app otherwise than
+"module:attr" takes its parts: {app_module}, {app_attr}, or {app_dotted} ("module.attr", as
+``twist web --wsgi`` wants it).
 """
 
 from __future__ import annotations
@@ -45,7 +47,10 @@ from typing import Any
 
 # targets/ at the top of the repository, installed as the package conformance.bundled_targets.
 BUNDLED_PACKAGE = "conformance.bundled_targets"
-PLACEHOLDERS = frozenset({"app", "host", "port", "uds", "python", "bin"})
+PLACEHOLDERS = frozenset({"app", "app_module", "app_attr", "app_dotted", "host", "port", "uds",
+                          "python", "bin"})
+# One of these must be in a command: where the probe app goes.
+APP_PLACEHOLDERS = ("{app}", "{app_module}", "{app_dotted}")
 PROBE_APPS = {
     "wsgi": "conformance.probes.wsgi_app:app",
     "asgi": "conformance.probes.asgi_app:app",
@@ -113,7 +118,9 @@ class Target:
         paths = ({"python": "{python}", "bin": "{bin}", "uds": "{uds}"} if display else
                  {"python": sys.executable, "bin": str(Path(sys.executable).parent),
                   "uds": uds or ""})
-        return {"app": app or self.probe_app, "host": host,
+        module, _, attr = (app or self.probe_app).partition(":")
+        return {"app": app or self.probe_app, "app_module": module, "app_attr": attr,
+                "app_dotted": f"{module}.{attr}", "host": host,
                 "port": "" if port is None else str(port), **paths}
 
     def proxy_args(self, key: str) -> tuple[str, ...]:
@@ -191,8 +198,9 @@ def load_target(path: Path) -> Target:
     if "command" not in data:
         raise TargetError(f"{where}: 'command' is missing (the server's CLI, with {{app}} etc.)")
     command = _command(data["command"], where)
-    if not any("{app}" in p for p in command):
-        raise TargetError(f"{where}: 'command' must contain {{app}}, where the probe app goes")
+    if not any(a in p for p in command for a in APP_PLACEHOLDERS):
+        raise TargetError(f"{where}: 'command' must contain {{app}} (or {{app_module}}, "
+                          "{app_dotted}), where the probe app goes")
 
     version = data.get("version", {})
     if not isinstance(version, dict):
