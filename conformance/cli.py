@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from conformance.report.results import ResultsError, read_results
+from conformance.report.results import ResultsError, read_results, read_unavailable
 
 RESULTS_DIR = Path("reports") / "results"
 DEFAULT_OUT = Path("reports") / "README.md"
@@ -203,12 +203,13 @@ def report(paths: list[Path], out: Path, html: Path | None = None) -> int:
         if problem:
             return _error(problem)
     records = read_results(paths)
+    unavailable = read_unavailable(paths)
     if not records:
         return _error(f"no records in {', '.join(str(p) for p in paths)}: nothing to report")
     pages = {out if name == "README.md" else out.parent / name: text
-             for name, text in render_markdown_pages(records).items()}
+             for name, text in render_markdown_pages(records, unavailable).items()}
     if html is not None:
-        pages[html] = render_html(records)
+        pages[html] = render_html(records, unavailable)
     try:
         # Every page is scanned before any is written: a leak publishes nothing.
         for page, text in pages.items():

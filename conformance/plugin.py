@@ -211,6 +211,8 @@ class ConformanceRun:
         checks = _selected_checks(self.config)
         items: list[pytest.Item] = []
         for target in self.targets:
+            if target.unavailable:
+                continue  # reported with its reason at the end (pytest_sessionfinish)
             node = TargetNode.from_parent(session, name=target.name,
                                           nodeid=f"conformance::{target.name}")
             for check in checks:
@@ -246,29 +248,39 @@ class ConformanceRun:
         if payload:
             self.records.append(json.loads(payload))
 
+    @property
+    def unavailable(self) -> list[dict[str, str]]:
+        """The chosen configurations that cannot run, with their reasons (results files)."""
+        return [{"target": t.name, "interface": t.interface, "reason": t.unavailable}
+                for t in self.targets if t.unavailable]
+
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if hasattr(self.config, "workerinput") or not self.records:
+        if hasattr(self.config, "workerinput") or not (self.records or self.unavailable):
             return
         explicit = self.config.getoption("results")
+        files: dict[Path, tuple[list[dict[str, Any]], list[dict[str, str]]]] = {}
         if explicit:
-            files = {Path(explicit): self.records}
+            files[Path(explicit)] = (self.records, self.unavailable)
         else:
             base = Path(self.config.invocation_params.dir) / "reports" / "results"
-            files = {}
             for record in self.records:
-                files.setdefault(base / f"{record['target']}.json", []).append(record)
-        for path, records in files.items():
+                files.setdefault(base / f"{record['target']}.json", ([], []))[0].append(record)
+            for entry in self.unavailable:
+                files.setdefault(base / f"{entry['target']}.json", ([], []))[1].append(entry)
+        for path, (records, unavailable) in files.items():
             try:
-                write_results(path, records)
+                write_results(path, records, unavailable)
             except (LeakError, OSError) as exc:
                 # One clear line, no traceback; the run's verdicts stand but must not pass.
                 sys.stderr.write(f"gateway-conformance: {path}: {exc}\n")
                 session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if not self.records:
+        if not (self.records or self.unavailable):
             return
         terminalreporter.section("gateway-conformance verdicts")
+        for entry in self.unavailable:
+            terminalreporter.write_line(f"{entry['target']:28} not run: {entry['reason']}")
         counts: dict[tuple[str, str], Counter[str]] = {}
         for record in self.records:
             counts.setdefault((record["target"], record["via"]), Counter())[record["verdict"]] += 1

@@ -24,6 +24,8 @@ schema (README.md "Writing a target"):
     checks = ["asgi-www.ws-", "rfc6455."]   # optional: only checks with these id prefixes run
                                             # (a variant that differs from another target in
                                             # one part only, such as its WebSocket library)
+    unavailable = "why"                     # optional: the configuration cannot run here;
+                                            # no check runs, the matrix gives the reason
 
 Placeholders in command: {app} {host} {port} {uds} {python} (this interpreter) {bin} (its
 directory, where a virtualenv's server scripts are). A server that names the app otherwise than
@@ -57,7 +59,7 @@ PROBE_APPS = {
 }
 _KNOWN_KEYS = frozenset(
     {"name", "interface", "description", "command", "startup_timeout", "app", "env", "version",
-     "features", "wsgi", "stop_timeout", "uds_command", "proxy", "checks"}
+     "features", "wsgi", "stop_timeout", "uds_command", "proxy", "checks", "unavailable"}
 )
 # [proxy] keys (all optional, lists of CLI arguments inserted before the {app} argument):
 # trust_args make the server trust nginx's X-Forwarded-* from 127.0.0.1; trust_covers says
@@ -91,6 +93,10 @@ class Target:
     proxy: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Check-id prefixes this configuration runs (empty: all that apply to its interface).
     checks: tuple[str, ...] = ()
+    # Why this configuration cannot run at all (empty: it runs). A bundled configuration users
+    # deploy but this platform or the pinned release cannot offer keeps its TOML, so that the
+    # matrix says why it has no cells instead of leaving it out silently.
+    unavailable: str = ""
 
     def runs(self, check_id: str) -> bool:
         """Whether this configuration runs the check (its ``checks`` prefixes, if any)."""
@@ -236,6 +242,9 @@ def load_target(path: Path) -> Target:
     if not (isinstance(checks, list) and checks == [c for c in checks if isinstance(c, str)
                                                     and c]):
         raise TargetError(f"{where}: 'checks' must be a list of check-id prefixes")
+    unavailable = data.get("unavailable", "")
+    if not isinstance(unavailable, str):
+        raise TargetError(f"{where}: 'unavailable' must be a string: why it cannot run")
 
     return Target(
         name=str(data.get("name", path.stem)),
@@ -254,6 +263,7 @@ def load_target(path: Path) -> Target:
         uds_command=uds_command,
         proxy={k: tuple(v) for k, v in proxy.items()},
         checks=tuple(checks),
+        unavailable=unavailable.strip(),
     )
 
 

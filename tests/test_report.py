@@ -12,7 +12,7 @@ import pytest
 from conformance.cli import main
 from conformance.report.html import render_html
 from conformance.report.markdown import render_markdown, render_markdown_pages
-from conformance.report.results import write_results
+from conformance.report.results import read_unavailable, write_results
 
 SENT = "GET /probe/echo HTTP/1.1\\r\\nHost: 127.0.0.1:8000\\r\\nX-Probe-Id: abc\\r\\n\\r\\n"
 REPRODUCER = "printf 'GET /probe/echo HTTP/1.1\\r\\n\\r\\n' | nc -q 3 127.0.0.1 8000"
@@ -280,3 +280,24 @@ def test_pages_split_details_by_area_and_link_to_them() -> None:
     assert "asgi-www.scope-headers went fail" in detail and REPRODUCER in detail
     assert "went fail" not in pages["details/pep3333.md"]
     assert "check source" in detail and "conformance/checks/asgi_www/" in detail
+
+
+def test_unavailable_configurations_get_a_summary_row_with_the_reason(tmp_path: Path) -> None:
+    """A configuration that did not run is one summary row (its reason, no counts) in the
+    Markdown and one line in the HTML page; a file of a later run where it did run wins."""
+    gone = {"target": "gunicorn-eventlet", "interface": "wsgi",
+            "reason": "gunicorn 27 has no <eventlet> worker"}
+    write_results(tmp_path / "a.json", sample(), [gone])
+    write_results(tmp_path / "b.json", [], [{**gone, "target": "wsgiref"}])
+    paths = [tmp_path / "a.json", tmp_path / "b.json"]
+    assert read_unavailable(paths) == [gone]  # wsgiref has records: it ran
+    summary = section(render_markdown(sample(), [gone]), "Summary")
+    row = next(line for line in summary.splitlines() if "gunicorn-eventlet" in line)
+    assert "| wsgi | not run | not run: gunicorn 27 has no &lt;eventlet&gt; worker |" in row
+    assert row.endswith("| 0 |")
+    page = render_html(sample(), [gone])
+    assert ("<li><b>gunicorn-eventlet</b> (wsgi): not run: gunicorn 27 has no "
+            "&lt;eventlet&gt; worker</li>") in page
+    out = tmp_path / "site" / "README.md"
+    assert main(["report", *map(str, paths), "--out", str(out)]) == 0
+    assert "not run: gunicorn 27 has no" in out.read_text(encoding="utf-8")

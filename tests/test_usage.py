@@ -3,6 +3,7 @@ leftover process, and the rest of the run goes on."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -67,3 +68,21 @@ def test_catalogue_command_lists_the_checks() -> None:
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0
     assert '"requirements"' in proc.stdout
+
+
+def test_unavailable_configuration_is_reported_with_its_reason(tmp_path: Path) -> None:
+    """A configuration that cannot run (its TOML says why) runs no check and starts nothing;
+    the results file and the summary carry the reason; the other targets run as usual."""
+    gone = write_target(tmp_path, "gone", """
+interface = "wsgi"
+unavailable = "the pinned release no longer ships this worker"
+command = ["{python}", "-c", "raise SystemExit('must never start')", "{app}"]
+""")
+    run = run_suite(tmp_path, f"--target={gone},wsgiref", "--via=direct",
+                    "--checks=pep3333.required-keys")
+    assert {r["target"] for r in run.records} == {"wsgiref"}
+    assert "gone                         not run: the pinned release no longer ships" in run.output
+    payload = json.loads((tmp_path / "results.json").read_text())
+    assert payload["unavailable"] == [{"target": "gone", "interface": "wsgi",
+                                       "reason": "the pinned release no longer ships this worker"}]
+    assert "Traceback" not in run.output and "must never start" not in run.output

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
@@ -61,13 +62,15 @@ def _environment() -> Environment:
                        keep_trailing_newline=True)
 
 
-def render_html(records: list[Record]) -> str:
-    """The whole page for ``records`` (results records, see report/results.py)."""
+def render_html(records: list[Record], unavailable: Iterable[Record] = ()) -> str:
+    """The whole page for ``records`` (results records, see report/results.py) and the
+    configurations that did not run (``unavailable``, each with its reason)."""
     records = sorted(records, key=record_key)
     anchors = anchors_of(r for r in records if r.get("verdict") != Verdict.PASS)
     return _environment().get_template("index.html.j2").render(
         legend=[{"verdict": v, "colour": COLOURS[v]} for v in CHART_ORDER],
         chart=_chart(records),
+        unavailable=sorted(unavailable, key=lambda e: (e["interface"], e["target"])),
         filters=_filters(records),
         matrix=_matrix(records, columns_of(records), anchors),
         details=[_detail(r, anchors[cell_of(r)]) for r in records if cell_of(r) in anchors],

@@ -59,13 +59,14 @@ LEGEND = (
 )
 
 
-def render_markdown(records: list[Record]) -> str:
-    """The whole matrix page for ``records`` (results records, see report/results.py)."""
+def render_markdown(records: list[Record], unavailable: Iterable[Record] = ()) -> str:
+    """The whole matrix page for ``records`` (results records, see report/results.py) and
+    the configurations that did not run (``unavailable``, with their reasons)."""
     records = sorted(records, key=record_key)
     anchors = anchors_of(r for r in records if r.get("verdict") != Verdict.PASS)
     parts = ["# Gateway conformance matrix", "", LEGEND, ""]
     parts += _provenance(records)
-    parts += ["## Summary", ""] + _summary(records) + [""]
+    parts += ["## Summary", ""] + _summary(records, list(unavailable)) + [""]
     parts += ["## Matrix", ""] + _matrix(records, anchors)
     parts += ["## Details", ""]
     if anchors:
@@ -77,7 +78,8 @@ def render_markdown(records: list[Record]) -> str:
     return "\n".join(parts).rstrip("\n") + "\n"
 
 
-def render_markdown_pages(records: list[Record]) -> dict[str, str]:
+def render_markdown_pages(records: list[Record],
+                          unavailable: Iterable[Record] = ()) -> dict[str, str]:
     """The matrix split for a code host that will not render one huge file: README.md with
     the summary and the matrix, and details/<area>.md with the details of that area's cells
     (the matrix links into them). Keys are paths relative to the README's folder."""
@@ -85,7 +87,7 @@ def render_markdown_pages(records: list[Record]) -> dict[str, str]:
     anchors = anchors_of(r for r in records if r.get("verdict") != Verdict.PASS)
     parts = ["# Gateway conformance matrix", "", LEGEND, ""]
     parts += _provenance(records)
-    parts += ["## Summary", ""] + _summary(records) + [""]
+    parts += ["## Summary", ""] + _summary(records, list(unavailable)) + [""]
     parts += ["## Matrix", ""]
     parts += _matrix(records, anchors, page=lambda area: f"details/{area}.md")
     pages = {"README.md": "\n".join(parts).rstrip("\n") + "\n"}
@@ -107,7 +109,9 @@ def _provenance(records: list[Record]) -> list[str]:
             f"Python {pythons or 'unknown'}.", ""]
 
 
-def _summary(records: list[Record]) -> list[str]:
+def _summary(records: list[Record], unavailable: list[Record]) -> list[str]:
+    """One row per target and path; then one row per configuration that did not run, its
+    reason in the version column and no counts (it has no cells)."""
     verdicts = [v.value for v in Verdict]
     header = ["target", "interface", "via", "server version", "nginx"]
     header += [f"{SYMBOLS[v]} {v}" for v in verdicts] + ["total"]
@@ -121,6 +125,11 @@ def _summary(records: list[Record]) -> list[str]:
         cells = [target, interface, via, versions or "unknown", nginx or NOT_APPLICABLE]
         rows.append(_row([_cell_text(c) for c in cells]
                          + [str(counts[v]) for v in verdicts] + [str(len(mine))]))
+    for entry in sorted(unavailable, key=lambda e: (e["interface"], e["target"])):
+        cells = [entry["target"], entry["interface"], "not run",
+                 f"not run: {entry['reason']}", NOT_APPLICABLE]
+        rows.append(_row([_cell_text(c) for c in cells]
+                         + [NOT_APPLICABLE] * len(verdicts) + ["0"]))
     return rows
 
 

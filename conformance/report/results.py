@@ -39,14 +39,19 @@ def jsonable(value: Any, max_text: int | None = None) -> Any:
     return repr(value)
 
 
-def write_results(path: Path, records: list[dict[str, Any]]) -> None:
+def write_results(path: Path, records: list[dict[str, Any]],
+                  unavailable: list[dict[str, str]] | None = None) -> None:
     """Write a results file; raises redaction.LeakError (and writes nothing) when a record
-    still holds a path or environment value of this machine."""
+    still holds a path or environment value of this machine. ``unavailable``: the
+    configurations that did not run, each {"target", "interface", "reason"}."""
     from conformance.report.redaction import ensure_publishable
 
-    payload = {"schema_version": SCHEMA_VERSION, "records": records}
+    payload: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "records": records}
+    if unavailable:
+        payload["unavailable"] = unavailable
     text = json.dumps(payload, indent=1, sort_keys=True) + "\n"
-    ensure_publishable(json.dumps(records, ensure_ascii=False), f"results file {path.name}")
+    ensure_publishable(json.dumps([records, unavailable], ensure_ascii=False),
+                       f"results file {path.name}")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
 
@@ -58,9 +63,28 @@ class ResultsError(Exception):
 def read_results(paths: list[Path]) -> list[dict[str, Any]]:
     """All records of the given files, each file validated against results.schema.json; a
     later record for the same cell replaces an earlier."""
+    cells: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for payload in _payloads(paths):
+        for record in payload["records"]:
+            cells[(record["check"], record["target"], record["via"])] = record
+    return list(cells.values())
+
+
+def read_unavailable(paths: list[Path]) -> list[dict[str, str]]:
+    """The configurations the files say did not run, by target name (a later file wins),
+    leaving out any that another file has records for (it ran there)."""
+    ran = {record["target"] for record in read_results(paths)}
+    entries: dict[str, dict[str, str]] = {}
+    for payload in _payloads(paths):
+        for entry in payload.get("unavailable", []):
+            entries[entry["target"]] = entry
+    return [entries[name] for name in sorted(entries) if name not in ran]
+
+
+def _payloads(paths: list[Path]) -> list[dict[str, Any]]:
     from conformance.report.schema import schema_errors
 
-    cells: dict[tuple[str, str, str], dict[str, Any]] = {}
+    payloads = []
     for path in paths:
         try:
             payload = json.loads(path.read_text(encoding="utf-8"))
@@ -72,6 +96,5 @@ def read_results(paths: list[Path]) -> list[dict[str, Any]]:
         problems = schema_errors(payload)
         if problems:
             raise ResultsError(f"{path}: not a valid results file: {'; '.join(problems)}")
-        for record in payload["records"]:
-            cells[(record["check"], record["target"], record["via"])] = record
-    return list(cells.values())
+        payloads.append(payload)
+    return payloads
