@@ -195,9 +195,23 @@ def environ_differences(expected: dict[str, Any], environ: dict[str, Any]) -> li
         elif got != want:
             diffs.append(f"{key}: expected {want!r}, got {got!r}")
     extra = sorted(k for k in environ if k.startswith("HTTP_") and k not in expected)
+    # A Content-Type or Content-Length the request carried is expected as CONTENT_TYPE /
+    # CONTENT_LENGTH (a str), never as HTTP_*: its HTTP_* twin was sent, so it is RFC 3875
+    # 4.1.18's "SHOULD remove ... 'Content-Length' and 'Content-Type'" (WSGI-ENV-08.f), not a
+    # key without its header (WSGI-ENV-08.b).
+    doubled = [k for k, cgi in _CGI_TWINS.items()
+               if k in extra and isinstance(expected.get(cgi), str)]
+    extra = [k for k in extra if k not in doubled]
+    if doubled:
+        diffs.append(f"HTTP_* twins of CONTENT_TYPE/CONTENT_LENGTH: {doubled}")
     if extra:
         diffs.append(f"HTTP_* keys for headers that were not sent: {extra}")
     return diffs
+
+
+# The HTTP_* key a server that keeps every header gives Content-Type / Content-Length, beside
+# the CGI key that carries it.
+_CGI_TWINS = {"HTTP_CONTENT_TYPE": "CONTENT_TYPE", "HTTP_CONTENT_LENGTH": "CONTENT_LENGTH"}
 
 
 def expected_scope(req: GeneratedRequest, *, host: str, rid: str, server_port: int,

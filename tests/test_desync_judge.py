@@ -110,6 +110,14 @@ def test_rejecting_a_valid_request_breaks_refuse(status: int) -> None:
     assert judge(outcome(VALID, OK)) == []
 
 
+def test_411_to_a_chunked_request_is_no_refusal() -> None:
+    """RFC 9112 6.3: "A server MAY reject a request that contains a message body but not a
+    Content-Length by responding with 411 (Length Required).": a server that takes no chunked
+    body answers the valid chunked cases so, and refuses nothing the RFC gives."""
+    answer = b"HTTP/1.1 411 Length Required\r\nContent-Length: 0\r\n\r\n"
+    assert judge(outcome(VALID, answer)) == []
+
+
 def test_no_answer_breaks_respond() -> None:
     """Where the sentence names a response, a close without one, bytes that are no HTTP/1.x
     response, or neither answer nor close after the half-close, each break it."""

@@ -44,6 +44,9 @@ PROXY_CHANGES = {
     "content-length": "nginx de-chunks a chunked request body and sends Content-Length",
     "HTTP_TRANSFER_ENCODING": "nginx de-chunks a chunked request body and sends Content-Length",
     "CONTENT_LENGTH": "nginx de-chunks a chunked request body and sends Content-Length",
+    # The same Content-Length, where the server also keeps it as HTTP_* (Twisted's WSGI
+    # container; RFC 3875 4.1.18 SHOULD remove it, judged by pep3333.http-headers).
+    "HTTP_CONTENT_LENGTH": "nginx de-chunks a chunked request body and sends Content-Length",
     # A request nginx answers itself with a 4xx never reaches the server (nginx refuses some
     # valid requests, e.g. a repeated Authorization field: ngx_http_process_unique_header_line).
     "refused-by-nginx": "nginx answered a 4xx itself; the server never saw the request",
@@ -53,8 +56,13 @@ PROXY_CHANGES = {
 }
 _NGINX_VALID_NAME = re.compile(r"[A-Za-z0-9-]+")
 _NGINX_VALID_KEY = re.compile(r"HTTP_[A-Z0-9_]+")  # the same names as CGI keys
-# Values that differ between any two connections or requests, proxy or not.
-PER_CONNECTION = {"x-probe-id", "HTTP_X_PROBE_ID", "REMOTE_PORT", "gunicorn.socket"}
+# Values that differ between any two connections or requests, proxy or not. mod_wsgi stamps
+# every request with its id, its timings, the daemon thread and the Apache child that took it
+# (mod_wsgi src/server/wsgi_environ.c and wsgi_adapter.c set these mod_wsgi.* keys).
+PER_CONNECTION = {"x-probe-id", "HTTP_X_PROBE_ID", "REMOTE_PORT", "gunicorn.socket",
+                  "mod_wsgi.request_id", "mod_wsgi.request_start", "mod_wsgi.queue_start",
+                  "mod_wsgi.daemon_start", "mod_wsgi.application_start",
+                  "mod_wsgi.thread_id", "mod_wsgi.server_pid"}
 _SET_ASIDE = set(PROXY_CHANGES) | PER_CONNECTION
 
 

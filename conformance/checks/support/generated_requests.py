@@ -270,7 +270,8 @@ def wsgi_compare(req: GeneratedRequest, rid: str, conn: Connection, entry: dict[
     diffs: list[Difference] = []
     for text in oracle.environ_differences(expected, environ):
         key = text.split(":")[0]
-        ref = ("WSGI-ENV-08.b" if key.startswith("HTTP_* keys")  # keys for headers not sent
+        ref = ("WSGI-ENV-08.f" if key.startswith("HTTP_* twins")  # HTTP_CONTENT_* of sent ones
+               else "WSGI-ENV-08.b" if key.startswith("HTTP_* keys")  # keys for headers not sent
                else _environ_sentence(req, key, expected, environ, host, rid))
         diffs.append((ref, text))
     body_event = next(e for e in events if e["event"] == "body")

@@ -1,0 +1,58 @@
+"""Serve a WSGI app with gevent's WSGI server (gevent.pywsgi.WSGIServer).
+
+gevent has no supported server CLI: gevent/pywsgi.py ``_main`` (``python -m gevent.pywsgi``)
+calls itself "Provisional main handler, for quick tests, not production usage" and can only
+bind a TCP address. Its users write what this launcher does: patch the standard library
+first, then ``WSGIServer(listener, app).serve_forever()`` (gevent's "Implementing servers"
+documentation; the default access log on stderr is kept, as users get it).
+``python -m conformance.launchers.gevent_pywsgi_server --host H --port P module:attr`` or
+``... --uds PATH module:attr``.
+
+No proxy or prefix options exist to expose: gevent/pywsgi.py WSGIHandler.get_environ sets
+REMOTE_ADDR from the peer address only and reads no X-Forwarded-* / Forwarded header, and it
+sets SCRIPT_NAME = '' unconditionally (its own comment: "in gevent subclass WSGIHandler"), so
+not even WSGIServer(environ={"SCRIPT_NAME": ...}) mounts the app under a prefix.
+"""
+
+# gevent/monkey/__init__.py: "Patching should be done as early as possible ... the main module
+# ... should begin with this code, ideally before any other imports". Under ``python -m`` only
+# the (import-free) conformance and conformance.launchers packages run before this line.
+from gevent import monkey
+
+monkey.patch_all()
+
+import argparse  # noqa: E402  (after patch_all, as gevent asks)
+import os  # noqa: E402
+import socket  # noqa: E402
+
+from gevent.pywsgi import WSGIServer  # noqa: E402
+
+from conformance.launchers.wsgiref_server import load_app  # noqa: E402
+
+
+def unix_listener(path: str) -> socket.socket:
+    """A listening AF_UNIX socket at ``path``. WSGIServer takes a bound socket as its listener
+    (gevent/baseserver.py BaseServer.set_listener: anything with ``accept``) but parses only
+    TCP addresses itself (baseserver.py _parse_address), so the socket is bound here."""
+    if os.path.exists(path):
+        os.unlink(path)  # a stale socket file from an earlier run would make bind fail
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(path)
+    sock.listen(WSGIServer.backlog)  # gevent/server.py StreamServer.backlog, its TCP default
+    return sock
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--uds", help="listen on this Unix socket path instead of host:port")
+    parser.add_argument("app", help="module:attribute of the WSGI application")
+    args = parser.parse_args()
+    listener: socket.socket | tuple[str, int] = (
+        unix_listener(args.uds) if args.uds else (args.host, args.port))
+    WSGIServer(listener, load_app(args.app)).serve_forever()
+
+
+if __name__ == "__main__":
+    main()
