@@ -140,6 +140,8 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
      {"rfc9110.expect-continue": "fail: HTTP-12.a"}),
     ("lax-continue-hang", "wsgi", PROBE, lax("--strict-expect", "--continue-hang"),
      {"rfc9110.expect-continue": "fail: HTTP-12.h"}),
+    ("lax-continue-hang-early", "wsgi", PROBE, lax("--strict-expect", "--continue-hang-early"),
+     {"rfc9110.expect-continue": "fail: HTTP-12.h"}),
     ("lax-expect-no-body", "wsgi", PROBE, lax("--expect-no-body"),
      {"rfc9110.expect-continue": "fail: HTTP-12.c"}),
     ("lax-drain", "wsgi", PROBE, lax("--drain"), {"rfc9112.persistence": "fail: HTTP-13.e"}),

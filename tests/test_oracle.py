@@ -740,3 +740,20 @@ def test_only_obs_text_differs_needs_a_value_and_takes_a_single_allowed_one() ->
     assert only_obs_text_differs("caf\xe9", None) is False
     assert only_obs_text_differs("caf\xe9", "caf") is True
     assert only_obs_text_differs("caf\xe9", "cafe") is False
+
+
+def test_environ_differences_http_twin_of_a_sent_content_header() -> None:
+    """A server that also keeps a sent Content-Type / Content-Length as HTTP_* (Twisted's WSGI
+    container) breaks RFC 3875 4.1.18's "SHOULD remove" (a twin), not "a key for a header not
+    sent"; a twin of a header that was not sent is the latter."""
+    expected = environ_for()
+    assert isinstance(expected.get("CONTENT_TYPE"), str)
+    environ = conforming_environ(expected)
+    environ["HTTP_CONTENT_TYPE"] = environ["CONTENT_TYPE"]
+    assert environ_differences(expected, environ) == [
+        "HTTP_* twins of CONTENT_TYPE/CONTENT_LENGTH: ['HTTP_CONTENT_TYPE']"]
+    if not isinstance(expected.get("CONTENT_LENGTH"), str):
+        environ["HTTP_CONTENT_LENGTH"] = "0"
+        assert environ_differences(expected, environ) == [
+            "HTTP_* twins of CONTENT_TYPE/CONTENT_LENGTH: ['HTTP_CONTENT_TYPE']",
+            "HTTP_* keys for headers that were not sent: ['HTTP_CONTENT_LENGTH']"]

@@ -67,7 +67,10 @@ def wsgi_error(environ: dict[str, Any], start_response: StartResponse,
 def wsgi_digest(environ: dict[str, Any], start_response: StartResponse,
                 rid: str | None) -> Iterable[bytes]:
     stream = environ["wsgi.input"]
-    length_field = environ.get("CONTENT_LENGTH") or ""
+    # str(): read the body even where a server breaks the str type (PEP 3333 "CGI-defined
+    # variables must be native strings"); pep3333.optional-cgi-keys judges the type, and a
+    # probe that crashed on it would blame the body's transport (as _read_body in wsgi_app).
+    length_field = str(environ.get("CONTENT_LENGTH") or "")
     digest, size, head = hashlib.sha256(), 0, b""
     if length_field.isdigit():
         how, remaining = "content-length", int(length_field)

@@ -28,7 +28,7 @@ def _run(stream: Any, op: str, environ: dict[str, Any]) -> Any:
     name, _, arg = op.partition(":")
     size = int(arg) if arg else None
     if name == "body":
-        length = environ.get("CONTENT_LENGTH") or ""
+        length = str(environ.get("CONTENT_LENGTH") or "")  # as proxy_probes.wsgi_digest
         name, size = ("read", int(length)) if length.isdigit() else ("readall", None)
     if name == "read":
         return stream.read() if size is None else stream.read(size)

@@ -100,6 +100,21 @@ class _TrackedFile:
         self.fh.close()
 
 
+class _CloseSpy:
+    """An empty file-like object that only notes whether its close() ran: the probe closes a
+    wrapper around it itself, so that the wrapper's own close() (WSGI-FILE-01.g) is told apart
+    from a server that never calls close() on what the app returned (WSGI-RESP-06.a)."""
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def read(self, size: int = -1) -> bytes:
+        return b""
+
+    def close(self) -> None:
+        self.closed = True
+
+
 class _StartsInNext:
     """PEP 3333's AppClass shape: start_response is called in the first __next__."""
 
@@ -245,6 +260,17 @@ def respond_behaviour(environ: dict[str, Any], start_response: StartResponse,
         iterable = callable(getattr(kind_of, "__iter__", None)) or hasattr(kind_of, "__getitem__")
         journal.record(Event.RESPOND, rid, step="file-wrapper-result", iterable=iterable,
                        type=type(result).__name__)
+        spy = _CloseSpy()
+        try:
+            closer = getattr(wrapper(spy, 4096), "close", None)
+            if callable(closer):
+                closer()
+        except Exception as exc:  # the response above must not depend on this side test
+            journal.record(Event.RESPOND, rid, step="file-wrapper-close", raised=repr(exc),
+                           reached_file=False)
+        else:
+            journal.record(Event.RESPOND, rid, step="file-wrapper-close",
+                           has_close=callable(closer), reached_file=spy.closed)
         return result
     start_response("400 Bad Request", TEXT + [("Content-Length", "13")])
     return [b"unknown mode\n"]

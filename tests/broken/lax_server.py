@@ -60,6 +60,8 @@ Issue 13: switches that break one clause each (some only make one part right, to
 --expect-hang          HTTP/1.1 with Expect: 100-continue gets neither a 100 nor a final
                        status: the server waits for the client to leave (HTTP-12.a)
 --continue-hang        the same after sending the 100 (HTTP-12.h)
+--continue-hang-early  the same, only when the content came in the same read as the head
+                       (pyruvate 1.6.1: HTTP-12.h in the sub-case "content with the head")
 --expect-no-body       with Expect: 100-continue no 100 is sent and the app's wsgi.input is
                        empty: the expectation is left to the app (HTTP-12.c)
 --drain                an unread body is read and dropped after the response (right)
@@ -386,8 +388,11 @@ class Handler(socketserver.BaseRequestHandler):
         fields = _fields(headers)
         self.closing = self.closing or "close" in fields.get("connection", "").lower()
         expects = "100-continue" in fields.get("expect", "").lower()
-        if expects and (OPTIONS.expect_hang or OPTIONS.continue_hang) and version == b"HTTP/1.1":
-            if OPTIONS.continue_hang:
+        early = OPTIONS.continue_hang_early and 0 < int(
+            fields.get("content-length", "0") or 0) <= len(reader.buf)
+        if expects and (OPTIONS.expect_hang or OPTIONS.continue_hang or early) and (
+                version == b"HTTP/1.1"):
+            if OPTIONS.continue_hang or early:
                 self.send(b"HTTP/1.1 100 Continue\r\n\r\n")
             while reader.fill():  # no final status: wait for the client to leave
                 pass
@@ -520,10 +525,10 @@ SWITCHES = ("wrap-chunk-size", "hold-on-eof", "strict-te", "te-501", "strict-cl"
             "join-duplicates", "oversize-answer", "reject-but-stay", "te-keeps-cl",
             "list-te-raw", "chunk-ext-in-data", "raw-cl-list", "answer-absolute",
             "date-asctime", "date-twice", "discard-head", "frame-all", "framed-1xx",
-            "strict-expect", "expect-hang", "continue-hang", "expect-no-body", "drain",
-            "one-shot", "announce-close", "close-hold", "close-late", "reject-chunk-ext",
-            "cl-ows-ignored", "fold-drop", "reject-open", "head-silent", "short-lines",
-            "continue-body", "date", "continue-late")
+            "strict-expect", "expect-hang", "continue-hang", "continue-hang-early",
+            "expect-no-body", "drain", "one-shot", "announce-close", "close-hold", "close-late",
+            "reject-chunk-ext", "cl-ows-ignored", "fold-drop", "reject-open", "head-silent",
+            "short-lines", "continue-body", "date", "continue-late")
 
 # The event types an ASGI HTTP server knows (asgi-www.rst and its extensions).
 KNOWN_SEND_TYPES = frozenset({

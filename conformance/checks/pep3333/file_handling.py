@@ -73,7 +73,16 @@ def file_wrapper(ctx: CheckContext) -> None:
             closed = ctx.journal.wait_for(
                 lambda evs: any(e["event"] == Event.FILE_CLOSE for e in evs), rid=exchange.rid,
                 timeout=_CLOSE_BOUND)
-            if closed is None:
+            # The probe also closed a second wrapper itself: where that reached its file, the
+            # wrapper's close() does what .g asks, and a file left open means the server never
+            # called close() on what the app returned (WSGI-RESP-06.a, judged by
+            # pep3333.close-after-response), not this sentence.
+            direct = next((e for e in ctx.journal.for_rid(exchange.rid)
+                           if e["event"] == Event.RESPOND
+                           and e.get("step") == "file-wrapper-close"), None)
+            if closed is None and direct is not None and direct["reached_file"]:
+                ctx.details.setdefault("close_not_called", []).append(what)
+            elif closed is None:
                 ctx.finding("WSGI-FILE-01.g", f"the file's close() was not called within "
                                               f"{_CLOSE_BOUND:g}s of the response (through the "
                                               f"wrapper's close()) for {what}")

@@ -33,20 +33,26 @@ CONTINUE_ANSWER = 5.0  # seconds for the final response once the body is sent
 CONTINUE_GATE = 3.0
 
 
-def _expect_exchange(ctx: CheckContext, version: str, gate: float
-                     ) -> tuple[list[Response], str, int]:
+def _expect_exchange(ctx: CheckContext, version: str, gate: float, *,
+                     with_head: bool = False) -> tuple[list[Response], str, int]:
     """POST with Expect: 100-continue; the body goes after ``gate`` seconds, or at once when
-    something arrived. Returns every response (interim ones too), the request id and how many
-    bytes had arrived when the body was sent."""
+    something arrived (``with_head``: in the same write as the head, as a client that does
+    not wait may send it). Returns every response (interim ones too), the request id and how
+    many bytes had arrived when the body was sent."""
     rid = ctx.new_rid()
     conn = ctx.connect(timeout=CONTINUE_ANSWER + 1)
-    conn.send(request_bytes("POST", "/desync/continue", ctx.base_headers(rid)
-                            + [("Expect", "100-continue"), ("Content-Length", "5")],
-                            version=version))
-    _read_interim(conn, gate)
-    before_body = len(conn.received)
-    with contextlib.suppress(OSError):
-        conn.send(b"hello")
+    head = request_bytes("POST", "/desync/continue", ctx.base_headers(rid)
+                         + [("Expect", "100-continue"), ("Content-Length", "5")],
+                         version=version)
+    if with_head:
+        conn.send(head + b"hello")
+        before_body = 0
+    else:
+        conn.send(head)
+        _read_interim(conn, gate)
+        before_body = len(conn.received)
+        with contextlib.suppress(OSError):
+            conn.send(b"hello")
     conn.read_response(method="POST", timeout=CONTINUE_ANSWER, skip_interim=False)
     with contextlib.suppress(WireTimeout, OSError):
         conn.read_until_close(timeout=0.3)
@@ -92,6 +98,25 @@ def _expect_http11(ctx: CheckContext, unjudged: Unjudged) -> None:
                          "b'hello'")
 
 
+def _expect_content_with_head(ctx: CheckContext, unjudged: Unjudged) -> None:
+    """The content in the same write as the head: "A client that sends a 100-continue
+    expectation is not required to wait for any specific length of time; such a client MAY
+    proceed to send the content even if it has not yet received a response." (RFC 9110
+    10.1.1). A server that sent a 100 still owes the final status (HTTP-12.h)."""
+    responses, _, _ = _expect_exchange(ctx, "HTTP/1.1", 0, with_head=True)
+    interim = [r for r in responses if 100 <= r.status < 200]
+    if finals(responses):
+        return
+    if interim:
+        ctx.finding("HTTP-12.h", f"with the content sent in the same write as the head, the "
+                                 f"server sent {len(interim)} interim {interim[0].status} "
+                                 f"response(s) and no final response within "
+                                 f"{CONTINUE_ANSWER:g} s")
+    else:
+        unjudged.add("with the content sent in the same write as the head, nothing came back "
+                     f"within {CONTINUE_ANSWER:g} s")
+
+
 def _expect_http10(ctx: CheckContext, unjudged: Unjudged) -> None:
     # Nothing should come before the body, so the gate is kept short.
     responses, _, _ = _expect_exchange(ctx, "HTTP/1.0", 0.5)
@@ -129,10 +154,15 @@ def expect_continue(ctx: CheckContext) -> None:
     100-continue expectation in an HTTP/1.0 request MUST ignore that expectation." (HTTP-12.f),
     and "Since HTTP/1.0 did not define any 1xx status codes, a server MUST NOT send a 1xx
     response to an HTTP/1.0 client." (HTTP-12.g: a 100 to the HTTP/1.0 request). The client
-    waits up to 3 s for the 100 (0.5 s for HTTP/1.0), then sends the body."""
+    waits up to 3 s for the 100 (0.5 s for HTTP/1.0), then sends the body; one more HTTP/1.1
+    request sends it in the same write as the head, which "MAY proceed to send the content
+    even if it has not yet received a response" allows (HTTP-12.h if a 100 came and no final
+    status)."""
     unjudged = Unjudged()
     with ctx.case("HTTP/1.1"):
         _expect_http11(ctx, unjudged)
+    with ctx.case("HTTP/1.1, content with the head"):
+        _expect_content_with_head(ctx, unjudged)
     with ctx.case("HTTP/1.0"):
         _expect_http10(ctx, unjudged)
     unjudged.raise_if_any()
