@@ -445,3 +445,23 @@ def test_a_right_or_absent_content_length_is_not_told_length_s_problem() -> None
     for environ in ({"CONTENT_LENGTH": "5"}, {"wsgi.input_terminated": True}):
         assert judge(outcome(TOLD, OK, events=wsgi(environ, b"hello"),
                              bodies_expected=(b"hello",))) == []
+
+
+def test_only_the_marker_answered_is_told_apart() -> None:
+    """A server that answers only the last request of one read (bjoern) served the marker
+    alone: run_case sends the case again with the marker in a second write. Any other
+    outcome (the case's request seen, a smuggled one served, two answers) is judged as is."""
+    from conformance.desync import _only_marker_answered
+
+    seen = [{"event": "request"}]
+    one = OK
+    assert _only_marker_answered(outcome(VALID, one, events={"marker": seen}))
+    assert not _only_marker_answered(outcome(VALID, one, events={"marker": seen,
+                                                                 "invalid": seen}))
+    assert not _only_marker_answered(outcome(VALID, one, events={"marker": seen,
+                                                                 "smuggled": seen}))
+    assert not _only_marker_answered(outcome(VALID, one + one, events={"marker": seen}))
+    assert not _only_marker_answered(outcome(VALID, one, events={}))
+    described = replace(outcome(VALID, one, events={"marker": seen}), sequential=True)
+    assert "marker in a second write" in described.describe()
+    assert "second write" not in outcome(VALID, one).describe()
