@@ -22,6 +22,8 @@ RUN_TARGETS = ("wsgiref", "uvicorn-h11")
 
 def startup_seconds(name: str, workdir: Path) -> str:
     target = load_target(bundled_targets()[name])
+    if target.unavailable:
+        return "   not run (unavailable: see its target file)"
     server = ServerUnderTest(target, workdir / name)
     started = time.monotonic()
     try:

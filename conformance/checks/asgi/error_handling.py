@@ -11,7 +11,7 @@ from conformance.wire import request_bytes
 
 # The suite's bound for a server to end a connection whose app raised: the probe raises at once
 # (0.2 s after its first block mid-response), so 5 s is ample on a loaded machine.
-TERMINATE_BOUND = 5.0
+TERMINATE_BOUND = 3.0
 
 
 INVALID_WAIT = 2.0

@@ -16,7 +16,7 @@ from conformance.wire import Connection, Response, request_bytes
 
 # Seconds for a server to close a connection it should close. The probe's responses here are
 # produced at once (no sleeps), so anything later is the server's own doing.
-_CLOSE_DEADLINE = 5.0
+_CLOSE_DEADLINE = 3.0
 
 
 def _too_many_exchange(ctx: CheckContext, *, pipelined: bool) -> tuple[Connection, Response,

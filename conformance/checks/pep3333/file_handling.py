@@ -12,7 +12,7 @@ from conformance.wire import Response
 
 _START, _LENGTH = 4, 8  # the probe positions the file at 4 and declares Content-Length 8
 _EXPECTED = FILE_CONTENT[_START:_START + _LENGTH]
-_CLOSE_BOUND = 5.0  # seconds for the file's close() once the response was sent
+_CLOSE_BOUND = 3.0  # seconds for the file's close() once the response was sent
 
 
 def _from_the_file(body: bytes) -> bool:

@@ -115,4 +115,7 @@ def _expect_with_idle_app(ctx: CheckContext) -> bool:
     _send_body_unless_answered(conn, got_100)
     response = conn.read_response(timeout=RESPONSE_BOUND)
     _judge_final(ctx, conn, response, got_100, "an app that never reads wsgi.input")
+    # Done with it: a server that serves one connection at a time (gunicorn's sync worker)
+    # would otherwise keep the next sub-case's 100 waiting on this one's close.
+    conn.close()
     return got_100

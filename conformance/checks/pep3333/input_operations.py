@@ -12,7 +12,7 @@ from typing import Any
 # Seconds an input operation may take before it counts as blocked. The probe runs each
 # operation as soon as the previous one returned and the whole body was sent with the head,
 # so a correct server answers in milliseconds.
-STEP_DEADLINE = 3.0
+STEP_DEADLINE = 2.0
 RESPONSE_BOUND = 5.0  # seconds for the response once the app has run its operations
 BODY = b"first line\nsecond\n\nfourth line is longer than the others\nlast\n"
 

@@ -30,7 +30,7 @@ CONTINUE_ANSWER = 5.0  # seconds for the final response once the body is sent
 # Seconds an HTTP/1.1 client waits for the 100 before it sends the body anyway: long enough
 # that a 100 arriving only after the body shows a server that waited for it (a server sends
 # its 100 in ms; one that sends none costs this wait once).
-CONTINUE_GATE = 3.0
+CONTINUE_GATE = 2.0
 
 
 def _expect_exchange(ctx: CheckContext, version: str, gate: float, *,
