@@ -90,6 +90,15 @@ class CheckContext:
         """A request id whose journal entries stay out of the evidence (generated examples)."""
         return uuid.uuid4().hex[:16]
 
+    def server_exit_status(self, wait: float = 0.5) -> int | None:
+        """The shared server's exit status if it has exited, waiting up to ``wait`` seconds
+        for a crash under way to end; None while it runs. It neither starts nor restarts the
+        server (the next use of ``server`` does), so a check can tell a crash from a refusal."""
+        server = self.harness.shared_server(self.target)
+        if server is None or server.process is None:
+            return None
+        return server.process.wait_exit(wait)
+
     def connect(self, *, host: str | None = None, port: int | None = None,
                 timeout: float = 5.0) -> Connection:
         conn = Connection(host or self.host, port or self.port, timeout=timeout)

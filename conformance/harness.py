@@ -34,6 +34,10 @@ from conformance.verdicts import (
 
 # The longest text kept in a record's details or evidence (escaped bytes included).
 RECORD_TEXT_LIMIT = 65536
+# Seconds run() waits, after a check's connections close, for a crash they set off to land:
+# only for a target whose shared server has died before in this run (socketify aborts on
+# some closes), so that servers that never crash cost nothing (0.1 s x 2,700 cells otherwise).
+DEATH_WAIT = 0.1
 
 
 class Harness:
@@ -45,6 +49,10 @@ class Harness:
         self._nginx: dict[str, Nginx] = {}
         self._nginx_variants: dict[tuple[str, str], Nginx] = {}  # (target, variant) -> nginx
         self._start_errors: dict[str, str] = {}
+        # Shared servers found dead and restarted while a check ran: target -> what each said
+        # (exit status, log tail). run() reports them in the check's record.
+        self._deaths: dict[str, list[str]] = {}
+        self._crashed: set[str] = set()  # targets whose shared server died in this run
         self._versions: dict[str, str] = {}
         self._counter = 0
         self.examples = 60  # Hypothesis examples per generated-request check
@@ -61,6 +69,10 @@ class Harness:
     def has_server(self, target: Target) -> bool:
         return target.name in self._servers
 
+    def shared_server(self, target: Target) -> ServerUnderTest | None:
+        """The target's shared server as it is, dead or alive (server_for restarts it)."""
+        return self._servers.get(target.name)
+
     def server_for(self, target: Target) -> ServerUnderTest:
         """The shared server of a target, started on first use; restarted if it died."""
         if target.name in self._start_errors:
@@ -69,7 +81,13 @@ class Harness:
         if server is not None and server.alive():
             return server
         if server is not None:
-            # It died under an earlier check: that check's record has the log; start afresh.
+            # It died: under an earlier check (that check's record has the log) or under the
+            # one running now, which must say so (run()): a crash the next request restarts
+            # silently reads as "answered with nothing" otherwise.
+            self._crashed.add(target.name)
+            self._deaths.setdefault(target.name, []).append(
+                f"{server.log_path.stem} exited with status {server.exit_status()}; "
+                f"its log ends:\n{server.log_tail()}")
             self.release(target)
         server = self.new_server(target)
         try:
@@ -171,6 +189,7 @@ class Harness:
         message, details = "", {}
         try:
             self.prepare(check, target, via)
+            self._deaths.pop(target.name, None)  # a death seen now was an earlier check's
             check.function(ctx)
         except CaseEnded:
             pass  # its finding is recorded
@@ -188,16 +207,39 @@ class Harness:
         try:
             if verdict not in (Verdict.PASS, Verdict.SKIPPED):
                 evidence = ctx.evidence()
-                if (verdict is Verdict.ERROR or check.own_server
-                        or not self._server_alive(target, check)):
-                    evidence["log_tail"] = self._log_tail(ctx, target)
         except Exception as exc:  # evidence is best effort; the verdict stands
             evidence = {"evidence_error": repr(exc)}
         finally:
             ctx.cleanup()
+        # Read after cleanup: closing the check's connections can itself crash a server (an
+        # abort handler on a freed request), and that crash is this check's, not the next's.
+        died = self._deaths.pop(target.name, []) + self._shared_death(target, check)
+        if died:
+            details["server_died"] = [d.split("\n", 1)[0] for d in died]
+            message += (" | " if message else "") + (
+                f"the server died {len(died)} time(s) during this check: "
+                f"{details['server_died'][0]}")
+        if (verdict not in (Verdict.PASS, Verdict.SKIPPED) and "evidence_error" not in evidence
+                and (verdict is Verdict.ERROR or check.own_server or died
+                     or not self._server_alive(target, check))):
+            logs = [d.split("\n", 1)[1] for d in died] + [self._log_tail(ctx, target)]
+            evidence["log_tail"] = "\n".join(log for log in logs if log.strip())
         return self.record(check, target, via, verdict, message, time.monotonic() - started,
                            details=details, evidence=evidence, findings=ctx.findings,
                            environments=[s.env for s in ctx.own_servers])
+
+    def _shared_death(self, target: Target, check: Check) -> list[str]:
+        """The shared server's exit, if it has exited by the end of the check (a short wait
+        lets a crash set off by the check's last closes land); recorded once: the next
+        check's server_for restarts it without reporting it again (run() drops that)."""
+        shared = self._servers.get(target.name)
+        if check.own_server or shared is None or shared.process is None:
+            return []
+        status = shared.process.wait_exit(DEATH_WAIT if target.name in self._crashed else 0)
+        if status is None:
+            return []
+        self._crashed.add(target.name)
+        return [f"{shared.log_path.stem} exited with status {status}\n"]
 
     def _server_alive(self, target: Target, check: Check) -> bool:
         server = self._servers.get(target.name)

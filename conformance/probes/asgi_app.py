@@ -49,7 +49,7 @@ import anyio
 from conformance.probes import journal
 from conformance.probes.asgi_respond import EXT_FILE, ext, loop_identity, respond
 from conformance.probes.asgi_websocket import websocket
-from conformance.probes.contract import Event, Route
+from conformance.probes.contract import Event, Route, probe_query
 from conformance.probes.proxy_probes import ASGI_BEHAVIOURS
 
 Scope = dict[str, Any]
@@ -116,7 +116,7 @@ def _rid(scope: Scope) -> str | None:
 
 def _param(scope: Scope, name: str, default: float) -> float:
     query = _as_bytes(scope.get("query_string", b"")) or b""
-    values = parse_qs(query.decode("latin-1")).get(name)
+    values = parse_qs(probe_query(query)).get(name)
     try:
         return float(values[0]) if values else default
     except ValueError:
@@ -274,7 +274,7 @@ async def _state(scope: Scope, receive: Receive, send: Send, rid: str | None) ->
 
 async def _ext(scope: Scope, receive: Receive, send: Send, rid: str | None) -> None:
     """The zerocopysend keys (offset, count, the file's current position), else ext()."""
-    kind = parse_qs((_as_bytes(scope.get("query_string", b"")) or b"").decode("latin-1")).get(
+    kind = parse_qs(probe_query(_as_bytes(scope.get("query_string", b"")) or b"")).get(
         "kind", [""])[0]
     if kind not in ("zerocopysend-range", "zerocopysend-seeked"):
         await ext(scope, receive, send, rid)

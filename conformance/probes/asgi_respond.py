@@ -18,7 +18,7 @@ import anyio
 import sniffio
 
 from conformance.probes import journal
-from conformance.probes.contract import LATIN1_HEADER_VALUE, REPEATED_HEADER, Event
+from conformance.probes.contract import LATIN1_HEADER_VALUE, REPEATED_HEADER, Event, probe_query
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -53,7 +53,7 @@ def loop_identity() -> str:
 
 
 def _query(scope: Scope, name: str) -> str:
-    values = parse_qs(bytes(scope.get("query_string", b"")).decode("latin-1")).get(name)
+    values = parse_qs(probe_query(scope.get("query_string", b""))).get(name)
     return values[0] if values else ""
 
 

@@ -36,7 +36,7 @@ from urllib.parse import parse_qs
 import anyio
 
 from conformance.probes import journal
-from conformance.probes.contract import Event, WsRoute
+from conformance.probes.contract import Event, WsRoute, probe_query
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -68,9 +68,7 @@ def message_digest(message: Message) -> dict[str, Any]:
 
 
 def _query(scope: Scope) -> dict[str, list[str]]:
-    raw = scope.get("query_string") or b""
-    text = raw.decode("latin-1") if isinstance(raw, bytes) else str(raw)
-    return parse_qs(text, keep_blank_values=True)
+    return parse_qs(probe_query(scope.get("query_string") or b""), keep_blank_values=True)
 
 
 class _Socket:

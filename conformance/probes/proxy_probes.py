@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from conformance.probes import journal
-from conformance.probes.contract import Event, Route
+from conformance.probes.contract import Event, Route, probe_query
 
 StartResponse = Callable[..., Any]
 Message = dict[str, Any]
@@ -108,7 +108,7 @@ WSGI_BEHAVIOURS: dict[str, Any] = {
 
 # -- ASGI ---------------------------------------------------------------------------------
 def _scope_query(scope: dict[str, Any], name: str) -> str:
-    return _query(bytes(scope.get("query_string", b"")).decode("latin-1"), name)
+    return _query(probe_query(scope.get("query_string", b"")), name)
 
 
 async def asgi_whoami(scope: dict[str, Any], receive: Receive, send: Send,

@@ -17,6 +17,7 @@ from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.errors import Flaky
 
 from conformance.catalogue import check
 from conformance.checks.support.common import check_settings, problems_text
@@ -341,15 +342,25 @@ def generated_bodies(ctx: CheckContext) -> None:
             failure.update(request=req, diffs=musts)
             raise AssertionError("; ".join(message for _, message in musts))
 
+    # Flaky: a body that failed once and not when Hypothesis sent it again (a server whose
+    # answer depends on how its reads fall, as uWebSockets' 505 for a request line cut across
+    # two reads). The failure was seen on a valid request all the same: it is reported, marked.
+    flaky = ""
     try:
         prop()
     except AssertionError:
         if not failure:
             raise
+    except Flaky:
+        if not failure:
+            raise
+        flaky = " (seen once; not reproduced when Hypothesis sent it again)"
+    if failure:
         _replay(ctx, host, failure["request"])
+        what = "generated body" if flaky else "minimal generated body"
         for ref, message in failure["diffs"]:
-            ctx.finding(ref, f"minimal generated body on which the http.request events differ: "
-                             f"{message}", minimal_request=_shown(failure["request"]),
+            ctx.finding(ref, f"{what} on which the http.request events differ: "
+                             f"{message}{flaky}", minimal_request=_shown(failure["request"]),
                         examples=ctx.harness.examples)
     for ref, (message, req) in lesser.items():
         _replay(ctx, host, req)

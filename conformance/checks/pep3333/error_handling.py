@@ -21,7 +21,9 @@ from conformance.wire import Response
 def app_exception(ctx: CheckContext) -> None:
     """PEP 3333, Error Handling: "Servers should trap and log any exception that aborts an
     application or the iteration of its return value." (WSGI-RESP-13.a, SHOULD): a request
-    left without a response and without a close is an exception not trapped. Which response
+    left without a response and without a close is an exception not trapped, and so is a
+    server process that exits on it (its exit status is read, direct and through nginx,
+    whose 502 would otherwise hide the crash). Which response
     the client gets when the app fails before any output is left open: a 5xx is the class by
     which "the server is aware that it has erred" (WSGI-RESP-13.h, a definition), but no
     sentence obliges it, so another answer is reported (INFO). After output began, "The server
@@ -47,7 +49,13 @@ def app_exception(ctx: CheckContext) -> None:
 def _judge_before_output(ctx: CheckContext) -> None:
     exchange = respond(ctx, "raise-before")
     before = exchange.response
-    if not before.status and not exchange.connection.eof:
+    died = ctx.server_exit_status()
+    if died is not None:
+        # Through nginx the client gets nginx's 502 either way: the server's exit shows it.
+        ctx.finding("WSGI-RESP-13.a", f"the server process exited (status {died}) on the "
+                                      "exception before any output: it was not trapped "
+                                      f"(the client got {before.status or 'no response'})")
+    elif not before.status and not exchange.connection.eof:
         ctx.finding("WSGI-RESP-13.a", f"an exception before any output got neither a response "
                                       f"nor a close within {RESPONSE_BOUND:g}s: the request "
                                       "was left hanging")

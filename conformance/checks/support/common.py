@@ -38,10 +38,12 @@ def request_with_obs_text(ctx: CheckContext, target: str) -> tuple[Exchange, str
     """Send ``X-Latin: OBS_TEXT_VALUE``; returns the exchange and, when the server rejected
     the request, the SHOULD that broke (the caller decides when to report it)."""
     exchange = ctx.request("GET", target, headers=[("X-Latin", OBS_TEXT_VALUE)])
-    if exchange.response.status < 400:
+    status = exchange.response.status
+    if 0 < status < 400:
         return exchange, None
+    # No answer at all (a close, or a server that crashed on the bytes) refuses them too.
     return exchange, (f"the server rejected a header value with obs-text bytes 0x80-0xFF "
-                      f"(answered {exchange.response.status}); RFC 9110 5.5: a recipient "
+                      f"(answered {status or 'nothing'}); RFC 9110 5.5: a recipient "
                       "SHOULD treat obs-text as opaque data")
 
 
