@@ -9,19 +9,13 @@ bjoern has no CLI of its own; its README ("Usage") starts it with
 
 from __future__ import annotations
 
-import argparse
-
 import bjoern
 
-from conformance.launchers.wsgiref_server import load_app
+from conformance.launchers import launcher_parser, load_app
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--uds", help="listen on this Unix socket path instead of host:port")
-    parser.add_argument("app", help="module:attribute of the WSGI application")
+    parser = launcher_parser(__doc__, uds=True)
     args = parser.parse_args()
     app = load_app(args.app)
     if args.uds:

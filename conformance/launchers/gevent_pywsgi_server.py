@@ -21,13 +21,12 @@ from gevent import monkey
 
 monkey.patch_all()
 
-import argparse  # noqa: E402  (after patch_all, as gevent asks)
 import os  # noqa: E402
 import socket  # noqa: E402
 
 from gevent.pywsgi import WSGIServer  # noqa: E402
 
-from conformance.launchers.wsgiref_server import load_app  # noqa: E402
+from conformance.launchers import launcher_parser, load_app  # noqa: E402
 
 
 def unix_listener(path: str) -> socket.socket:
@@ -43,11 +42,7 @@ def unix_listener(path: str) -> socket.socket:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--uds", help="listen on this Unix socket path instead of host:port")
-    parser.add_argument("app", help="module:attribute of the WSGI application")
+    parser = launcher_parser(__doc__, uds=True)
     args = parser.parse_args()
     listener: socket.socket | tuple[str, int] = (
         unix_listener(args.uds) if args.uds else (args.host, args.port))

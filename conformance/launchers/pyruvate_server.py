@@ -15,11 +15,9 @@ or ``... --uds PATH module:attr``.
 
 from __future__ import annotations
 
-import argparse
-
 import pyruvate
 
-from conformance.launchers.wsgiref_server import load_app
+from conformance.launchers import launcher_parser, load_app
 
 # Two worker threads: the README's hello-world, Unix-socket, MapProxy, Plone and PasteDeploy
 # examples all use 2 (Django's uses 1, Pyramid's 5). The workers are threads of this one
@@ -28,13 +26,9 @@ DEFAULT_WORKERS = 2
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--uds", help="listen on this Unix socket path instead of host:port")
+    parser = launcher_parser(__doc__, uds=True)
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
                         help="number of worker threads (pyruvate.serve's num_workers)")
-    parser.add_argument("app", help="module:attribute of the WSGI application")
     args = parser.parse_args()
     address = args.uds or f"{args.host}:{args.port}"
     pyruvate.serve(load_app(args.app), address, args.workers)
