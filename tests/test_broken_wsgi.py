@@ -218,6 +218,8 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
     ("no-last-chunk", "wsgi", PROBE, variant("no-last-chunk"),
      {"pep3333.unsized-response-framing": "fail: WSGI-RESP-10.d"}),
     ("double-chunked", "wsgi", PROBE, variant("double-chunked", "-O"),
+     {"pep3333.hop-by-hop": "fail: WSGI-RESP-12.f"}),
+    ("chunked-twice", "wsgi", PROBE, variant("chunked-twice", "-O"),
      {"pep3333.hop-by-hop": "fail: WSGI-RESP-12.e"}),
     ("hangs-on-app-error", "wsgi", "broken_wsgi_clauses:hangs_on_app_error", None,
      {"pep3333.app-exception": "warn: WSGI-RESP-13.a"}),

@@ -19,8 +19,10 @@ Started as ``python broken_wsgiref_variants.py --variant NAME --host H --port P 
                     connection open (WSGI-IN-07.i; threaded, so one such request blocks no other)
     no-last-chunk   chunked responses (HTTP/1.1) that never send the last-chunk (WSGI-RESP-10.d)
     double-chunked  keeps the app's Transfer-Encoding: chunked and adds its own: the response
-                    declares chunking twice (WSGI-RESP-12.e; run under python -O, which strips
-                    wsgiref's hop-by-hop assertion)
+                    declares chunking twice over a body chunked once (WSGI-RESP-12.f, as
+                    gevent.pywsgi; run under python -O, which strips wsgiref's hop-by-hop
+                    assertion)
+    chunked-twice   the same, and the body really chunked twice (WSGI-RESP-12.e; python -O)
     last-chunk-on-error
                     chunked responses that end with the last-chunk also when the app raised
                     mid-body (WSGI-RESP-13.b)
@@ -88,6 +90,28 @@ class DoubleChunked(ChunkingHandler):
             self.headers.add_header("Transfer-Encoding", "chunked")  # the defect: both kept
 
 
+def _chunk(data: bytes) -> bytes:
+    return f"{len(data):x}\r\n".encode() + data + b"\r\n"
+
+
+class ChunkedTwice(DoubleChunked):
+    """Applies the chunked coding twice, as both fields declare (the defect)."""
+
+    def write(self, data: bytes) -> None:
+        if not self.headers_sent:
+            self.cleanup_headers()
+        if not self.chunked:
+            super().write(data)
+        elif data:
+            ServerHandler.write(self, _chunk(_chunk(data)))
+
+    def finish_content(self) -> None:
+        ServerHandler.finish_content(self)
+        if self.chunked:
+            self._write(_chunk(b"0\r\n\r\n") + b"0\r\n\r\n")
+            self._flush()
+
+
 class LastChunkOnError(ChunkingHandler):
     def handle_error(self) -> None:
         started = self.headers_sent
@@ -141,6 +165,7 @@ HANDLERS: dict[str, type[ServerHandler]] = {
     "no-date": NoDate, "lingers": ServerHandler, "expect-417": Http11,
     "chunked-411": ServerHandler, "100-on-read": ContinueOnRead, "100-silent": Http11,
     "no-last-chunk": NoLastChunk, "double-chunked": DoubleChunked,
+    "chunked-twice": ChunkedTwice,
     "last-chunk-on-error": LastChunkOnError,
 }
 HTTP11_VARIANTS = frozenset({"no-100", "expect-417", "100-on-read", "100-silent"})

@@ -38,7 +38,10 @@ def unix_socket(ctx: CheckContext) -> None:
     = hostname | ipv4-address | ( "[" ipv6-address "]" )": a socket path or a server's
     product name is a finding."""
     if not ctx.target.uds_command:
-        ctx.unsupported("the target declares no uds_command: no way to listen on a Unix socket")
+        # A target whose server listens on a Unix socket but cannot serve there says why in
+        # [features] no_uds (twisted-wsgi); the generic reason otherwise.
+        why = ctx.target.feature("no_uds") or "no way to listen on a Unix socket"
+        ctx.unsupported(f"the target declares no uds_command: {why}")
     server = ctx.start_server(uds=True, label="uds")
     nginx = ctx.nginx_in_front(server, "default")
     entry = seen(server, get(ctx, nginx.host, nginx.port, "/unix/socket"))

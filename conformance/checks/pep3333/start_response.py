@@ -285,10 +285,14 @@ def hop_by_hop(ctx: CheckContext) -> None:
     response = exchange.response
     codings = b",".join(response.header_all("transfer-encoding")).split(b",")
     if sum(c.strip().lower() == b"chunked" for c in codings) > 1:
-        ctx.finding("WSGI-RESP-12.e", f"Transfer-Encoding "
-                                      f"{response.header_all('transfer-encoding')}: the "
-                                      "response declares the chunked coding applied twice "
-                                      "(the app's plus the server's own)")
+        # Declared twice: applied twice (the body, decoded once, is still chunked) is .e; a
+        # body chunked once under a header that claims two chunkings (gevent.pywsgi) applies
+        # it once and mismatches the grammar the header announces: .f.
+        applied_once = response.body == b"hello\n"
+        ctx.finding("WSGI-RESP-12.f" if applied_once else "WSGI-RESP-12.e",
+                    f"Transfer-Encoding {response.header_all('transfer-encoding')}: the "
+                    "response declares the chunked coding applied twice (the app's plus the "
+                    "server's own)" + (", over a body chunked once" if applied_once else ""))
     elif not response.complete or response.problems:
         ctx.finding("WSGI-RESP-12.f", f"the response is malformed: {response.problems} "
                                       f"(complete: {response.complete})")
