@@ -172,22 +172,24 @@ def cl_te(ctx: CheckContext) -> None:
        requirements=["HTTP-03", "HTTP-01"], level=Level.MUST, interfaces=("wsgi", "asgi"),
        via=("direct",), section="RFC 9112 6.1, 6.3 item 4; RFC 9110 5.6.1.2")
 def transfer_encoding(ctx: CheckContext) -> None:
-    """RFC 9112 6.3: "If a Transfer-Encoding header field is present in a request and the
-    chunked transfer coding is not the final encoding, the message body length cannot be
-    determined reliably; the server MUST respond with the 400 (Bad Request) status code and
-    then close the connection." (HTTP-03.a: ``foo``, ``chunked, foo``) 6.1: "A server that
-    receives a request message with a transfer coding it does not understand SHOULD respond
+    """RFC 9112 6.3: "If a Transfer-Encoding header field is present in a request and the chunked
+    transfer coding is not the final encoding, the message body length cannot be determined
+    reliably; the server MUST respond with the 400 (Bad Request) status code and then close the
+    connection." (HTTP-03.a: ``foo``, ``chunked, foo``; any rejection passes, a 501 too: for an
+    unknown coding 6.1's "SHOULD respond with 501" names the other answer to the same request,
+    so the two sentences leave the status open and only serving it is judged) 6.1: "A server
+    that receives a request message with a transfer coding it does not understand SHOULD respond
     with 501 (Not Implemented)." (HTTP-03.b: ``gzip, chunked``, a warn; its chunked framing
     still holds, HTTP-01.b "A recipient MUST be able to parse and decode the chunked transfer
-    coding.") and "A server or client
-    that receives an HTTP/1.0 message containing a Transfer-Encoding header field MUST treat
-    the message as if the framing is faulty, even if a Content-Length is present, and close
-    the connection after processing the message." (HTTP-03.g). RFC 9110 5.6.1.2: "A recipient
-    MUST parse and ignore a reasonable number of empty list elements" (HTTP-03.f: ``,chunked``
-    is ``chunked`` and must not be refused). Serving ``\\x0bchunked`` (recovered, 9110 2.4 MAY)
-    or ``chunked, chunked`` (only the sender is bound) breaks no sentence: a missing defence against
-    request smuggling (HTTP-03.h, hardening). Where ``\\x0bchunked``, ``gzip, chunked`` or
-    ``,chunked`` is served, the app must read the decoded chunk data ("hello"; for gzip the
-    coded bytes or "hello"): any other body shows the server did not take chunked as the final
-    coding it accepted (HTTP-03.a, HTTP-01.b, HTTP-03.f respectively)."""
+    coding.") and "A server or client that receives an HTTP/1.0 message containing a
+    Transfer-Encoding header field MUST treat the message as if the framing is faulty, even if a
+    Content-Length is present, and close the connection after processing the message."
+    (HTTP-03.g). RFC 9110 5.6.1.2: "A recipient MUST parse and ignore a reasonable number of
+    empty list elements" (HTTP-03.f: ``,chunked`` is ``chunked`` and must not be refused).
+    Serving ``\\x0bchunked`` (recovered, 9110 2.4 MAY) or ``chunked, chunked`` (only the sender
+    is bound) breaks no sentence: a missing defence against request smuggling (HTTP-03.h,
+    hardening). Where ``\\x0bchunked``, ``gzip, chunked`` or ``,chunked`` is served, the app
+    must read the decoded chunk data ("hello"; for gzip the coded bytes or "hello"): any other
+    body shows the server did not take chunked as the final coding it accepted (HTTP-03.a,
+    HTTP-01.b, HTTP-03.f respectively)."""
     run_cases(ctx, TE_CASES)
