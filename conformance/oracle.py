@@ -120,6 +120,10 @@ def expected_environ(req: GeneratedRequest, *, host: str, rid: str) -> dict[str,
     }
     if req.chunked:
         expected["CONTENT_LENGTH"] = (None, "", str(len(req.body)))
+    elif req.sends_content_length and not req.body:
+        # "Content-Length: 0": PEP 3333's CONTENT_LENGTH "May be empty or absent", and RFC 3875
+        # 4.1.2 has it "NULL (or unset)" when "no data is attached": "0", "" and absent alike.
+        expected["CONTENT_LENGTH"] = (None, "", "0")
     grouped: dict[str, list[str]] = {}
     for name, value in req.all_headers(host, rid):
         lower = name.lower()

@@ -757,3 +757,24 @@ def test_environ_differences_http_twin_of_a_sent_content_header() -> None:
         assert environ_differences(expected, environ) == [
             "HTTP_* twins of CONTENT_TYPE/CONTENT_LENGTH: ['HTTP_CONTENT_TYPE']",
             "HTTP_* keys for headers that were not sent: ['HTTP_CONTENT_LENGTH']"]
+
+
+def test_content_length_zero_may_leave_content_length_unset() -> None:
+    """"Content-Length: 0": PEP 3333's CONTENT_LENGTH "May be empty or absent", and RFC 3875
+    4.1.2 "If no data is attached, then NULL (or unset).": "0", "" and absent all conform."""
+    from dataclasses import replace
+
+    req = replace(REQUEST, body=b"", chunks=None)
+    if not req.sends_content_length:
+        req = replace(req, method="POST")
+    assert req.sends_content_length and not req.body
+    expected = environ_for(req)
+    assert expected["CONTENT_LENGTH"] == (None, "", "0")
+    for value in ("0", "", None):
+        environ = conforming_environ(expected)
+        environ.pop("CONTENT_LENGTH", None)
+        if value is not None:
+            environ["CONTENT_LENGTH"] = value
+        assert environ_differences(expected, environ) == []
+    environ["CONTENT_LENGTH"] = "5"
+    assert len(environ_differences(expected, environ)) == 1

@@ -95,6 +95,11 @@ class _TrackedFile:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.fh, name)
 
+    def __iter__(self) -> Any:
+        # A real file is iterable (by lines): a wrapper that hands the file back (uWSGI) must
+        # not be failed for the proxy object lacking what the file has.
+        return iter(self.fh)
+
     def close(self) -> None:
         journal.record(Event.FILE_CLOSE, self.rid)
         self.fh.close()
@@ -253,6 +258,19 @@ def respond_behaviour(environ: dict[str, Any], start_response: StartResponse,
         filelike.seek(4)
         journal.record(Event.RESPOND, rid, step="file-wrapper", absent=False)
         start_response("200 OK", TEXT + [("Content-Length", "8")])
+        # The side test first: a server that keeps one file per request (uWSGI's
+        # wsgi_handlers.c) would otherwise drop the app's file for the spy.
+        spy = _CloseSpy()
+        try:
+            closer = getattr(wrapper(spy, 4096), "close", None)
+            if callable(closer):
+                closer()
+        except Exception as exc:  # the response below must not depend on this side test
+            journal.record(Event.RESPOND, rid, step="file-wrapper-close", raised=repr(exc),
+                           reached_file=False)
+        else:
+            journal.record(Event.RESPOND, rid, step="file-wrapper-close",
+                           has_close=callable(closer), reached_file=spy.closed)
         result = wrapper(filelike, 4096)
         # "must return an iterable object": judged on its type, without calling __iter__
         # (which may already do the server's work).
@@ -260,17 +278,6 @@ def respond_behaviour(environ: dict[str, Any], start_response: StartResponse,
         iterable = callable(getattr(kind_of, "__iter__", None)) or hasattr(kind_of, "__getitem__")
         journal.record(Event.RESPOND, rid, step="file-wrapper-result", iterable=iterable,
                        type=type(result).__name__)
-        spy = _CloseSpy()
-        try:
-            closer = getattr(wrapper(spy, 4096), "close", None)
-            if callable(closer):
-                closer()
-        except Exception as exc:  # the response above must not depend on this side test
-            journal.record(Event.RESPOND, rid, step="file-wrapper-close", raised=repr(exc),
-                           reached_file=False)
-        else:
-            journal.record(Event.RESPOND, rid, step="file-wrapper-close",
-                           has_close=callable(closer), reached_file=spy.closed)
         return result
     start_response("400 Bad Request", TEXT + [("Content-Length", "13")])
     return [b"unknown mode\n"]

@@ -197,8 +197,9 @@ _EMPTY_WHEN_UNSENT = (("QUERY_STRING", "WSGI-ENV-04.d"), ("CONTENT_TYPE", "WSGI-
 def _judge_bare(ctx: CheckContext, bare: dict[str, Any]) -> None:
     for key, ref in _EMPTY_WHEN_UNSENT:
         if not _absent_or_empty(bare, key):
-            ctx.finding(ref, f"GET without query, body or Content-Type: environ[{key!r}] is "
-                             f"{bare.get(key)!r}; it must be absent or ''")
+            ctx.finding(ref if isinstance(bare.get(key), str) else "WSGI-ENV-05.a",
+                        f"GET without query, body or Content-Type: environ[{key!r}] is "
+                        f"{bare.get(key)!r}; it must be absent or ''")
     _judge_path_info(ctx, bare, "/cgi/Bare")
 
 
@@ -209,7 +210,10 @@ def _judge_full(ctx: CheckContext, full: dict[str, Any]) -> None:
     for key, value, ref in expected:
         got = full.get(key)
         if got != value:
-            ctx.finding("WSGI-ENV-04.a" if got in (None, "") else ref,
+            # A value of another type (pyruvate's int CONTENT_LENGTH) breaks "CGI-defined
+            # variables must be native strings" (WSGI-ENV-05.a), not the key's definition.
+            ctx.finding("WSGI-ENV-04.a" if got in (None, "") else
+                        "WSGI-ENV-05.a" if not isinstance(got, str) else ref,
                         f"POST /cgi/full?a=1&b=two with a 5-byte body: environ[{key!r}] is "
                         f"{got!r}, expected {value!r}")
     _judge_path_info(ctx, full, "/cgi/full")
