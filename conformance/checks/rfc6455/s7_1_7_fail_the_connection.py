@@ -82,7 +82,10 @@ def fail_the_connection(ctx: CheckContext) -> None:
             wait_app_message(ctx, session.rid, "websocket.disconnect", timeout=1.0)
             messages = app_messages(ctx, session.rid)
             if messages:
-                ctx.finding("ASGI-WS-08.g", f"after the {name} the app received "
+                # An unmasked frame is not one RFC 6455 5.1 says to _Fail the WebSocket
+                # Connection_ for (.g): it says to close (.a), which processing it breaks.
+                ctx.finding("ASGI-WS-08.a" if ref == "ASGI-WS-08.a" else "ASGI-WS-08.g",
+                            f"after the {name} the app received "
                             f"{[_short(m) for m in messages]}")
             if not ended:
                 ctx.finding(ref, f"after the {name} the connection was still open "
