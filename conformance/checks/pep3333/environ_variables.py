@@ -163,7 +163,7 @@ def _absent_or_empty(environ: dict[str, Any], key: str) -> bool:
 @check(
     id="pep3333.optional-cgi-keys",
     title="SCRIPT_NAME, PATH_INFO, QUERY_STRING, CONTENT_TYPE, CONTENT_LENGTH as the request says",
-    requirements=["WSGI-ENV-04", "WSGI-ENV-06"],
+    requirements=["WSGI-ENV-04", "WSGI-ENV-05", "WSGI-ENV-06"],
     level=Level.MUST,
     interfaces=("wsgi",),
     section="PEP 3333 'environ Variables' (SCRIPT_NAME .. CONTENT_LENGTH)",
