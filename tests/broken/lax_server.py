@@ -572,8 +572,9 @@ async def complete_on_disconnect(scope: dict[str, Any], receive: Callable[..., A
 async def swallow_disconnect(scope: dict[str, Any], receive: Callable[..., Any],
                              send: Callable[..., Any]) -> None:
     """The ASGI probe app, run by a real server whose receive() withholds http.disconnect for
-    WITHHOLD_DISCONNECT seconds, past rfc9112.truncated-body's bound (HTTP-05.e); not for
-    ever, so that the server's shutdown does not wait on the app."""
+    WITHHOLD_DISCONNECT seconds, past rfc9112.truncated-body's bound (reported as
+    ASGI-HTTP-03.d, INFO: the bound is the suite's); not for ever, so that the server's
+    shutdown does not wait on the app."""
     import asyncio
 
     from conformance.probes.asgi_app import app
@@ -585,6 +586,21 @@ async def swallow_disconnect(scope: dict[str, Any], receive: Callable[..., Any],
         return message
 
     await app(scope, deaf_receive, send)
+
+
+async def wrong_event_on_disconnect(scope: dict[str, Any], receive: Callable[..., Any],
+                                    send: Callable[..., Any]) -> None:
+    """The ASGI probe app, run by a real server whose receive() hands the app another event
+    type where http.disconnect is owed (HTTP-05.e, whatever the timing)."""
+    from conformance.probes.asgi_app import app
+
+    async def wrong_receive() -> dict[str, Any]:
+        message: dict[str, Any] = await receive()
+        if scope["type"] == "http" and message.get("type") == "http.disconnect":
+            return {"type": "http.request.aborted"}
+        return message
+
+    await app(scope, wrong_receive, send)
 
 
 def latin1_path(scope: dict[str, Any]) -> dict[str, Any]:
