@@ -108,6 +108,11 @@ class Journal:
         self.refresh()
         return [e for e in self.events if e.get("rid") == rid]
 
+    def saw(self, rid: str | None, event: str = "request") -> bool:
+        """Whether the app journalled ``event`` for ``rid`` (by default: the request reached
+        it), as it stands now, without waiting."""
+        return any(e["event"] == event for e in self.for_rid(rid))
+
     def wait_for(
         self,
         predicate: Callable[[list[dict[str, Any]]], bool],

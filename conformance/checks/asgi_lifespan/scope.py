@@ -43,7 +43,7 @@ def raise_keeps_serving(ctx: CheckContext) -> None:
 
     answering = poll_until(exited_or_answering, ctx.target.startup_timeout,
                            interval=0.05) == "answering"
-    raised = any(e["event"] == Event.LIFESPAN_SCOPE for e in server.journal.for_rid(None))
+    raised = server.journal.saw(None, Event.LIFESPAN_SCOPE)
     if not answering and not server.alive():
         if not raised:
             raise HarnessError(f"the server exited (status {server.exit_status()}) "

@@ -82,7 +82,7 @@ def _disconnect_wsgi(ctx: CheckContext, rid: str) -> None:
         return
     # The probe journals "endless-finished" only when its stream runs to its end: a server
     # that acted on the closed connection stops iterating (close()) before that.
-    if any(e["event"] == Event.ENDLESS_FINISHED for e in ctx.journal.for_rid(rid)):
+    if ctx.journal.saw(rid, Event.ENDLESS_FINISHED):
         ctx.finding("PROXY-03.d", "the server went on iterating the app's stream to its end "
                     f"({ENDLESS_SECONDS:g}s of blocks) after the client reset its connection to "
                     "nginx, and called close() only then")

@@ -34,8 +34,7 @@ def _too_many_exchange(ctx: CheckContext, *, pipelined: bool) -> tuple[Connectio
     if not pipelined and not conn.eof:
         conn.send(ready)
     conn.read_until_close(_CLOSE_DEADLINE)
-    seen = any(e["event"] == "request" for e in ctx.journal.for_rid(rid))
-    return conn, first, seen
+    return conn, first, ctx.journal.saw(rid)
 
 
 @check(

@@ -146,7 +146,7 @@ def _judge_utf8_path(ctx: CheckContext, unjudged: Unjudged) -> None:
 
 
 def _app_raised(ctx: CheckContext, rid: str) -> bool:
-    return any(e["event"] == Event.APP_EXCEPTION for e in ctx.journal.for_rid(rid))
+    return ctx.journal.saw(rid, Event.APP_EXCEPTION)
 
 
 @check(id="rfc9112.invalid-utf8-path", title="invalid UTF-8 and %FF in the path are "

@@ -91,10 +91,8 @@ def _bodiless_case(ctx: CheckContext, method: str, target: str, status: int, lea
 def _marker_answered_alone(ctx: CheckContext, rid: str, marker_rid: str,
                            responses: list[Response]) -> bool:
     """One answer came and the app saw the marker, never the request before it."""
-    def seen(who: str) -> bool:
-        return any(e["event"] == "request" for e in ctx.journal.for_rid(who))
-    return (len([r for r in responses if r.status >= 200]) == 1 and seen(marker_rid)
-            and not seen(rid))
+    return (len([r for r in responses if r.status >= 200]) == 1
+            and ctx.journal.saw(marker_rid) and not ctx.journal.saw(rid))
 
 
 @check(id="rfc9112.bodiless-responses", title="HEAD, 204 and 304 responses carry no "

@@ -110,7 +110,7 @@ def _differences(ctx: CheckContext, req: GeneratedRequest, rid: str, conn: Conne
     if response is not None and response.status == 200:
         entry = ctx.journal.wait_event(rid, "body", timeout=EXAMPLE_TIMEOUT)
     if entry is None:
-        head_seen = any(e["event"] == "request" for e in ctx.journal.for_rid(rid))
+        head_seen = ctx.journal.saw(rid)
         status = response.status if response else 0
         difference = unseen(req, status, head_seen)
         # RFC 3875's leeway to refuse a path covers the path, not how the client's writes cut
