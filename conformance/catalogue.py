@@ -21,11 +21,18 @@ from conformance.verdicts import Level
 
 if TYPE_CHECKING:
     from conformance.context import CheckContext
+    from conformance.targets import Target
 
 CheckFunction = Callable[["CheckContext"], None]
 
 INTERFACES = ("wsgi", "asgi")
 VIAS = ("direct", "nginx")
+# The third path (issue 11): a client speaks HTTP/2 over TLS to nginx, which terminates both
+# and speaks HTTP/1.1 to the plain server. Only checks that name it run there.
+NGINX_TLS = "nginx-tls"
+ALL_VIAS = (*VIAS, NGINX_TLS)
+# What a check can need of a configuration beyond plain HTTP/1.1 (Target.offers).
+NEEDS = ("tls", "h2")
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,8 @@ class Check:
     function: CheckFunction = field(compare=False, repr=False)
     # A check that starts its own server (lifespan variants) must not share the target's one.
     own_server: bool = False
+    # What the configuration must offer (NEEDS): "tls" (a [tls] target), "h2" (HTTP/2 direct).
+    needs: tuple[str, ...] = ()
 
     @property
     def module(self) -> str:
@@ -55,6 +64,17 @@ class Check:
     def applies_to(self, interface: str, via: str) -> bool:
         return interface in self.interfaces and via in self.via
 
+    def runs_on(self, target: Target, via: str) -> bool:
+        """Whether the check has a cell for ``target`` reached ``via``. A TLS configuration
+        runs only the checks that need TLS or HTTP/2 (its plain HTTP/1.1 twin runs the rest),
+        and is not put behind nginx-tls (nginx already reaches it over TLS); a check that
+        needs what the configuration does not offer does not run on it."""
+        if not (self.applies_to(target.interface, via) and target.runs(self.id)):
+            return False
+        if target.tls is not None and (not self.needs or via == NGINX_TLS):
+            return False
+        return set(self.needs) <= target.offers
+
     def as_json(self) -> dict[str, object]:
         return {
             "id": self.id,
@@ -62,7 +82,8 @@ class Check:
             "requirements": list(self.requirements),
             "level": self.level.value,
             "interfaces": list(self.interfaces),
-            "via": "both" if set(self.via) == set(VIAS) else self.via[0],
+            "via": "both" if set(self.via) == set(VIAS) else ",".join(self.via),
+            "needs": list(self.needs),
             "section": self.section,
             "area": self.area,
             "module": self.module,
@@ -83,6 +104,7 @@ def check(
     section: str,
     via: tuple[str, ...] = VIAS,
     own_server: bool = False,
+    needs: tuple[str, ...] = (),
 ) -> Callable[[CheckFunction], CheckFunction]:
     """Register ``fn`` as a check. The area is the id's part before the first dot."""
 
@@ -95,8 +117,11 @@ def check(
             if name not in INTERFACES:
                 raise ValueError(f"check {id!r}: unknown interface {name!r}")
         for name in via:
-            if name not in VIAS:
+            if name not in ALL_VIAS:
                 raise ValueError(f"check {id!r}: unknown via {name!r}")
+        for name in needs:
+            if name not in NEEDS:
+                raise ValueError(f"check {id!r}: unknown need {name!r}")
         _REGISTRY[id] = Check(
             id=id,
             title=title,
@@ -108,6 +133,7 @@ def check(
             area=id.split(".", 1)[0],
             function=fn,
             own_server=own_server,
+            needs=tuple(needs),
         )
         return fn
 

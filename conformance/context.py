@@ -8,14 +8,17 @@ and a one-line reproducer (DESIGN.md decision 7).
 
 from __future__ import annotations
 
+import ssl
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from conformance.catalogue import NGINX_TLS
 from conformance.findings import Finding
-from conformance.proxy import UPSTREAM_HTTP_VERSION, Nginx
+from conformance.h2_wire import H2Client
+from conformance.proxy import NGINX_TLS_VARIANT, UPSTREAM_HTTP_VERSION, Nginx
 from conformance.verdicts import (
     CaseEnded,
     HarnessError,
@@ -56,6 +59,7 @@ class CheckContext:
         self.own_servers: list[ServerUnderTest] = []
         self.own_nginx: list[Nginx] = []
         self.details: dict[str, Any] = {}
+        self.h2_clients: list[H2Client] = []
         self.findings: list[Finding] = []
         self._case = ""
 
@@ -65,12 +69,33 @@ class CheckContext:
         return self.harness.server_for(self.target)
 
     @property
+    def front(self) -> Nginx | None:
+        """The nginx this check's path goes through (None: direct)."""
+        if self.via == "nginx":
+            return self.harness.nginx_for(self.target)
+        if self.via == NGINX_TLS:
+            return self.harness.nginx_variant(self.target, NGINX_TLS_VARIANT)
+        return None
+
+    @property
     def host(self) -> str:
-        return self.harness.nginx_for(self.target).host if self.via == "nginx" else self.server.host
+        front = self.front
+        return front.host if front is not None else self.server.host
 
     @property
     def port(self) -> int:
-        return self.harness.nginx_for(self.target).port if self.via == "nginx" else self.server.port
+        front = self.front
+        return front.port if front is not None else self.server.port
+
+    def client_tls(self, *, alpn: tuple[str, ...] = ("http/1.1",),
+                   client_certificate: bool | None = None) -> ssl.SSLContext | None:
+        """The client TLS context of this check's path: nginx-tls's listener, a [tls]
+        target reached directly (a client certificate where the target asks for one, unless
+        ``client_certificate`` says otherwise), or None for plain TCP."""
+        front = self.front
+        if front is not None:
+            return front.client_tls(alpn=alpn)
+        return self.server.client_tls(alpn=alpn, client_certificate=client_certificate)
 
     @property
     def journal(self) -> Journal:
@@ -78,7 +103,7 @@ class CheckContext:
 
     def upstream_version(self, client_version: str) -> str:
         """The HTTP version of the request the server itself received."""
-        return UPSTREAM_HTTP_VERSION if self.via == "nginx" else client_version
+        return UPSTREAM_HTTP_VERSION if self.via != "direct" else client_version
 
     # -- requests ----------------------------------------------------------------------
     def new_rid(self) -> str:
@@ -100,10 +125,45 @@ class CheckContext:
         return server.process.wait_exit(wait)
 
     def connect(self, *, host: str | None = None, port: int | None = None,
-                timeout: float = 5.0) -> Connection:
-        conn = Connection(host or self.host, port or self.port, timeout=timeout)
+                timeout: float = 5.0, tls: ssl.SSLContext | None | bool = True) -> Connection:
+        """A recorded connection to the check's endpoint, over TLS where the path speaks TLS
+        (``tls`` True), with another client context, or plain (``tls`` None or False). To
+        another ``host``:``port`` (an own server, a relay) it is plain unless ``tls`` is a
+        context."""
+        own_endpoint = host is None and port is None
+        context = (self.client_tls() if own_endpoint else None) if tls is True else (
+            tls or None)
+        try:
+            conn = Connection(host or self.host, port or self.port, timeout=timeout,
+                              tls=context)
+        except ssl.SSLError as exc:
+            raise HarnessError(f"the TLS handshake with {host or self.host}:"
+                               f"{port or self.port} failed: {exc}") from None
         self.connections.append(conn)
         return conn
+
+    def http2(self, *, validate: bool = True, timeout: float = 5.0) -> H2Client:
+        """An HTTP/2 connection to this check's endpoint: TLS with ALPN h2 where the path
+        speaks TLS (unsupported when the server selects another protocol), prior knowledge
+        on plain TCP. ``validate`` False lets a check send fields a valid client never
+        would. Its frame log goes into the evidence."""
+        tls = self.client_tls(alpn=("h2", "http/1.1"))
+        conn = self.connect(tls=tls or False, timeout=timeout)
+        if tls is not None and conn.tls_session.get("alpn") != "h2":
+            self.unsupported(f"HTTP/2: the TLS handshake selected "
+                             f"{conn.tls_session.get('alpn')!r} by ALPN, not h2")
+        client = H2Client(conn, validate=validate)
+        self.h2_clients.append(client)
+        return client
+
+    def h2_headers(self, rid: str, method: str = "GET", path: str = "/",
+                   extra: Sequence[tuple[bytes, bytes]] = ()) -> list[tuple[bytes, bytes]]:
+        """A request's pseudo-header fields for this endpoint, then X-Probe-Id, then
+        ``extra``."""
+        scheme = b"https" if self.client_tls() is not None else b"http"
+        return [(b":method", method.encode()), (b":scheme", scheme),
+                (b":authority", f"{self.host}:{self.port}".encode()),
+                (b":path", path.encode("latin-1")), (b"x-probe-id", rid.encode()), *extra]
 
     def base_headers(self, rid: str) -> list[tuple[str | bytes, str | bytes]]:
         return [("Host", f"{self.host}:{self.port}"), ("X-Probe-Id", rid)]
@@ -246,7 +306,13 @@ class CheckContext:
                 # A multi-MiB body as printf escapes would bloat every results file; say so.
                 reproducer += (f"  # the request was {len(sent)} bytes; only the first "
                                f"{REPRODUCER_BYTES} are in this line")
-        return {"exchanges": exchanges, "observed": observed[:60], "reproducer": reproducer}
+        result = {"exchanges": exchanges, "observed": observed[:60], "reproducer": reproducer}
+        if self.h2_clients:
+            # HTTP/2 frames as escaped bytes say little: the frame log says what each was.
+            result["http2_frames"] = [client.log[:200] for client in self.h2_clients]
+        if any(c.tls_session for c in self.connections):
+            result["tls_sessions"] = [c.tls_session for c in self.connections]
+        return result
 
     def cleanup(self) -> None:
         for conn in self.connections:

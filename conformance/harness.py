@@ -17,10 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from conformance import __version__
-from conformance.catalogue import Check
+from conformance.catalogue import NGINX_TLS, Check
+from conformance.certificates import Certificates, make_certificates
 from conformance.context import CheckContext
 from conformance.findings import Finding, headline, verdict_of, worst
-from conformance.proxy import INSTALL_HINT, Nginx, nginx_binary, nginx_version
+from conformance.proxy import (
+    INSTALL_HINT,
+    NGINX_TLS_VARIANT,
+    VARIANTS,
+    Nginx,
+    nginx_binary,
+    nginx_version,
+)
 from conformance.report.redaction import WITHHELD_WHY, Redactor
 from conformance.report.results import jsonable
 from conformance.servers import ServerStartError, ServerUnderTest
@@ -57,6 +65,17 @@ class Harness:
         self._counter = 0
         self.examples = 60  # Hypothesis examples per generated-request check
         self.nginx_version = nginx_version()
+        self._certificates: Certificates | None = None
+
+    @property
+    def certificates(self) -> Certificates:
+        """The run's throwaway CA, server and client certificates, made on first use."""
+        if self._certificates is None:
+            self._certificates = make_certificates(self.workdir / "certificates")
+        return self._certificates
+
+    def _certificates_for(self, target: Target) -> Certificates | None:
+        return self.certificates if target.tls is not None else None
 
     # -- lifecycle -----------------------------------------------------------------------
     def new_server(self, target: Target, *, env: dict[str, str] | None = None,
@@ -64,7 +83,8 @@ class Harness:
                    uds: bool = False) -> ServerUnderTest:
         self._counter += 1
         return ServerUnderTest(target, self.workdir / target.name, env=env,
-                               label=f"{label}-{self._counter}", extra_args=extra_args, uds=uds)
+                               label=f"{label}-{self._counter}", extra_args=extra_args, uds=uds,
+                               certificates=self._certificates_for(target))
 
     def has_server(self, target: Target) -> bool:
         return target.name in self._servers
@@ -108,7 +128,9 @@ class Harness:
             raise EnvironmentMissing(INSTALL_HINT)
         server = self.server_for(target)
         self._counter += 1
-        nginx = Nginx(self.workdir / target.name / f"nginx-{self._counter}", server.port)
+        nginx = Nginx(self.workdir / target.name / f"nginx-{self._counter}", server.port,
+                      certificates=self._certificates_for(target),
+                      upstream_tls=target.tls is not None)
         nginx.wait_ready()
         self._nginx[target.name] = nginx
         return nginx
@@ -134,8 +156,12 @@ class Harness:
         if nginx_binary() is None:
             raise EnvironmentMissing(INSTALL_HINT)
         self._counter += 1
+        tls_listen = VARIANTS[variant].tls_listen
         nginx = Nginx(self.workdir / target.name / f"nginx-{variant}-{self._counter}",
-                      variant=variant, upstream=upstream)
+                      variant=variant, upstream=upstream,
+                      certificates=(self.certificates if tls_listen or target.tls is not None
+                                    else None),
+                      upstream_tls=target.tls is not None)
         nginx.wait_ready()
         return nginx
 
@@ -178,6 +204,8 @@ class Harness:
             if nginx_binary() is None:
                 raise EnvironmentMissing(INSTALL_HINT)
             self.nginx_for(target)
+        elif via == NGINX_TLS:
+            self.nginx_variant(target, NGINX_TLS_VARIANT)
         elif not check.own_server:
             self.server_for(target)
 
@@ -280,7 +308,7 @@ class Harness:
                 "command": (server.display_command_line if server
                             else " ".join(target.command)),
             },
-            "nginx_version": self.nginx_version if via == "nginx" else None,
+            "nginx_version": self.nginx_version if via != "direct" else None,
             "python_version": platform.python_version(),
             "suite_version": __version__,
             "duration": round(duration, 4),

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from conformance.catalogue import Check, all_checks, renames
+from conformance.catalogue import ALL_VIAS, NGINX_TLS, VIAS, Check, all_checks, renames
 from conformance.harness import Harness
 from conformance.report.baseline import BaselineError, read_baseline
 from conformance.report.redaction import LeakError
@@ -37,8 +37,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--target", default=None,
                     help="server(s) to check: a bundled name, a family prefix (uvicorn), a comma "
                          "list, 'all', or the path of your own target TOML")
-    group.addoption("--via", default="both", choices=("direct", "nginx", "both"),
-                    help="send requests straight to the server, through nginx, or both")
+    group.addoption("--via", default="all", choices=("direct", "nginx", NGINX_TLS, "both",
+                                                     "all"),
+                    help="send requests straight to the server, through nginx, through nginx "
+                         "terminating TLS and HTTP/2 (nginx-tls: only the checks of that "
+                         "path), direct and nginx (both), or all three (all, the default)")
     group.addoption("--results", default=None, metavar="PATH",
                     help="write the results JSON here (default: reports/results/<target>.json)")
     group.addoption("--baseline", default=None, metavar="FILE",
@@ -207,7 +210,7 @@ class ConformanceRun:
         if self.is_xdist_controller:
             return None  # the workers collect; xdist's own hook stops the controller
         via = self.config.getoption("via")
-        vias = ("direct", "nginx") if via == "both" else (via,)
+        vias = {"both": VIAS, "all": ALL_VIAS}.get(via, (via,))
         checks = _selected_checks(self.config)
         items: list[pytest.Item] = []
         for target in self.targets:
@@ -217,7 +220,7 @@ class ConformanceRun:
                                           nodeid=f"conformance::{target.name}")
             for check in checks:
                 for one_via in vias:
-                    if check.applies_to(target.interface, one_via) and target.runs(check.id):
+                    if check.runs_on(target, one_via):
                         items.append(CheckItem.from_parent(
                             node, name=f"{check.id}[{one_via}]", check=check, target=target,
                             via=one_via))

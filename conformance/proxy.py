@@ -6,7 +6,9 @@ as a managed process. The default variant is the deployment most guides recommen
 apps: HTTP/1.1 to a keep-alive upstream pool, buffering off so streams pass through. The other
 variants (:data:`VARIANTS`) are the deployments the proxy checks need: nginx's own default
 upstream protocol (HTTP/1.0, buffered), a one-connection keep-alive pool, a prefix mount, a
-Unix-socket upstream, request buffering off, a TLS-terminating proxy's forwarded headers.
+Unix-socket upstream, request buffering off, a TLS-terminating proxy's forwarded headers,
+TLS and HTTP/2 to the client (tls-h2, the nginx-tls path). In front of a TLS configuration
+nginx reaches the server over TLS with the run's client certificate.
 
 :class:`RecordingRelay` sits between nginx and the server when a check must see the bytes the
 server sends upstream (nginx re-frames them before the client sees them).
@@ -15,15 +17,18 @@ server sends upstream (nginx re-frames them before the client sees them).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from conformance.certificates import Certificates
 from conformance.polling import poll_until
 from conformance.servers import HOST, ManagedProcess, ServerStartError, free_port, http_answers
 
@@ -54,6 +59,9 @@ class Variant:
     # nginx's documented WebSocket proxying: Upgrade and Connection passed on through the
     # $connection_upgrade map (PROXY-08); needs the HTTP/1.1 upstream.
     websocket: bool = False
+    # TLS and HTTP/2 to the client (the nginx-tls path, issue 11): listen ssl with http2,
+    # the run's server certificate; HTTP/1.1 to the plain upstream, as in "default".
+    tls_listen: bool = False
 
     @property
     def upstream_version(self) -> str:
@@ -74,7 +82,10 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     # nginx -> uwsgi protocol -> server (PROXY-12); no keep-alive pool for uwsgi_pass.
     Variant("uwsgi", keepalive=0, protocol="uwsgi"),
     Variant("websocket", websocket=True),
+    Variant("tls-h2", tls_listen=True),
 )}
+# The variant of the nginx-tls path (catalogue.NGINX_TLS).
+NGINX_TLS_VARIANT = "tls-h2"
 # The map of nginx's WebSocket proxying guide: "upgrade" when the client asked for one, else
 # "close" (the variant keeps no idle upstream connection for plain requests then).
 WEBSOCKET_MAP = """\
@@ -113,9 +124,9 @@ http {{
         server {upstream};
 {pool}    }}
     server {{
-        listen {host}:{port};
+        listen {host}:{port}{listen};
         server_name localhost;
-        location {prefix} {{
+{tls}        location {prefix} {{
 {location}        }}
     }}
 }}
@@ -144,13 +155,44 @@ def nginx_version() -> str | None:
     return match.group(1) if match else "unknown"
 
 
-def _location(variant: Variant) -> str:
+def _listen(variant: Variant, certificates: Certificates | None) -> tuple[str, str]:
+    """The listen directive's parameters and the server block's TLS directives."""
+    if not variant.tls_listen:
+        return "", ""
+    if certificates is None:
+        raise ValueError(f"the nginx variant {variant.name!r} needs the run's certificates")
+    # "http2 on" replaced the listen parameter in nginx 1.25.1; Debian 12 ships 1.22.
+    modern = _installed_version() >= (1, 25, 1)
+    lines = ["http2 on;"] if modern else []
+    lines += [f"ssl_certificate {certificates.server_cert};",
+              f"ssl_certificate_key {certificates.server_key};"]
+    return (" ssl" if modern else " ssl http2"), "".join(f"        {line}\n" for line in lines)
+
+
+@functools.cache
+def _installed_version() -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", nginx_version() or "")[:3])
+
+
+def _upstream_tls(certificates: Certificates) -> list[str]:
+    """nginx reaching a TLS configuration over TLS: it verifies the server against the run's
+    CA and presents the run's client certificate (a re-encrypting deployment)."""
+    return ["proxy_ssl_trusted_certificate " + str(certificates.ca) + ";",
+            "proxy_ssl_verify on;", "proxy_ssl_name localhost;",
+            "proxy_ssl_certificate " + str(certificates.client_cert) + ";",
+            "proxy_ssl_certificate_key " + str(certificates.client_key) + ";"]
+
+
+def _location(variant: Variant, upstream_tls: Certificates | None = None) -> str:
     """The directives inside the location block: how requests are passed upstream."""
     if variant.protocol == "uwsgi":
         lines = ["uwsgi_pass app_server;", "uwsgi_read_timeout 30s;"]
         lines += [f"uwsgi_param {param};" for param in UWSGI_PARAMS]
         return "".join(f"            {line}\n" for line in lines)
-    lines = [f"proxy_pass http://app_server{'/' if variant.strip_prefix else ''};"]
+    scheme = "https" if upstream_tls else "http"
+    lines = [f"proxy_pass {scheme}://app_server{'/' if variant.strip_prefix else ''};"]
+    if upstream_tls:
+        lines += _upstream_tls(upstream_tls)
     if variant.websocket:
         lines += ["proxy_http_version 1.1;", "proxy_set_header Upgrade $http_upgrade;",
                   "proxy_set_header Connection $connection_upgrade;"]
@@ -174,24 +216,31 @@ def _location(variant: Variant) -> str:
 
 
 def render_config(*, workdir: Path, port: int, upstream_port: int | None = None,
-                  variant: str = "default", upstream: str | None = None) -> str:
+                  variant: str = "default", upstream: str | None = None,
+                  certificates: Certificates | None = None, upstream_tls: bool = False) -> str:
     """The nginx.conf of ``variant``; ``upstream`` ("unix:/path" or "host:port") overrides
-    the default upstream of 127.0.0.1:``upstream_port``."""
+    the default upstream of 127.0.0.1:``upstream_port``. ``certificates``: the run's, for a
+    TLS listener and for ``upstream_tls`` (the upstream is a TLS configuration)."""
     chosen = VARIANTS[variant]
+    listen, tls = _listen(chosen, certificates)
+    if upstream_tls and certificates is None:
+        raise ValueError("a TLS upstream needs the run's certificates")
     # As root, nginx workers would switch to "nobody" and lose access to our temp directory.
     user = "user root;" if os.geteuid() == 0 else ""
     pool = f"        keepalive {chosen.keepalive};\n" if chosen.keepalive else ""
     return _CONFIG.format(user=user, dir=workdir, host=HOST, port=port,
                           upstream=upstream or f"{HOST}:{upstream_port}", pool=pool,
                           maps=WEBSOCKET_MAP if chosen.websocket else "",
-                          prefix=chosen.prefix, location=_location(chosen))
+                          prefix=chosen.prefix, listen=listen, tls=tls,
+                          location=_location(chosen, certificates if upstream_tls else None))
 
 
 class Nginx:
     """nginx proxying to one upstream server, started and stopped by the suite."""
 
     def __init__(self, workdir: Path, upstream_port: int | None = None, *,
-                 variant: str = "default", upstream: str | None = None) -> None:
+                 variant: str = "default", upstream: str | None = None,
+                 certificates: Certificates | None = None, upstream_tls: bool = False) -> None:
         binary = nginx_binary()
         if binary is None:
             raise FileNotFoundError(INSTALL_HINT)
@@ -200,10 +249,11 @@ class Nginx:
         self.host = HOST
         self.port = free_port()
         self.variant = VARIANTS[variant]
+        self.certificates = certificates
         self.config_path = workdir / "nginx.conf"
         self.config_path.write_text(render_config(
             workdir=workdir, port=self.port, upstream_port=upstream_port, variant=variant,
-            upstream=upstream))
+            upstream=upstream, certificates=certificates, upstream_tls=upstream_tls))
         argv = [binary, "-p", str(workdir), "-c", str(self.config_path), "-e",
                 str(workdir / "error.log")]
         self.process = ManagedProcess(argv, log_path=workdir / "nginx.out", env=dict(os.environ),
@@ -211,11 +261,13 @@ class Nginx:
 
     def wait_ready(self, timeout: float = 10.0) -> None:
         process = self.process
+        tls = self.client_tls()
 
         def state() -> str | None:
             if not process.alive():
                 return "exited"
-            return "serving" if http_answers(self.host, self.port, timeout=1.0) else None
+            answers = http_answers(self.host, self.port, timeout=1.0, tls=tls)
+            return "serving" if answers else None
 
         outcome = poll_until(state, timeout, interval=0.05)
         if outcome == "serving":
@@ -224,6 +276,12 @@ class Nginx:
             raise ServerStartError(f"nginx exited at start:\n{self.log_tail()}")
         self.stop()
         raise ServerStartError(f"nginx did not answer within {timeout:.0f}s:\n{self.log_tail()}")
+
+    def client_tls(self, alpn: tuple[str, ...] = ("http/1.1",)) -> ssl.SSLContext | None:
+        """A client context for this nginx's TLS listener (None when it listens plain)."""
+        if not self.variant.tls_listen or self.certificates is None:
+            return None
+        return self.certificates.client_context(alpn=alpn)
 
     def error_log(self) -> str:
         path = self.workdir / "error.log"

@@ -16,11 +16,13 @@ import contextlib
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from conformance.certificates import Certificates
 from conformance.polling import poll_until
 from conformance.probes.journal import GATES_ENV, JOURNAL_ENV, Journal
 from conformance.targets import Target
@@ -41,10 +43,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def http_answers(host: str, port: int, path: str = "/probe/ready", timeout: float = 2.0) -> bool:
-    """True when something on host:port answers an HTTP request with a status line."""
+def http_answers(host: str, port: int, path: str = "/probe/ready", timeout: float = 2.0,
+                 tls: ssl.SSLContext | None = None) -> bool:
+    """True when something on host:port answers an HTTP request with a status line (over
+    TLS with the ``tls`` client context)."""
     try:
-        with Connection(host, port, timeout=timeout) as conn:
+        with Connection(host, port, timeout=timeout, tls=tls) as conn:
             conn.send(request_bytes("GET", path, [("Host", f"{host}:{port}"),
                                                   ("Connection", "close")]))
             return conn.read_response(timeout=timeout).status > 0
@@ -148,8 +152,11 @@ class ServerUnderTest:
 
     def __init__(self, target: Target, workdir: Path, *, app: str | None = None,
                  env: dict[str, str] | None = None, label: str = "server",
-                 extra_args: Sequence[str] = (), uds: bool = False) -> None:
+                 extra_args: Sequence[str] = (), uds: bool = False,
+                 certificates: Certificates | None = None) -> None:
+        """``certificates``: the run's, for a [tls] target's {tls_*} placeholders."""
         self.target = target
+        self.certificates = certificates
         self.host = HOST
         self.port = free_port()
         self.workdir = workdir
@@ -175,11 +182,12 @@ class ServerUnderTest:
         self.process: ManagedProcess | None = None
 
     def _argv(self, app: str | None, extra_args: Sequence[str], *, display: bool) -> list[str]:
+        tls = self.certificates.placeholders() if self.certificates else None
         if self.uds is not None:
-            argv = self.target.uds_argv(uds=self.uds, app=app, display=display)
+            argv = self.target.uds_argv(uds=self.uds, app=app, display=display, tls=tls)
         else:
             argv = self.target.argv(host=self.host, port=self.port, app=app,
-                                    uds=self._socket_path, display=display)
+                                    uds=self._socket_path, display=display, tls=tls)
         if extra_args:
             argv = insert_before_app(argv, app or self.target.probe_app, extra_args)
         return argv
@@ -200,12 +208,13 @@ class ServerUnderTest:
         """Poll with a probe request until the server answers, it dies, or the deadline."""
         assert self.process is not None
         process = self.process
+        tls = self.client_tls()
 
         def state() -> str | None:
             if not process.alive():
                 return "exited"
             if (uds_answers(self.uds) if self.uds is not None
-                    else http_answers(self.host, self.port, timeout=1.0)):
+                    else http_answers(self.host, self.port, timeout=1.0, tls=tls)):
                 return "serving"
             return None
 
@@ -225,6 +234,18 @@ class ServerUnderTest:
             f"{self.target.startup_timeout:.0f}s.\ncommand: {self.display_command_line}\n"
             f"log tail:\n{log}"
         )
+
+    def client_tls(self, *, alpn: tuple[str, ...] = ("http/1.1",),
+                   client_certificate: bool | None = None) -> ssl.SSLContext | None:
+        """A client context for this server (None on plain TCP). A client certificate is
+        presented where the target's [tls] asks for one, unless ``client_certificate``
+        says otherwise."""
+        if self.target.tls is None or self.certificates is None:
+            return None
+        if client_certificate is None:
+            client_certificate = self.target.tls.client_certificate != "none"
+        return self.certificates.client_context(alpn=alpn,
+                                                client_certificate=client_certificate)
 
     def alive(self) -> bool:
         return self.process is not None and self.process.alive()

@@ -26,11 +26,18 @@ schema (README.md "Writing a target"):
                                             # one part only, such as its WebSocket library)
     unavailable = "why"                     # optional: the configuration cannot run here;
                                             # no check runs, the matrix gives the reason
+    [tls]                                   # optional: the server serves TLS (its command
+    client_certificate = "optional"         # names the run's certificates, below); whether
+    alpn = ["h2", "http/1.1"]               # it asks for client certificates ("none",
+                                            # "optional", "required") and the ALPN protocols
+                                            # it offers. Only TLS and HTTP/2 checks run on it.
 
 Placeholders in command: {app} {host} {port} {uds} {python} (this interpreter) {bin} (its
 directory, where a virtualenv's server scripts are). A server that names the app otherwise than
 "module:attr" takes its parts: {app_module}, {app_attr}, or {app_dotted} ("module.attr", as
-``twist web --wsgi`` wants it).
+``twist web --wsgi`` wants it). A [tls] target's command names the run's certificates
+(certificates.py): {tls_cert} (chain), {tls_key}, {tls_cert_and_key} (one file) and {tls_ca}
+(the CA that signed the client certificate).
 """
 
 from __future__ import annotations
@@ -49,8 +56,10 @@ from typing import Any
 
 # targets/ at the top of the repository, installed as the package conformance.bundled_targets.
 BUNDLED_PACKAGE = "conformance.bundled_targets"
+TLS_PLACEHOLDERS = frozenset({"tls_cert", "tls_key", "tls_ca", "tls_cert_and_key"})
 PLACEHOLDERS = frozenset({"app", "app_module", "app_attr", "app_dotted", "host", "port", "uds",
-                          "python", "bin"})
+                          "python", "bin"}) | TLS_PLACEHOLDERS
+CLIENT_CERTIFICATE_MODES = ("none", "optional", "required")
 # One of these must be in a command: where the probe app goes.
 APP_PLACEHOLDERS = ("{app}", "{app_module}", "{app_dotted}")
 PROBE_APPS = {
@@ -59,7 +68,7 @@ PROBE_APPS = {
 }
 _KNOWN_KEYS = frozenset(
     {"name", "interface", "description", "command", "startup_timeout", "app", "env", "version",
-     "features", "wsgi", "stop_timeout", "uds_command", "proxy", "checks", "unavailable"}
+     "features", "wsgi", "stop_timeout", "uds_command", "proxy", "checks", "unavailable", "tls"}
 )
 # [proxy] keys (all optional, lists of CLI arguments inserted before the {app} argument):
 # trust_args make the server trust nginx's X-Forwarded-* from 127.0.0.1; trust_covers says
@@ -71,6 +80,14 @@ _PROXY_LIST_KEYS = ("trust_args", "trust_covers", "untrusted_args", "prefix_args
 
 class TargetError(Exception):
     """A target that cannot be used; the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class TLSConfig:
+    """A target's [tls] table."""
+
+    client_certificate: str = "none"  # CLIENT_CERTIFICATE_MODES: what the command asks for
+    alpn: tuple[str, ...] = ("http/1.1",)
 
 
 @dataclass(frozen=True)
@@ -97,6 +114,22 @@ class Target:
     # deploy but this platform or the pinned release cannot offer keeps its TOML, so that the
     # matrix says why it has no cells instead of leaving it out silently.
     unavailable: str = ""
+    # A [tls] configuration: how it asks for client certificates, and the ALPN protocols it
+    # offers. None: the server speaks plain TCP.
+    tls: TLSConfig | None = None
+
+    @property
+    def offers(self) -> frozenset[str]:
+        """What the configuration serves beyond plain HTTP/1.1: "tls"; "h2" (HTTP/2 over TLS
+        by ALPN, or cleartext with prior knowledge: the feature h2c)."""
+        offered: set[str] = set()
+        if self.tls is not None:
+            offered.add("tls")
+            if "h2" in self.tls.alpn:
+                offered.add("h2")
+        elif self.feature("h2c"):
+            offered.add("h2")
+        return frozenset(offered)
 
     def runs(self, check_id: str) -> bool:
         """Whether this configuration runs the check (its ``checks`` prefixes, if any)."""
@@ -107,23 +140,28 @@ class Target:
         return self.app or PROBE_APPS[self.interface]
 
     def argv(self, *, host: str, port: int | None = None, uds: str | None = None,
-             app: str | None = None, display: bool = False) -> list[str]:
+             app: str | None = None, display: bool = False,
+             tls: dict[str, str] | None = None) -> list[str]:
         """The command with its placeholders filled. ``display`` keeps the path placeholders
-        ({python}, {bin}, {uds}) as written, for records that are published (no machine's
-        paths in them) while host, port and app, which a reader needs, are filled."""
-        values = self._values(host=host, port=port, uds=uds, app=app, display=display)
+        ({python}, {bin}, {uds}, the {tls_*} files) as written, for records that are
+        published (no machine's paths in them) while host, port and app, which a reader
+        needs, are filled. ``tls`` maps the {tls_*} placeholders to the run's files."""
+        values = self._values(host=host, port=port, uds=uds, app=app, display=display, tls=tls)
         return [part.format_map(values) for part in self.command]
 
-    def uds_argv(self, *, uds: str, app: str | None = None, display: bool = False) -> list[str]:
+    def uds_argv(self, *, uds: str, app: str | None = None, display: bool = False,
+                 tls: dict[str, str] | None = None) -> list[str]:
         """The uds_command with its placeholders filled (empty when the target has none)."""
-        values = self._values(host="", port=None, uds=uds, app=app, display=display)
+        values = self._values(host="", port=None, uds=uds, app=app, display=display, tls=tls)
         return [part.format_map(values) for part in self.uds_command]
 
     def _values(self, *, host: str, port: int | None, uds: str | None, app: str | None,
-                display: bool) -> dict[str, str]:
+                display: bool, tls: dict[str, str] | None = None) -> dict[str, str]:
         paths = ({"python": "{python}", "bin": "{bin}", "uds": "{uds}"} if display else
                  {"python": sys.executable, "bin": str(Path(sys.executable).parent),
                   "uds": uds or ""})
+        paths.update({name: "{" + name + "}" if display else (tls or {}).get(name, "")
+                      for name in TLS_PLACEHOLDERS})
         module, _, attr = (app or self.probe_app).partition(":")
         return {"app": app or self.probe_app, "app_module": module, "app_attr": attr,
                 "app_dotted": f"{module}.{attr}", "host": host,
@@ -245,6 +283,11 @@ def load_target(path: Path) -> Target:
     unavailable = data.get("unavailable", "")
     if not isinstance(unavailable, str):
         raise TargetError(f"{where}: 'unavailable' must be a string: why it cannot run")
+    tls = _tls(data.get("tls"), where)
+    named = {p for part in command + uds_command for p in _placeholders(part)}
+    if tls is None and named & TLS_PLACEHOLDERS:
+        raise TargetError(f"{where}: the command names {sorted(named & TLS_PLACEHOLDERS)} "
+                          "but the target has no [tls] table")
 
     return Target(
         name=str(data.get("name", path.stem)),
@@ -264,7 +307,23 @@ def load_target(path: Path) -> Target:
         proxy={k: tuple(v) for k, v in proxy.items()},
         checks=tuple(checks),
         unavailable=unavailable.strip(),
+        tls=tls,
     )
+
+
+def _tls(raw: Any, where: str) -> TLSConfig | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) - {"client_certificate", "alpn"}:
+        raise TargetError(f"{where}: [tls] must be a table with client_certificate and alpn")
+    mode = raw.get("client_certificate", "none")
+    if mode not in CLIENT_CERTIFICATE_MODES:
+        raise TargetError(f"{where}: [tls] client_certificate must be one of "
+                          f"{list(CLIENT_CERTIFICATE_MODES)}, got {mode!r}")
+    alpn = raw.get("alpn", ["http/1.1"])
+    if not (isinstance(alpn, list) and alpn and all(p in ("h2", "http/1.1") for p in alpn)):
+        raise TargetError(f"{where}: [tls] alpn must be a list of \"h2\" and \"http/1.1\"")
+    return TLSConfig(client_certificate=mode, alpn=tuple(alpn))
 
 
 def bundled_targets() -> dict[str, Path]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import re
 import socket
+import ssl
 import struct
 import time
 from collections.abc import Sequence
@@ -242,11 +243,27 @@ def parse_responses(buf: bytes, methods: list[str], *, eof: bool) -> list[Respon
 class Connection:  # pragma: no mutate block (sockets: not a pure part)
     """One TCP connection that keeps every byte sent and received, with arrival times."""
 
-    def __init__(self, host: str, port: int, *, timeout: float = 5.0) -> None:
+    def __init__(self, host: str, port: int, *, timeout: float = 5.0,
+                 tls: ssl.SSLContext | None = None) -> None:
+        """``tls``: speak TLS with this client context (the recorded bytes are the plaintext
+        inside TLS); the handshake's failure raises ssl.SSLError, an OSError."""
         self.host, self.port, self.timeout = host, port, timeout
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if tls is not None:
+            try:
+                self.sock = tls.wrap_socket(self.sock, server_hostname=host)
+            except OSError:
+                self.sock.close()
+                raise
         self.local_port: int = self.sock.getsockname()[1]
+        # What the TLS handshake negotiated (empty on plain TCP): version, cipher, ALPN.
+        self.tls_session: dict[str, str | None] = {}
+        if isinstance(self.sock, ssl.SSLSocket):
+            cipher = self.sock.cipher()
+            self.tls_session = {"version": self.sock.version(),
+                                "cipher": cipher[0] if cipher else None,
+                                "alpn": self.sock.selected_alpn_protocol()}
         self.sent = bytearray()
         self.received = bytearray()
         self.arrivals: list[tuple[float, int]] = []  # (monotonic time, bytes received so far)
@@ -280,8 +297,8 @@ class Connection:  # pragma: no mutate block (sockets: not a pure part)
             data = self.sock.recv(65536)
         except TimeoutError:
             raise WireTimeout(f"nothing received within {timeout or self.timeout:.1f}s") from None
-        except (ConnectionResetError, BrokenPipeError):
-            data = b""
+        except (ConnectionResetError, BrokenPipeError, ssl.SSLError):
+            data = b""  # a TLS alert or a bad record ends the connection as a reset does
         if not data:
             self.eof = True
             return b""

@@ -204,7 +204,7 @@ def test_catalogue_json_lists_every_check_with_its_metadata(
     assert isinstance(entries, list) and entries
     keys = {"id", "title", "requirements", "level", "interfaces", "via", "section"}
     for entry in entries:
-        assert keys <= entry.keys() <= keys | {"area", "module", "doc"}
+        assert keys <= entry.keys() <= keys | {"area", "module", "doc", "needs"}
         assert entry["doc"], f"{entry['id']} has no spec text"
     assert len({e["id"] for e in entries}) == len(entries)
 

@@ -121,7 +121,7 @@ def _summary(records: list[Record], unavailable: list[Record]) -> list[str]:
         mine = [r for r in records if column_of(r) == column]
         counts = Counter(r.get("verdict") for r in mine)
         versions = _distinct(r.get("server", {}).get("version") for r in mine)
-        nginx = _distinct(r.get("nginx_version") for r in mine) if via == "nginx" else ""
+        nginx = _distinct(r.get("nginx_version") for r in mine) if via != "direct" else ""
         cells = [target, interface, via, versions or "unknown", nginx or NOT_APPLICABLE]
         rows.append(_row([_cell_text(c) for c in cells]
                          + [str(counts[v]) for v in verdicts] + [str(len(mine))]))
