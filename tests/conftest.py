@@ -124,10 +124,10 @@ def check_broken_stack(tmp_path: Path, name: str, interface: str, app: str,
     target = broken_target(tmp_path, name, interface, app, command)
     if extra_toml:
         target.write_text(target.read_text() + "\n" + extra_toml + "\n")
-    via_of = {c.id: via or ("direct" if "direct" in c.via else "nginx") for c in all_checks()}
+    via_of = {c.id: via or ("direct" if "direct" in c.via else c.via[0]) for c in all_checks()}
     vias = {via_of[check_id] for check_id in expected}
     run = run_suite(tmp_path, f"--target={target}",
-                    f"--via={vias.pop() if len(vias) == 1 else 'both'}",
+                    f"--via={vias.pop() if len(vias) == 1 else 'all'}",
                     f"--checks={','.join(expected)}", f"--examples={examples}")
     _log_findings(name, run.records)
     verdicts = {check_id: expectation(value) for check_id, value in expected.items()}

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance.catalogue import all_checks
+from conformance.catalogue import VIAS, all_checks
 from conformance.proxy import nginx_binary
+from conformance.targets import resolve_targets
 from tests.conftest import run_suite
 
 TARGETS = ("wsgiref", "gunicorn-sync", "uvicorn-h11")
@@ -171,12 +172,11 @@ def test_real_servers_direct_and_through_nginx(tmp_path: Path) -> None:
     run = run_suite(tmp_path, f"--target={','.join(TARGETS)}", "--via=both")
     verdicts = run.verdicts()
     expected_cells = {
-        (check.id, target, via)
+        (check.id, target.name, via)
         for check in all_checks()
-        for target, interface in (("wsgiref", "wsgi"), ("gunicorn-sync", "wsgi"),
-                                  ("uvicorn-h11", "asgi"))
-        for via in check.via
-        if interface in check.interfaces
+        for target in resolve_targets(",".join(TARGETS))
+        for via in VIAS
+        if check.runs_on(target, via)
     }
     assert set(verdicts) == expected_cells, run.output[-3000:]
     unexpected = {cell: v for cell, v in verdicts.items()
