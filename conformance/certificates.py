@@ -9,6 +9,7 @@ these very certificates and with what the suite's client negotiated.
 
 from __future__ import annotations
 
+import datetime
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,10 @@ SERVER_NAMES = ("localhost", "127.0.0.1")
 # RFC 4514 Distinguished Name).
 CLIENT_COMMON_NAME = "conformance-client"
 CLIENT_IDENTITY = "client@conformance.invalid"
+# Defects make_certificates can give the server's files, for the suite's own tests of bad input
+# (issue 11): a certificate whose validity has ended (signed by the run's CA, so that expiry is
+# the only fault the client finds), and a key that belongs to another certificate.
+SERVER_DEFECTS = ("expired", "mismatched-key")
 
 
 @dataclass(frozen=True)
@@ -53,19 +58,31 @@ class Certificates:
         return context
 
 
-def make_certificates(directory: Path) -> Certificates:
-    """A fresh CA, server and client certificate, written into ``directory`` (0700)."""
+def make_certificates(directory: Path, *, server_defect: str | None = None) -> Certificates:
+    """A fresh CA, server and client certificate, written into ``directory`` (0700).
+    ``server_defect`` (SERVER_DEFECTS, tests only) spoils the server's certificate or key."""
+    if server_defect is not None and server_defect not in SERVER_DEFECTS:
+        raise ValueError(f"server_defect must be one of {SERVER_DEFECTS}, not {server_defect!r}")
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     ca = trustme.CA(organization_name="gateway-conformance throwaway CA")
-    server = ca.issue_cert(*SERVER_NAMES)
+    if server_defect == "expired":
+        now = datetime.datetime.now(datetime.UTC)
+        server = ca.issue_cert(*SERVER_NAMES, not_before=now - datetime.timedelta(days=2),
+                               not_after=now - datetime.timedelta(days=1))
+    else:
+        server = ca.issue_cert(*SERVER_NAMES)
     client = ca.issue_cert(CLIENT_IDENTITY, common_name=CLIENT_COMMON_NAME)
     paths = {name: directory / f"{name}.pem" for name in (
         "ca", "server-cert", "server-key", "server-cert-and-key", "client-cert", "client-key")}
     ca.cert_pem.write_to_path(str(paths["ca"]))
     for blob in server.cert_chain_pems:
         blob.write_to_path(str(paths["server-cert"]), append=True)
-    server.private_key_pem.write_to_path(str(paths["server-key"]))
-    server.private_key_and_cert_chain_pem.write_to_path(str(paths["server-cert-and-key"]))
+    server_key = (ca.issue_cert(*SERVER_NAMES).private_key_pem
+                  if server_defect == "mismatched-key" else server.private_key_pem)
+    server_key.write_to_path(str(paths["server-key"]))
+    server_key.write_to_path(str(paths["server-cert-and-key"]))
+    for blob in server.cert_chain_pems:
+        blob.write_to_path(str(paths["server-cert-and-key"]), append=True)
     for blob in client.cert_chain_pems:
         blob.write_to_path(str(paths["client-cert"]), append=True)
     client.private_key_pem.write_to_path(str(paths["client-key"]))

@@ -21,6 +21,10 @@ import h2.connection
 import h2.errors
 import h2.events
 import h2.exceptions
+import h2.settings
+import hpack
+import hyperframe.exceptions
+import hyperframe.frame
 
 from conformance.wire import Connection, WireTimeout
 
@@ -72,6 +76,9 @@ class H2Client:
         self.log: list[str] = []
         self.goaway: int | None = None  # the error code of a GOAWAY received
         self.protocol_error = ""  # what h2 could not accept from the server
+        # False once a check keeps the flow-control windows itself (use_window): received
+        # DATA is then not acknowledged by WINDOW_UPDATE until the check opens the window.
+        self.auto_window = True
         self.h2.initiate_connection()
         self._flush("-> connection preface, SETTINGS")
 
@@ -151,7 +158,7 @@ class H2Client:
             self.log.append(f"<- HEADERS stream {event.stream_id}: {_show(event.headers)}")
         elif isinstance(event, h2.events.DataReceived):
             self._stream(event.stream_id).data_frames.append(bytes(event.data))
-            if event.flow_controlled_length:
+            if event.flow_controlled_length and self.auto_window:
                 self.h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
             self.log.append(f"<- DATA stream {event.stream_id}: {bytes(event.data)[:80]!r}"
                             f" ({len(event.data)} bytes)")
@@ -191,6 +198,80 @@ class H2Client:
 
     def close(self) -> None:
         self.conn.close()
+
+    # -- the frames as they came, and flow control kept by the check ------------------------
+    def raw_frames(self) -> list[hyperframe.frame.Frame]:
+        """Every complete frame the server sent on this connection, parsed from the recorded
+        bytes by hyperframe alone: what h2's state machine refused (DATA beyond a window, DATA
+        on a HEAD response) is still here, as it was on the wire."""
+        data = memoryview(bytes(self.conn.received))
+        frames: list[hyperframe.frame.Frame] = []
+        offset = 0
+        while len(data) - offset >= 9:
+            try:
+                frame, length = hyperframe.frame.Frame.parse_frame_header(
+                    data[offset:offset + 9])
+                if len(data) - offset - 9 < length:
+                    break
+                frame.parse_body(data[offset + 9:offset + 9 + length])
+            except hyperframe.exceptions.HyperframeError:
+                break
+            frames.append(frame)
+            offset += 9 + length
+        return frames
+
+    def data_on(self, stream_id: int) -> list[bytes]:
+        """The payloads of the DATA frames the server sent on ``stream_id`` (raw_frames)."""
+        return [bytes(frame.data) for frame in self.raw_frames()
+                if isinstance(frame, hyperframe.frame.DataFrame)
+                and frame.stream_id == stream_id]
+
+    def header_blocks(self, stream_id: int) -> list[list[tuple[bytes, bytes]]]:
+        """The field blocks the server sent on ``stream_id`` (HEADERS and its CONTINUATIONs),
+        decoded from the raw frames with an HPACK decoder of their own: a response whose
+        DATA h2's state machine refused (and so never reported its HEADERS) still shows.
+        Empty if a block cannot be decoded."""
+        decoder = hpack.Decoder()
+        blocks: list[list[tuple[bytes, bytes]]] = []
+        block = bytearray()
+        owner: int | None = None  # the stream of the block being read (None: a PUSH_PROMISE)
+        for frame in self.raw_frames():
+            if isinstance(frame, hyperframe.frame.HeadersFrame):
+                block, owner = bytearray(frame.data), frame.stream_id
+            elif isinstance(frame, hyperframe.frame.PushPromiseFrame):
+                block, owner = bytearray(frame.data), None
+            elif isinstance(frame, hyperframe.frame.ContinuationFrame):
+                block.extend(frame.data)
+            else:
+                continue
+            if "END_HEADERS" in frame.flags:
+                try:  # every block is decoded, in order: they share the dynamic table
+                    fields = decoder.decode(bytes(block), raw=True)
+                except hpack.HPACKError:
+                    return []
+                if owner == stream_id:
+                    blocks.append([(bytes(n), bytes(v)) for n, v in fields])
+        return blocks
+
+    def use_window(self, size: int, timeout: float = 5.0) -> bool:
+        """Advertise ``size`` as SETTINGS_INITIAL_WINDOW_SIZE and keep the windows from now on
+        (no automatic WINDOW_UPDATE: :meth:`open_window` grants more). True once the server
+        acknowledged the setting, so streams opened after it start with that window."""
+        self.auto_window = False
+        self.h2.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: size})
+        self._flush(f"-> SETTINGS INITIAL_WINDOW_SIZE={size}")
+        acked = self.wait(lambda: self.h2.local_settings.initial_window_size == size, timeout)
+        self.log.append("<- SETTINGS ACK" if acked else
+                        f"   (SETTINGS not acknowledged within {timeout:.1f}s)")
+        return acked
+
+    def open_window(self, stream_id: int, increment: int) -> None:
+        """WINDOW_UPDATE ``increment`` for the stream and for the connection."""
+        # The stream may have closed meanwhile: the connection's window is opened all the same.
+        with contextlib.suppress(h2.exceptions.ProtocolError):
+            self.h2.increment_flow_control_window(increment, stream_id=stream_id)
+        self.h2.increment_flow_control_window(increment)
+        self._flush(f"-> WINDOW_UPDATE stream {stream_id} and connection: +{increment}")
 
 
 def _show(headers: Headers) -> str:

@@ -83,6 +83,9 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("uwsgi", keepalive=0, protocol="uwsgi"),
     Variant("websocket", websocket=True),
     Variant("tls-h2", tls_listen=True),
+    # A TLS listener with nginx's WebSocket proxying: nginx does not proxy WebSocket over
+    # HTTP/2, so a wss client speaks HTTP/1.1 over TLS (ALPN http/1.1) to it (TLS-03.c).
+    Variant("tls-websocket", tls_listen=True, websocket=True),
 )}
 # The variant of the nginx-tls path (catalogue.NGINX_TLS).
 NGINX_TLS_VARIANT = "tls-h2"
@@ -176,8 +179,11 @@ def _installed_version() -> tuple[int, ...]:
 
 def _upstream_tls(certificates: Certificates) -> list[str]:
     """nginx reaching a TLS configuration over TLS: it verifies the server against the run's
-    CA and presents the run's client certificate (a re-encrypting deployment)."""
-    return ["proxy_ssl_trusted_certificate " + str(certificates.ca) + ";",
+    CA and presents the run's client certificate (a re-encrypting deployment). TLS 1.3 is
+    named because nginx before 1.23.4 leaves it out of proxy_ssl_protocols by default, and
+    some servers (granian: rustls) accept nothing older."""
+    return ["proxy_ssl_protocols TLSv1.2 TLSv1.3;",
+            "proxy_ssl_trusted_certificate " + str(certificates.ca) + ";",
             "proxy_ssl_verify on;", "proxy_ssl_name localhost;",
             "proxy_ssl_certificate " + str(certificates.client_cert) + ";",
             "proxy_ssl_certificate_key " + str(certificates.client_key) + ";"]

@@ -3,7 +3,9 @@
 Started with the server's own CLI from the target's command template, on 127.0.0.1 and a free
 port, in its own process group (so worker processes go with it), with stdout and stderr kept in
 a log file. Readiness is a poll: a probe request until any HTTP response arrives, with the
-target's deadline. Stopping is SIGTERM to the group, then SIGKILL after the stop deadline.
+target's deadline; over TLS a handshake that fails says so, with the ssl module's reason
+(a certificate the client cannot verify ends the poll at once: it will not change). Stopping
+is SIGTERM to the group, then SIGKILL after the stop deadline.
 
 Every started process is registered here so that nothing outlives the run, whatever ends it
 (:func:`stop_all` runs from the plugin's unconfigure hook, atexit and SIGTERM).
@@ -19,7 +21,9 @@ import socket
 import ssl
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from conformance.certificates import Certificates
@@ -30,6 +34,11 @@ from conformance.wire import Connection, WireTimeout, request_bytes
 
 HOST = "127.0.0.1"
 _LIVE: set[ManagedProcess] = set()
+# Seconds of TLS handshakes failing one after another (the server alive and accepting) after
+# which readiness gives up with the handshake's reason instead of waiting out the target's
+# whole deadline. A server still starting times out or refuses the connection; one that
+# answers a handshake with an alert or a close does so on every attempt.
+TLS_FAILURE_GRACE = 3.0
 
 
 class ServerStartError(Exception):
@@ -54,6 +63,81 @@ def http_answers(host: str, port: int, path: str = "/probe/ready", timeout: floa
             return conn.read_response(timeout=timeout).status > 0
     except (OSError, WireTimeout):
         return False
+
+
+@dataclass(frozen=True)
+class TLSReadiness:
+    """One TLS readiness probe: whether an HTTP response came, else why the TLS exchange
+    failed (empty when it did not get that far: refused, timed out, a server still starting),
+    what that most likely means, and whether the failure is ``final``: no wait can mend it
+    (the client refused the server's certificate, or the server answered in plain text)."""
+
+    answered: bool
+    failure: str = ""
+    hint: str = ""
+    final: bool = False
+
+
+def _tls_failure(exc: OSError) -> TLSReadiness:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return TLSReadiness(False, str(exc), final=True, hint=(
+            "the server presented a certificate the suite's client cannot verify against the "
+            "run's CA (expired, another CA's, or not for 127.0.0.1): its command must serve "
+            "{tls_cert} with {tls_key}"))
+    if isinstance(exc, ssl.SSLError) and exc.reason == "WRONG_VERSION_NUMBER":
+        return TLSReadiness(False, str(exc), final=True, hint=(
+            "the server answered the TLS ClientHello in plain text: its command does not turn "
+            "TLS on, or its TLS set-up failed (see the log)"))
+    return TLSReadiness(False, f"{type(exc).__name__}: {exc}", hint=(
+        "the server ended the handshake: its TLS set-up failed (see the log), or it demands "
+        "a client certificate (that needs [tls] client_certificate = \"required\")"))
+
+
+def tls_answers(host: str, port: int, context: ssl.SSLContext,
+                timeout: float = 1.0) -> TLSReadiness:
+    """A readiness request over TLS on a socket of its own (Connection's reads take a TLS
+    alert for a close; here the alert is the point). A failure is the handshake's: an ssl
+    error, or the server resetting or closing the connection in it, or a TLS 1.3 server's
+    refusal after it (an alert on the first read: a client certificate it demands)."""
+    try:
+        raw = socket.create_connection((host, port), timeout=timeout)
+    except OSError:
+        return TLSReadiness(False)
+    try:
+        with raw, context.wrap_socket(raw, server_hostname=host) as sock:
+            sock.sendall(request_bytes("GET", "/probe/ready", [("Host", f"{host}:{port}"),
+                                                               ("Connection", "close")]))
+            head = b""
+            while len(head) < 5:
+                chunk = sock.recv(16)
+                if not chunk:
+                    break
+                head += chunk
+            return TLSReadiness(head.startswith(b"HTTP/"))
+    except (ssl.SSLError, ConnectionResetError) as exc:
+        return _tls_failure(exc)
+    except OSError:
+        return TLSReadiness(False)
+
+
+class TLSFailures:
+    """The current run of TLS readiness probes that failed in TLS: since when, and the last.
+    A probe that fails otherwise (refused, timed out: the server still starting) ends it."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+        self.last: TLSReadiness | None = None
+
+    def add(self, answer: TLSReadiness) -> None:
+        if not answer.failure:
+            self.since, self.last = None, None
+            return
+        if self.since is None:
+            self.since = time.monotonic()
+        self.last = answer
+
+    def seconds(self) -> float:
+        return 0.0 if self.since is None else time.monotonic() - self.since
 
 
 def uds_answers(path: str, timeout: float = 1.0) -> bool:
@@ -205,18 +289,26 @@ class ServerUnderTest:
                                       cwd=self.workdir, stop_timeout=self.target.stop_timeout)
 
     def wait_ready(self) -> None:
-        """Poll with a probe request until the server answers, it dies, or the deadline."""
+        """Poll with a probe request until the server answers, it dies, or the deadline; over
+        TLS, until its handshake has failed for TLS_FAILURE_GRACE seconds running, or at once
+        when the failure is final (TLSReadiness.final)."""
         assert self.process is not None
         process = self.process
         tls = self.client_tls()
+        failing = TLSFailures()
 
         def state() -> str | None:
             if not process.alive():
                 return "exited"
-            if (uds_answers(self.uds) if self.uds is not None
-                    else http_answers(self.host, self.port, timeout=1.0, tls=tls)):
+            if self.uds is not None:
+                return "serving" if uds_answers(self.uds) else None
+            if tls is None:
+                return "serving" if http_answers(self.host, self.port, timeout=1.0) else None
+            answer = tls_answers(self.host, self.port, tls, timeout=1.0)
+            if answer.answered:
                 return "serving"
-            return None
+            failing.add(answer)
+            return "tls-failed" if answer.final or failing.seconds() >= TLS_FAILURE_GRACE else None
 
         outcome = poll_until(state, self.target.startup_timeout, interval=0.05)
         if outcome == "serving":
@@ -229,6 +321,12 @@ class ServerUnderTest:
             )
         log = self.process.log_tail()
         self.stop()
+        if failing.last is not None:
+            raise ServerStartError(
+                f"{self.target.name}: the TLS handshake with {self.host}:{self.port} failed: "
+                f"{failing.last.failure}; {failing.last.hint}.\n"
+                f"command: {self.display_command_line}\nlog tail:\n{log}"
+            )
         raise ServerStartError(
             f"{self.target.name} did not answer on {self.host}:{self.port} within "
             f"{self.target.startup_timeout:.0f}s.\ncommand: {self.display_command_line}\n"

@@ -31,6 +31,7 @@ from urllib.parse import unquote_to_bytes
 from hypothesis import strategies as st
 
 from conformance.oracle import GeneratedRequest
+from conformance.oracle_h2 import H2Request
 
 UNRESERVED = string.ascii_letters + string.digits + "-._~"
 SUB_DELIMS = "!$&'()*+,;=:@"
@@ -292,3 +293,20 @@ def asgi_requests() -> st.SearchStrategy[GeneratedRequest]:
 
 def wsgi_requests() -> st.SearchStrategy[GeneratedRequest]:
     return valid_requests(wsgi_paths(), chunked=True)
+
+
+# -- HTTP/2 (issue 11) ------------------------------------------------------------------------
+
+@st.composite
+def http2_requests(draw: st.DrawFn) -> H2Request:
+    """The valid requests above as HTTP/2 sends them: the same methods, ASGI paths, queries,
+    fields and bodies, field names in lower case (RFC 9113 8.2: "Field names MUST be
+    converted to lowercase when constructing an HTTP/2 message."), the body cut into DATA
+    frames at random offsets, and content-length sent or not (RFC 9113 8.1.1: a request
+    "can include a content-length header field"). No Host field: :authority carries it."""
+    method = draw(st.sampled_from(METHODS))
+    body = draw(bodies()) if method in BODY_METHODS else b""
+    headers = tuple((name.lower(), value) for name, value in draw(header_lists()))
+    return H2Request(method=method, path=draw(asgi_paths()), query=draw(query_strings()),
+                     headers=headers, body=body, cuts=draw(cut_offsets(len(body))),
+                     content_length=method in BODY_METHODS and draw(st.booleans()))

@@ -61,7 +61,7 @@ def test_each_check_lives_in_its_documents_package() -> None:
     ``rfc9112.chunk-size`` a reader goes to conformance/checks/rfc9112/ (its module is shown in
     the catalogue and the results). No check lives outside a document package."""
     documents = {"pep3333", "asgi", "asgi-www", "asgi-lifespan", "asgi-ext", "rfc9112",
-                 "rfc9110", "rfc6455", "deployment"}
+                 "rfc9110", "rfc9113", "rfc6455", "deployment"}
     for check in all_checks():
         assert check.area in documents, check.id
         package = check.module.split("/")[1]

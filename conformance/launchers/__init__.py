@@ -2,7 +2,8 @@
 documentation tells users to, from ``python -m conformance.launchers.<name>_server``.
 
 What every launcher shares is here: the command line (``--host``, ``--port``, optionally
-``--uds``, and the app as ``module:attr``) and loading the app."""
+``--uds``, optionally TLS's ``--certfile``/``--keyfile``/``--ca-certs``, and the app as
+``module:attr``) and loading the app."""
 
 from __future__ import annotations
 
@@ -28,3 +29,14 @@ def launcher_parser(doc: str | None, *, uds: bool = False) -> argparse.ArgumentP
         parser.add_argument("--uds", help="listen on this Unix socket path instead of host:port")
     parser.add_argument("app", help="module:attribute of the WSGI application")
     return parser
+
+
+def add_tls_options(parser: argparse.ArgumentParser) -> None:
+    """TLS options for a launcher whose server has a TLS API (its documented arguments are
+    passed by the launcher itself). --certfile with --keyfile serve TLS; --ca-certs makes the
+    server ask for a client certificate and verify it against that CA without demanding one
+    (ssl.CERT_OPTIONAL), as ``[tls] client_certificate = "optional"`` targets say."""
+    parser.add_argument("--certfile", help="serve TLS with this certificate chain (PEM)")
+    parser.add_argument("--keyfile", help="the private key of --certfile (PEM)")
+    parser.add_argument("--ca-certs", help="ask for an optional client certificate signed by "
+                                           "this CA (PEM)")

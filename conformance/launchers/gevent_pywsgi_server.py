@@ -6,7 +6,7 @@ bind a TCP address. Its users write what this launcher does: patch the standard 
 first, then ``WSGIServer(listener, app).serve_forever()`` (gevent's "Implementing servers"
 documentation; the default access log on stderr is kept, as users get it).
 ``python -m conformance.launchers.gevent_pywsgi_server --host H --port P module:attr`` or
-``... --uds PATH module:attr``.
+``... --uds PATH module:attr``; ``--certfile C --keyfile K [--ca-certs CA]`` serve TLS.
 
 No proxy or prefix options exist to expose: gevent/pywsgi.py WSGIHandler.get_environ sets
 REMOTE_ADDR from the peer address only and reads no X-Forwarded-* / Forwarded header, and it
@@ -23,10 +23,12 @@ monkey.patch_all()
 
 import os  # noqa: E402
 import socket  # noqa: E402
+import ssl  # noqa: E402
+from typing import Any  # noqa: E402
 
 from gevent.pywsgi import WSGIServer  # noqa: E402
 
-from conformance.launchers import launcher_parser, load_app  # noqa: E402
+from conformance.launchers import add_tls_options, launcher_parser, load_app  # noqa: E402
 
 
 def unix_listener(path: str) -> socket.socket:
@@ -41,12 +43,27 @@ def unix_listener(path: str) -> socket.socket:
     return sock
 
 
+def ssl_arguments(certfile: str | None, keyfile: str | None,
+                  ca_certs: str | None) -> dict[str, Any]:
+    """WSGIServer's TLS keyword arguments, as gevent/server.py StreamServer documents them
+    ("keyword arguments are assumed to apply to ssl.wrap_socket": keyfile, certfile,
+    cert_reqs, ca_certs; their presence turns TLS on). Empty without --certfile."""
+    if not certfile:
+        return {}
+    arguments: dict[str, Any] = {"certfile": certfile, "keyfile": keyfile}
+    if ca_certs:
+        arguments.update(ca_certs=ca_certs, cert_reqs=ssl.CERT_OPTIONAL)
+    return arguments
+
+
 def main() -> None:
     parser = launcher_parser(__doc__, uds=True)
+    add_tls_options(parser)
     args = parser.parse_args()
     listener: socket.socket | tuple[str, int] = (
         unix_listener(args.uds) if args.uds else (args.host, args.port))
-    WSGIServer(listener, load_app(args.app)).serve_forever()
+    WSGIServer(listener, load_app(args.app),
+               **ssl_arguments(args.certfile, args.keyfile, args.ca_certs)).serve_forever()
 
 
 if __name__ == "__main__":
