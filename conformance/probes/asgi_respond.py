@@ -18,7 +18,14 @@ import anyio
 import sniffio
 
 from conformance.probes import journal
-from conformance.probes.contract import LATIN1_HEADER_VALUE, REPEATED_HEADER, Event, probe_query
+from conformance.probes.contract import (
+    CONNECTION_FIELDS,
+    CONNECTION_FIELDS_BODY,
+    LATIN1_HEADER_VALUE,
+    REPEATED_HEADER,
+    Event,
+    probe_query,
+)
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -105,6 +112,15 @@ async def _app_te_cl(scope: Scope, send: Send, rid: str | None) -> None:
     await send(_body(b"part-two"))
 
 
+async def _connection_fields(scope: Scope, send: Send, rid: str | None) -> None:
+    # Connection-specific fields from the app: over HTTP/2 the server must drop them.
+    fields = [(name.lower().encode(), value.encode()) for name, value in CONNECTION_FIELDS]
+    await send(_start(headers=[(b"content-type", b"text/plain"),
+                               (b"content-length", str(len(CONNECTION_FIELDS_BODY)).encode()),
+                               *fields]))
+    await send(_body(CONNECTION_FIELDS_BODY))
+
+
 async def _latin1_repeat(scope: Scope, send: Send, rid: str | None) -> None:
     await _try(send, _start(headers=[(b"content-type", b"text/plain"), (b"content-length", b"8"),
                                      (b"x-latin1", LATIN1_VALUE), *REPEATED]),
@@ -178,6 +194,7 @@ async def _with_body(scope: Scope, send: Send, rid: str | None) -> None:
 RESPONSE_CASES: dict[str, Callable[[Scope, Send, str | None], Awaitable[None]]] = {
     "app-te": _app_te,
     "app-te-cl": _app_te_cl,
+    "connection-fields": _connection_fields,
     "latin1-repeat": _latin1_repeat,
     "after-final": _after_final,
     "invalid": _invalid,

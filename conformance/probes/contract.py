@@ -107,3 +107,12 @@ def probe_query(raw: object) -> str:
     through to the wrong behaviour and every check built on one report what it did not test."""
     text = raw.decode("latin-1") if isinstance(raw, bytes | bytearray) else str(raw or "")
     return text.removeprefix("?")
+
+
+# The connection-specific fields of RFC 9113 8.2.2 other than Transfer-Encoding (which the
+# scripted responses send on their own: app-te, hop-by-hop), as an app might send them
+# (/probe/respond ?case= / ?mode=connection-fields): a server speaking HTTP/2 must not carry
+# them onto the wire.
+CONNECTION_FIELDS = (("Connection", "keep-alive"), ("Keep-Alive", "timeout=5"),
+                     ("Proxy-Connection", "keep-alive"), ("Upgrade", "h2c"))
+CONNECTION_FIELDS_BODY = b"connection-fields\n"

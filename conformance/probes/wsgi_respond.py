@@ -18,6 +18,7 @@ start_response, accepted a second call, ...) is journalled as ``respond`` events
     latin1-repeat       X-Latin1: LATIN1_VALUE (latin-1 characters 0x80-0xFF, \\xa0 and \\x85
                         at its edges) and two X-Repeat lines ("one", then "two")
     hop-by-hop          Transfer-Encoding: chunked from the app, body unchunked
+    connection-fields   Connection, Keep-Alive, Proxy-Connection and Upgrade from the app
     raise-before        raises before start_response
     raise-after         Content-Length: 100, one block, then raises
     errors              writes arbitrary unicode to wsgi.errors
@@ -36,7 +37,13 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from conformance.probes import journal
-from conformance.probes.contract import LATIN1_HEADER_VALUE, REPEATED_HEADER, Event
+from conformance.probes.contract import (
+    CONNECTION_FIELDS,
+    CONNECTION_FIELDS_BODY,
+    LATIN1_HEADER_VALUE,
+    REPEATED_HEADER,
+    Event,
+)
 
 StartResponse = Callable[..., Any]
 TEXT = [("Content-Type", "text/plain")]
@@ -221,6 +228,13 @@ def respond_behaviour(environ: dict[str, Any], start_response: StartResponse,
             start_response("500 Rejected", TEXT + [("Content-Length", "9")])
             return blocks([b"rejected\n"])
         return blocks([b"hello\n"])
+    if mode == "connection-fields":
+        if not _try_start(rid, mode, start_response, "200 OK",
+                          TEXT + list(CONNECTION_FIELDS)
+                          + [("Content-Length", str(len(CONNECTION_FIELDS_BODY)))]):
+            start_response("500 Rejected", TEXT + [("Content-Length", "9")])
+            return blocks([b"rejected\n"])
+        return blocks([CONNECTION_FIELDS_BODY])
     if mode == "raise-before":
         raise RuntimeError("probe: deliberate error before start_response")
     if mode == "raise-after":

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from conformance.catalogue import check
 from conformance.context import CheckContext
 from conformance.h2_wire import H2Client, H2Stream
-from conformance.probes.contract import Route
+from conformance.probes.contract import CONNECTION_FIELDS_BODY, Route
 from conformance.verdicts import Level
 
 # RFC 9113 8.2.2: "the Connection header field and those listed as having connection-specific
@@ -114,7 +114,16 @@ def connection_specific_fields(ctx: CheckContext) -> None:
     passes Transfer-Encoding: chunked to start_response (PEP 3333 lets the server raise: the
     probe then answers 500): no connection-specific field in whatever response came (.a,
     .b); the app raises before its response: the server's own error response (HTTP/1.1
-    servers often add "Connection: close" to it) carries none either (.a, .b)."""
+    servers often add "Connection: close" to it) carries none either (.a, .b); the app sends
+    Connection, Keep-Alive, Proxy-Connection and Upgrade (a WSGI server may refuse them at
+    start_response, as PEP 3333 asks: the probe then answers 500): none may reach the
+    response (.a, .b)."""
+    with ctx.case("app sent Connection, Keep-Alive, Proxy-Connection, Upgrade"):
+        mode = "case" if ctx.target.interface == "asgi" else "mode"
+        _, stream, _ = h2_exchange(ctx, "GET", f"{Route.RESPOND}?{mode}=connection-fields")
+        if stream.status == 200 and stream.body != CONNECTION_FIELDS_BODY:
+            ctx.details["connection_fields_body"] = repr(stream.body[:80])
+        _judge_fields(ctx, "app sent Connection, Keep-Alive, Proxy-Connection, Upgrade", stream)
     if ctx.target.interface == "asgi":
         for case in ("app-te", "app-te-cl"):
             with ctx.case(f"app sent transfer-encoding ({case})"):
