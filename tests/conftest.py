@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from conformance.report.schema import schema_errors
+
 REPO = Path(__file__).resolve().parent.parent
 BROKEN = REPO / "tests" / "broken"
 
@@ -41,7 +43,10 @@ def run_suite(tmp_path: Path, *args: str, timeout: float = 600) -> SuiteRun:
         cwd=tmp_path, capture_output=True, text=True, timeout=timeout,
         env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
     )
-    records = json.loads(results.read_text())["records"] if results.exists() else []
+    payload = json.loads(results.read_text()) if results.exists() else {"records": []}
+    # Every results file a test run writes must be one `conformance report` accepts.
+    assert not results.exists() or schema_errors(payload) == [], schema_errors(payload)
+    records = payload["records"]
     return SuiteRun(proc.returncode, proc.stdout + proc.stderr, records)
 
 
