@@ -67,11 +67,13 @@ class Check:
     def runs_on(self, target: Target, via: str) -> bool:
         """Whether the check has a cell for ``target`` reached ``via``. A TLS configuration
         runs only the checks that need TLS or HTTP/2 (its plain HTTP/1.1 twin runs the rest),
-        and is not put behind nginx-tls (nginx already reaches it over TLS); a check that
-        needs what the configuration does not offer does not run on it."""
+        and is not put behind nginx-tls (nginx already reaches it over TLS); nor the HTTP/2
+        checks when its twin has them over h2c; a check that needs what the configuration
+        does not offer does not run on it."""
         if not (self.applies_to(target.interface, via) and target.runs(self.id)):
             return False
-        if target.tls is not None and (not self.needs or via == NGINX_TLS):
+        if target.tls is not None and (not self.needs or via == NGINX_TLS or (
+                "h2" in self.needs and target.tls.h2_checked_on_twin)):
             return False
         return set(self.needs) <= target.offers
 

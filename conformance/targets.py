@@ -31,6 +31,9 @@ schema (README.md "Writing a target"):
     alpn = ["h2", "http/1.1"]               # it asks for client certificates ("none",
                                             # "optional", "required") and the ALPN protocols
                                             # it offers. Only TLS and HTTP/2 checks run on it.
+    h2_checked_on_twin = true               # optional: the HTTP/2 checks run on the plain
+                                            # twin ("<name>" of "<name>-tls") by h2c prior
+                                            # knowledge, not here by ALPN
 
 Placeholders in command: {app} {host} {port} {uds} {python} (this interpreter) {bin} (its
 directory, where a virtualenv's server scripts are). A server that names the app otherwise than
@@ -88,6 +91,9 @@ class TLSConfig:
 
     client_certificate: str = "none"  # CLIENT_CERTIFICATE_MODES: what the command asks for
     alpn: tuple[str, ...] = ("http/1.1",)
+    # Issue 11 asks for HTTP/2 "h2c prior knowledge where supported, TLS with ALPN otherwise":
+    # where the plain twin serves h2c, the same HTTP/2 code is checked there, once.
+    h2_checked_on_twin: bool = False
 
 
 @dataclass(frozen=True)
@@ -314,8 +320,10 @@ def load_target(path: Path) -> Target:
 def _tls(raw: Any, where: str) -> TLSConfig | None:
     if raw is None:
         return None
-    if not isinstance(raw, dict) or set(raw) - {"client_certificate", "alpn"}:
-        raise TargetError(f"{where}: [tls] must be a table with client_certificate and alpn")
+    if not isinstance(raw, dict) or set(raw) - {"client_certificate", "alpn",
+                                                "h2_checked_on_twin"}:
+        raise TargetError(f"{where}: [tls] must be a table with client_certificate, alpn and "
+                          "h2_checked_on_twin")
     mode = raw.get("client_certificate", "none")
     if mode not in CLIENT_CERTIFICATE_MODES:
         raise TargetError(f"{where}: [tls] client_certificate must be one of "
@@ -323,7 +331,10 @@ def _tls(raw: Any, where: str) -> TLSConfig | None:
     alpn = raw.get("alpn", ["http/1.1"])
     if not (isinstance(alpn, list) and alpn and all(p in ("h2", "http/1.1") for p in alpn)):
         raise TargetError(f"{where}: [tls] alpn must be a list of \"h2\" and \"http/1.1\"")
-    return TLSConfig(client_certificate=mode, alpn=tuple(alpn))
+    on_twin = raw.get("h2_checked_on_twin", False)
+    if not isinstance(on_twin, bool):
+        raise TargetError(f"{where}: [tls] h2_checked_on_twin must be true or false")
+    return TLSConfig(client_certificate=mode, alpn=tuple(alpn), h2_checked_on_twin=on_twin)
 
 
 def bundled_targets() -> dict[str, Path]:

@@ -14,7 +14,7 @@ import pytest
 from conformance.catalogue import NGINX_TLS, Check
 from conformance.certificates import CLIENT_COMMON_NAME, make_certificates
 from conformance.proxy import render_config
-from conformance.targets import TargetError, load_target
+from conformance.targets import TargetError, bundled_targets, load_target
 from conformance.verdicts import Level
 from conformance.wire import Connection
 
@@ -116,8 +116,18 @@ def test_which_checks_run_on_plain_tls_and_h2_configurations(tmp_path: Path) -> 
     assert not needs_tls.runs_on(plain, "direct") and not needs_tls.runs_on(h2c, "direct")
     assert needs_h2.runs_on(h2c, "direct") and needs_h2.runs_on(tls, "direct")
     assert not needs_h2.runs_on(plain, "direct")
+    twin_checked = load_target(_target(tmp_path, "h2c-tls", 'interface = "asgi"\n'
+                                       'command = ["s", "--cert", "{tls_cert}", "{app}"]\n'
+                                       '[tls]\nalpn = ["h2"]\nh2_checked_on_twin = true\n'))
+    assert "h2" in twin_checked.offers and not needs_h2.runs_on(twin_checked, "direct")
+    assert needs_tls.runs_on(twin_checked, "direct")
     assert through_nginx_tls.runs_on(plain, NGINX_TLS)
     assert not through_nginx_tls.runs_on(tls, NGINX_TLS)
+    for name, path in bundled_targets().items():
+        target = load_target(path)
+        if target.tls is not None and target.tls.h2_checked_on_twin:
+            twin = load_target(bundled_targets()[name.removesuffix("-tls")])
+            assert twin.feature("h2c"), f"{name}: its HTTP/2 checks need a twin with h2c"
     # The published command keeps the placeholder, never this machine's certificate path.
     assert "{tls_cert}" in tls.argv(host="127.0.0.1", port=1, display=True)
     assert "/x/cert.pem" in tls.argv(host="127.0.0.1", port=1, tls={"tls_cert": "/x/cert.pem"})
