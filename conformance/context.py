@@ -125,20 +125,26 @@ class CheckContext:
         return server.process.wait_exit(wait)
 
     def connect(self, *, host: str | None = None, port: int | None = None,
-                timeout: float = 5.0, tls: ssl.SSLContext | None | bool = True) -> Connection:
+                timeout: float = 5.0, tls: ssl.SSLContext | None | bool = True,
+                source: str | None = None) -> Connection:
         """A recorded connection to the check's endpoint, over TLS where the path speaks TLS
         (``tls`` True), with another client context, or plain (``tls`` None or False). To
         another ``host``:``port`` (an own server, a relay) it is plain unless ``tls`` is a
-        context."""
+        context. From the local address ``source`` when given."""
         own_endpoint = host is None and port is None
         context = (self.client_tls() if own_endpoint else None) if tls is True else (
             tls or None)
         try:
             conn = Connection(host or self.host, port or self.port, timeout=timeout,
-                              tls=context)
+                              tls=context, source=source)
         except ssl.SSLError as exc:
             raise HarnessError(f"the TLS handshake with {host or self.host}:"
                                f"{port or self.port} failed: {exc}") from None
+        except OSError as exc:
+            if source is None:
+                raise
+            raise HarnessError(f"could not connect from {source} to {host or self.host}:"
+                               f"{port or self.port}: {exc}") from None
         self.connections.append(conn)
         return conn
 

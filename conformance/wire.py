@@ -244,11 +244,15 @@ class Connection:  # pragma: no mutate block (sockets: not a pure part)
     """One TCP connection that keeps every byte sent and received, with arrival times."""
 
     def __init__(self, host: str, port: int, *, timeout: float = 5.0,
-                 tls: ssl.SSLContext | None = None) -> None:
+                 tls: ssl.SSLContext | None = None, source: str | None = None) -> None:
         """``tls``: speak TLS with this client context (the recorded bytes are the plaintext
-        inside TLS); the handshake's failure raises ssl.SSLError, an OSError."""
+        inside TLS); the handshake's failure raises ssl.SSLError, an OSError. ``source``:
+        the local address to connect from (another loopback address than 127.0.0.1, so that
+        a server sees a client that is not nginx)."""
         self.host, self.port, self.timeout = host, port, timeout
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock = socket.create_connection(
+            (host, port), timeout=timeout,
+            source_address=(source, 0) if source is not None else None)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if tls is not None:
             try:

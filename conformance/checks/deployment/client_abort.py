@@ -33,27 +33,33 @@ ASGI_DISCONNECT_LIMIT = 20.0
 STARTED_BOUND = ENDLESS_SECONDS + 5.0
 
 
-def _disconnect_asgi(ctx: CheckContext, rid: str, aborted: float) -> None:
+ABORTED = "the client reset its connection to nginx"
+
+
+def judge_disconnect_asgi(ctx: CheckContext, rid: str, since: float, what: str = ABORTED) -> None:
+    """The ASGI app, awaiting receive(), must get http.disconnect after ``what`` (the
+    client's abort, at monotonic time ``since``): none within ASGI_DISCONNECT_LIMIT is
+    PROXY-03.b, later than ASGI_DISCONNECT_BOUND PROXY-03.d; then send() once more."""
     def delivered(events: list[dict[str, Any]]) -> bool:
         return any(e["event"] == Event.RECEIVE and e.get("type") == "http.disconnect"
                    for e in events)
 
     if ctx.journal.wait_for(delivered, rid=rid, timeout=ASGI_DISCONNECT_BOUND) is not None:
-        _send_after_disconnect(ctx, rid)
+        send_after_disconnect(ctx, rid)
         return
     late = ctx.journal.wait_for(delivered, rid=rid,
                                 timeout=ASGI_DISCONNECT_LIMIT - ASGI_DISCONNECT_BOUND)
     if late is None:
         ctx.finding("PROXY-03.b", f"the app, awaiting receive(), got no http.disconnect within "
-                    f"{ASGI_DISCONNECT_LIMIT:g}s after the client reset its connection to nginx")
+                    f"{ASGI_DISCONNECT_LIMIT:g}s after {what}")
         return
     ctx.finding("PROXY-03.d", f"http.disconnect reached the app only "
-                f"{time.monotonic() - aborted:.1f}s after the client reset its connection to "
-                f"nginx (more than {ASGI_DISCONNECT_BOUND:g}s)")
-    _send_after_disconnect(ctx, rid)
+                f"{time.monotonic() - since:.1f}s after {what} (more than "
+                f"{ASGI_DISCONNECT_BOUND:g}s)")
+    send_after_disconnect(ctx, rid)
 
 
-def _send_after_disconnect(ctx: CheckContext, rid: str) -> None:
+def send_after_disconnect(ctx: CheckContext, rid: str) -> None:
     """The probe app calls send() once more after its http.disconnect: from spec_version 2.4
     the server should raise an OSError subclass (PROXY-03.c); below 2.4 the sentence did not
     exist yet, so nothing is judged."""
@@ -72,20 +78,22 @@ def _send_after_disconnect(ctx: CheckContext, rid: str) -> None:
                                      "raising an OSError subclass"))
 
 
-def _disconnect_wsgi(ctx: CheckContext, rid: str) -> None:
+def judge_disconnect_wsgi(ctx: CheckContext, rid: str, what: str = ABORTED) -> None:
+    """close() must be called after ``what`` (PROXY-03.a), before the app's stream ran to its
+    end (PROXY-03.d otherwise)."""
     seen = ctx.journal.wait_for(lambda evs: any(e["event"] == Event.CLOSE for e in evs),
                                 rid=rid, timeout=DISCONNECT_CLOSE_BOUND)
     if seen is None:
         ctx.finding("PROXY-03.a", f"close() was not called within {DISCONNECT_CLOSE_BOUND:g}s "
-                    "after the client reset its connection to nginx, although the app's "
-                    f"stream ends by itself after {ENDLESS_SECONDS:g}s")
+                    f"after {what}, although the app's stream ends by itself after "
+                    f"{ENDLESS_SECONDS:g}s")
         return
     # The probe journals "endless-finished" only when its stream runs to its end: a server
     # that acted on the closed connection stops iterating (close()) before that.
     if ctx.journal.saw(rid, Event.ENDLESS_FINISHED):
-        ctx.finding("PROXY-03.d", "the server went on iterating the app's stream to its end "
-                    f"({ENDLESS_SECONDS:g}s of blocks) after the client reset its connection to "
-                    "nginx, and called close() only then")
+        ctx.finding("PROXY-03.d", f"the server went on iterating the app's stream to its end "
+                    f"({ENDLESS_SECONDS:g}s of blocks) after {what}, and called close() only "
+                    "then")
 
 
 @check(
@@ -129,6 +137,6 @@ def disconnect(ctx: CheckContext) -> None:
     conn.abort()
     aborted = time.monotonic()
     if asgi:
-        _disconnect_asgi(ctx, rid, aborted)
+        judge_disconnect_asgi(ctx, rid, aborted)
     else:
-        _disconnect_wsgi(ctx, rid)
+        judge_disconnect_wsgi(ctx, rid)

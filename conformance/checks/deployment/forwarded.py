@@ -8,12 +8,13 @@ the definitions of the client address and scheme bind (MUST), whatever the serve
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from conformance.catalogue import check
 from conformance.checks.deployment.observed_get import get, seen
 from conformance.context import CheckContext
-from conformance.proxy import FORWARDED_CLIENT, FORWARDED_PROTO
+from conformance.proxy import FORWARDED_CLIENT, FORWARDED_PROTO, Nginx
 from conformance.servers import ServerUnderTest
 from conformance.verdicts import Level
 
@@ -25,7 +26,8 @@ SPOOF_HEADERS: list[tuple[str | bytes, str | bytes]] = [
 PEER = "127.0.0.1"
 
 
-def _client_and_scheme(ctx: CheckContext, entry: dict[str, Any]) -> tuple[Any, Any]:
+def client_and_scheme(ctx: CheckContext, entry: dict[str, Any]) -> tuple[Any, Any]:
+    """The client address and scheme the app was told (a journal entry's scope or environ)."""
     if ctx.target.interface == "asgi":
         scope = entry["scope"]
         client = scope.get("client")
@@ -34,9 +36,33 @@ def _client_and_scheme(ctx: CheckContext, entry: dict[str, Any]) -> tuple[Any, A
     return environ.get("REMOTE_ADDR"), environ.get("wsgi.url_scheme")
 
 
-def _names(ctx: CheckContext) -> tuple[str, str]:
+def value_names(ctx: CheckContext) -> tuple[str, str]:
+    """What the app calls the client address and the scheme, for messages."""
     return (("scope client", "scope scheme") if ctx.target.interface == "asgi"
             else ("REMOTE_ADDR", "wsgi.url_scheme"))
+
+
+@dataclass(frozen=True)
+class TrustedStack:
+    """The server started trusting nginx (its TOML's [proxy] trust_args) behind an nginx."""
+
+    server: ServerUnderTest
+    nginx: Nginx
+    setting: str  # the trust options, for messages
+    covers: frozenset[str]  # what they make the server take from nginx: "for", "proto"
+
+
+def trusted_stack(ctx: CheckContext, variant: str) -> TrustedStack:
+    """Start the server with its trust options and put nginx (``variant``) in front;
+    unsupported where the server has no such option."""
+    trust = ctx.target.proxy_args("trust_args")
+    if not trust:
+        ctx.unsupported("the target declares no [proxy] trust_args: the server has no command-"
+                        "line option to trust a proxy's X-Forwarded-* headers")
+    server = ctx.start_server(extra_args=trust, label="trusted")
+    return TrustedStack(server, ctx.nginx_in_front(server, variant), " ".join(trust),
+                        frozenset(ctx.target.proxy_args("trust_covers")) or frozenset(
+                            {"for", "proto"}))
 
 
 @check(
@@ -62,17 +88,11 @@ def forwarded_trusted(ctx: CheckContext) -> None:
     203.0.113.7, X-Forwarded-Proto: https). Each part the option covers (trust_covers) that
     does not follow, and each part the server has no option for, is an INFO finding on those
     sentences; no option at all is unsupported."""
-    trust = ctx.target.proxy_args("trust_args")
-    if not trust:
-        ctx.unsupported("the target declares no [proxy] trust_args: the server has no command-"
-                        "line option to trust a proxy's X-Forwarded-* headers")
-    covers = set(ctx.target.proxy_args("trust_covers")) or {"for", "proto"}
-    server = ctx.start_server(extra_args=trust, label="trusted")
-    nginx = ctx.nginx_in_front(server, "forwarded")
-    client, scheme = _client_and_scheme(ctx, seen(server, get(ctx, nginx.host, nginx.port,
-                                                             "/forwarded/trusted")))
-    client_name, scheme_name = _names(ctx)
-    setting = " ".join(trust)
+    stack = trusted_stack(ctx, "forwarded")
+    covers, setting = stack.covers, stack.setting
+    client, scheme = client_and_scheme(ctx, seen(stack.server, get(
+        ctx, stack.nginx.host, stack.nginx.port, "/forwarded/trusted")))
+    client_name, scheme_name = value_names(ctx)
     if "for" not in covers:
         ctx.finding("PROXY-04.g", f"the server has no option to take the client address from "
                     f"X-Forwarded-For ({setting} does not cover it): {client_name} is "
@@ -91,7 +111,7 @@ def forwarded_trusted(ctx: CheckContext) -> None:
 
 def _spoof(ctx: CheckContext, server: ServerUnderTest) -> tuple[Any, Any]:
     rid = get(ctx, server.host, server.port, "/forwarded/spoof", SPOOF_HEADERS)
-    return _client_and_scheme(ctx, seen(server, rid))
+    return client_and_scheme(ctx, seen(server, rid))
 
 
 def _plain_request(ctx: CheckContext, server: ServerUnderTest) -> tuple[Any, Any]:
@@ -99,9 +119,9 @@ def _plain_request(ctx: CheckContext, server: ServerUnderTest) -> tuple[Any, Any
     address is the peer's and the scheme is http (the connection is plain HTTP), as the
     definitions say. Absent keys are allowed: REMOTE_ADDR is only a SHOULD in PEP 3333
     (PROXY-04.c) and scope client is Optional. The client address and scheme seen."""
-    client, scheme = _client_and_scheme(
+    client, scheme = client_and_scheme(
         ctx, seen(server, get(ctx, server.host, server.port, "/forwarded/plain")))
-    client_name, scheme_name = _names(ctx)
+    client_name, scheme_name = value_names(ctx)
     asgi = ctx.target.interface == "asgi"
     if client is not None and client != PEER:
         ctx.finding("PROXY-04.d" if asgi else "PROXY-04.a",
@@ -149,7 +169,7 @@ def forwarded_spoofing(ctx: CheckContext) -> None:
         plain_client, plain_scheme = _plain_request(ctx, server)
     with ctx.case("forwarding headers"):
         client, scheme = _spoof(ctx, server)
-        client_name, scheme_name = _names(ctx)
+        client_name, scheme_name = value_names(ctx)
         setting = f" (started with {' '.join(untrusted)})" if untrusted else ""
         # Believed means the headers changed the value: one that is wrong without them too
         # is the first sub-case's finding, not the headers'.
@@ -181,7 +201,7 @@ def forwarded_default_trust(ctx: CheckContext) -> None:
     default options, a loopback client sends the spoofing headers of
     deployment.forwarded-spoofing; each one believed is an INFO finding (pass when none is)."""
     client, scheme = _spoof(ctx, ctx.server)
-    client_name, scheme_name = _names(ctx)
+    client_name, scheme_name = value_names(ctx)
     if client != PEER:
         ctx.finding("PROXY-04.g", f"with its default options the server believes a loopback "
                     f"client's forwarding headers: {client_name} {client!r}, the peer is {PEER}")

@@ -15,12 +15,16 @@ defence (PROXY-04.i, HARDENING), as in forwarded.py."""
 
 from __future__ import annotations
 
-import socket
-import ssl
 from typing import Any
 
 from conformance.catalogue import NGINX_TLS, check
-from conformance.checks.deployment.forwarded import SPOOF_HEADERS, SPOOFED_CLIENT
+from conformance.checks.deployment.forwarded import (
+    SPOOF_HEADERS,
+    SPOOFED_CLIENT,
+    client_and_scheme,
+    trusted_stack,
+    value_names,
+)
 from conformance.checks.deployment.observed_get import seen
 from conformance.context import CheckContext
 from conformance.h2_wire import H2Client
@@ -29,7 +33,7 @@ from conformance.proxy import Nginx
 from conformance.servers import ServerUnderTest
 from conformance.verdicts import HarnessError, Level
 from conformance.websocket_wire import WebSocketClient
-from conformance.wire import Connection, request_bytes
+from conformance.wire import request_bytes
 
 # The real client's address: a loopback address that is not nginx's (127.0.0.1), which every
 # server's trust option names. Linux routes all of 127.0.0.0/8 to the loopback interface.
@@ -39,52 +43,10 @@ TIMEOUT = 5.0
 WEBSOCKET_VARIANT = "tls-websocket"
 
 
-class ConnectionFrom(Connection):  # pragma: no mutate block (sockets: not a pure part)
-    """A recorded :class:`Connection` whose client end is bound to ``source`` (wire.py's
-    opens from the default address; shared.md proposes a ``source`` argument there)."""
-
-    def __init__(self, host: str, port: int, *, source: str, timeout: float = TIMEOUT,
-                 tls: ssl.SSLContext | None = None) -> None:
-        self.host, self.port, self.timeout = host, port, timeout
-        self.sock = socket.create_connection((host, port), timeout=timeout,
-                                             source_address=(source, 0))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        if tls is not None:
-            try:
-                self.sock = tls.wrap_socket(self.sock, server_hostname="localhost")
-            except OSError:
-                self.sock.close()
-                raise
-        self.local_port = self.sock.getsockname()[1]
-        self.tls_session: dict[str, str | None] = {}
-        if isinstance(self.sock, ssl.SSLSocket):
-            cipher = self.sock.cipher()
-            self.tls_session = {"version": self.sock.version(),
-                                "cipher": cipher[0] if cipher else None,
-                                "alpn": self.sock.selected_alpn_protocol()}
-        self.sent = bytearray()
-        self.received = bytearray()
-        self.arrivals: list[tuple[float, int]] = []
-        self.eof = False
-        self.closed = False
-        self._read_pos = 0
-
-
-def connect_from(ctx: CheckContext, host: str, port: int, *,
-                 tls: ssl.SSLContext | None = None) -> Connection:
-    """A connection from CLIENT_ADDRESS, kept in the check's evidence."""
-    try:
-        conn = ConnectionFrom(host, port, source=CLIENT_ADDRESS, tls=tls)
-    except OSError as exc:
-        raise HarnessError(f"could not connect from {CLIENT_ADDRESS} to {host}:{port}: "
-                           f"{exc}") from None
-    ctx.connections.append(conn)
-    return conn
-
-
 def h2_through(ctx: CheckContext, nginx: Nginx) -> H2Client:
     """An HTTP/2 connection (TLS, ALPN h2) from CLIENT_ADDRESS to ``nginx``'s TLS listener."""
-    conn = connect_from(ctx, nginx.host, nginx.port, tls=nginx.client_tls(alpn=("h2",)))
+    conn = ctx.connect(host=nginx.host, port=nginx.port, tls=nginx.client_tls(alpn=("h2",)),
+                       source=CLIENT_ADDRESS, timeout=TIMEOUT)
     if conn.tls_session.get("alpn") != "h2":
         raise HarnessError(f"nginx's TLS listener selected {conn.tls_session.get('alpn')!r} "
                            "by ALPN, not h2: the nginx-tls variant is misconfigured")
@@ -112,22 +74,15 @@ def h2_get(ctx: CheckContext, client: H2Client, nginx: Nginx, path: str,
 def app_view(ctx: CheckContext, entry: dict[str, Any]) -> tuple[Any, Any, str]:
     """The client address and scheme the app was told, and the X-Forwarded-* fields it got
     (what nginx sent, for the message)."""
+    client, scheme = client_and_scheme(ctx, entry)
     if ctx.target.interface == "asgi":
-        scope = entry["scope"]
-        client = scope.get("client")
         fields = [(bytes(n).decode("latin-1").lower(), bytes(v).decode("latin-1"))
-                  for n, v in scope.get("headers", [])]
+                  for n, v in entry["scope"].get("headers", [])]
         forwarded = "; ".join(f"{n}: {v}" for n, v in fields if n.startswith("x-forwarded-"))
-        return (client[0] if client else None), scope.get("scheme", "http"), forwarded
-    environ = entry["environ"]
-    forwarded = "; ".join(f"{k}={v}" for k, v in environ.items()
-                          if k.startswith("HTTP_X_FORWARDED_"))
-    return environ.get("REMOTE_ADDR"), environ.get("wsgi.url_scheme"), forwarded
-
-
-def names(ctx: CheckContext) -> tuple[str, str]:
-    return (("scope client", "scope scheme") if ctx.target.interface == "asgi"
-            else ("REMOTE_ADDR", "wsgi.url_scheme"))
+    else:
+        forwarded = "; ".join(f"{k}={v}" for k, v in entry["environ"].items()
+                              if k.startswith("HTTP_X_FORWARDED_"))
+    return client, scheme, forwarded
 
 
 def direct_get(ctx: CheckContext, server: ServerUnderTest, path: str,
@@ -135,7 +90,8 @@ def direct_get(ctx: CheckContext, server: ServerUnderTest, path: str,
     """An HTTP/1.1 GET from CLIENT_ADDRESS straight to ``server`` (not through nginx); the
     client address and scheme the app was told."""
     rid = ctx.new_rid()
-    conn = connect_from(ctx, server.host, server.port)
+    conn = ctx.connect(host=server.host, port=server.port, source=CLIENT_ADDRESS,
+                       timeout=TIMEOUT)
     conn.send(request_bytes("GET", path, [("Host", f"{server.host}:{server.port}"),
                                           ("X-Probe-Id", rid), *headers]))
     response = conn.read_response(timeout=TIMEOUT)
@@ -153,7 +109,7 @@ def judge_direct_client(ctx: CheckContext, server: ServerUnderTest, setting: str
     PROXY-04.i finding (HARDENING: no spec sentence demands the defence)."""
     plain_client, plain_scheme = direct_get(ctx, server, "/nginx-tls/direct-plain", [])
     client, scheme = direct_get(ctx, server, "/nginx-tls/direct-spoof", SPOOF_HEADERS)
-    client_name, scheme_name = names(ctx)
+    client_name, scheme_name = value_names(ctx)
     if scheme != plain_scheme:
         ctx.finding("PROXY-04.i", f"a client at {CLIENT_ADDRESS} talking to the server{setting}"
                     f" directly over plain HTTP, sending X-Forwarded-Proto: https (and "
@@ -194,17 +150,11 @@ def nginx_tls_trusted(ctx: CheckContext) -> None:
     talks to the trusting server itself, claiming 203.0.113.66 over https; believing it is a
     PROXY-04.i finding (HARDENING; RFC 9110 17.4 "However, data received in a request cannot
     be trusted.")."""
-    trust = ctx.target.proxy_args("trust_args")
-    if not trust:
-        ctx.unsupported("the target declares no [proxy] trust_args: the server has no command-"
-                        "line option to trust a proxy's X-Forwarded-* headers")
-    covers = set(ctx.target.proxy_args("trust_covers")) or {"for", "proto"}
-    setting = " ".join(trust)
-    server = ctx.start_server(extra_args=trust, label="trusted")
-    nginx = ctx.nginx_in_front(server, "tls-h2")
+    stack = trusted_stack(ctx, "tls-h2")
+    server, nginx, setting, covers = stack.server, stack.nginx, stack.setting, stack.covers
     rid = h2_get(ctx, h2_through(ctx, nginx), nginx, "/nginx-tls/trusted")
     client, scheme, forwarded = app_view(ctx, seen(server, rid))
-    client_name, scheme_name = names(ctx)
+    client_name, scheme_name = value_names(ctx)
     sent = f"nginx sent {forwarded or 'no X-Forwarded-* field the app saw'}"
     with ctx.case("scheme"):
         if "proto" not in covers:
@@ -274,13 +224,8 @@ def nginx_tls_websocket(ctx: CheckContext) -> None:
     requests and sends responses." nginx and the server are one server whose client used
     wss, so a scope scheme other than "wss" is a TLS-03.c finding; where the server's trust
     option does not cover the scheme (trust_covers), it is reported on PROXY-04.h (INFO)."""
-    trust = ctx.target.proxy_args("trust_args")
-    if not trust:
-        ctx.unsupported("the target declares no [proxy] trust_args: the server has no command-"
-                        "line option to trust a proxy's X-Forwarded-* headers")
-    covers = set(ctx.target.proxy_args("trust_covers")) or {"for", "proto"}
-    server = ctx.start_server(extra_args=trust, label="trusted")
-    nginx = ctx.nginx_in_front(server, WEBSOCKET_VARIANT)
+    stack = trusted_stack(ctx, WEBSOCKET_VARIANT)
+    server, nginx, setting, covers = stack.server, stack.nginx, stack.setting, stack.covers
     rid = ctx.new_rid()
     conn = ctx.connect(host=nginx.host, port=nginx.port, tls=nginx.client_tls())
     ws = WebSocketClient(conn)
@@ -296,7 +241,6 @@ def nginx_tls_websocket(ctx: CheckContext) -> None:
                         f"{handshake.status or 'no answer'} and the app got {got}: no "
                         "WebSocket support in this configuration")
     scheme = scope.get("scheme", "ws")
-    setting = " ".join(trust)
     headers = [(bytes(n).decode("latin-1"), bytes(v).decode("latin-1"))
                for n, v in scope.get("headers", [])]
     proto = [v for n, v in headers if n.lower() == "x-forwarded-proto"]

@@ -9,20 +9,14 @@ client's side is HTTP/2 frames (h2_wire.H2Client), nginx's upstream is HTTP/1.1.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from conformance.catalogue import NGINX_TLS, check
 from conformance.checks.deployment.client_abort import (
-    ASGI_DISCONNECT_BOUND,
-    ASGI_DISCONNECT_LIMIT,
     STARTED_BOUND,
-    _send_after_disconnect,
+    judge_disconnect_asgi,
+    judge_disconnect_wsgi,
 )
-from conformance.checks.support.endless_stream import (
-    DISCONNECT_CLOSE_BOUND,
-    ENDLESS_PATH,
-    ENDLESS_SECONDS,
-)
+from conformance.checks.support.endless_stream import ENDLESS_PATH
 from conformance.checks.support.streaming import ARRIVAL_BOUND, BLOCKS, WAIT
 from conformance.context import CheckContext
 from conformance.h2_wire import H2Client, H2Stream
@@ -133,37 +127,6 @@ def nginx_tls_streaming(ctx: CheckContext) -> None:
                     "cell tells which)")
 
 
-def _disconnect_asgi(ctx: CheckContext, rid: str, reset: float) -> None:
-    def delivered(events: list[dict[str, Any]]) -> bool:
-        return any(e["event"] == Event.RECEIVE and e.get("type") == "http.disconnect"
-                   for e in events)
-
-    if ctx.journal.wait_for(delivered, rid=rid, timeout=ASGI_DISCONNECT_BOUND) is None:
-        late = ctx.journal.wait_for(delivered, rid=rid,
-                                    timeout=ASGI_DISCONNECT_LIMIT - ASGI_DISCONNECT_BOUND)
-        if late is None:
-            ctx.finding("PROXY-03.b", f"the app, awaiting receive(), got no http.disconnect "
-                        f"within {ASGI_DISCONNECT_LIMIT:g}s after {RESET}")
-            return
-        ctx.finding("PROXY-03.d", f"http.disconnect reached the app only "
-                    f"{time.monotonic() - reset:.1f}s after {RESET} (more than "
-                    f"{ASGI_DISCONNECT_BOUND:g}s)")
-    _send_after_disconnect(ctx, rid)
-
-
-def _disconnect_wsgi(ctx: CheckContext, rid: str) -> None:
-    closed = ctx.journal.wait_for(lambda evs: any(e["event"] == Event.CLOSE for e in evs),
-                                  rid=rid, timeout=DISCONNECT_CLOSE_BOUND)
-    if closed is None:
-        ctx.finding("PROXY-03.a", f"close() was not called within {DISCONNECT_CLOSE_BOUND:g}s "
-                    f"after {RESET}, although the app's stream ends by itself after "
-                    f"{ENDLESS_SECONDS:g}s")
-    elif ctx.journal.saw(rid, Event.ENDLESS_FINISHED):
-        ctx.finding("PROXY-03.d", f"the server went on iterating the app's stream to its end "
-                    f"({ENDLESS_SECONDS:g}s of blocks) after {RESET}, and called close() only "
-                    "then")
-
-
 @check(
     id="deployment.nginx-tls-disconnect",
     title="through nginx terminating TLS and HTTP/2, a client that resets its stream reaches "
@@ -198,6 +161,6 @@ def nginx_tls_disconnect(ctx: CheckContext) -> None:
     client.reset(stream_id)
     reset = time.monotonic()
     if asgi:
-        _disconnect_asgi(ctx, rid, reset)
+        judge_disconnect_asgi(ctx, rid, reset, RESET)
     else:
-        _disconnect_wsgi(ctx, rid)
+        judge_disconnect_wsgi(ctx, rid, RESET)
