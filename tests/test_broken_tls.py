@@ -38,10 +38,12 @@ BROKEN_STACKS: list[Row] = [
      {SCHEME: "fail: TLS-01.a", WS_SCHEME: "fail: TLS-01.d",
       CONTENTS: "fail: TLS-02.e, TLS-02.r, TLS-02.t, TLS-02.p, TLS-02.i, TLS-02.o, "
                 "TLS-02.k, TLS-02.n"}),
-    # The same through nginx (which reaches the server over TLS): the scheme is "http"
-    # whether or not X-Forwarded-Proto says so, so the header does not explain it.
-    ("tls-wrong-a-nginx", "asgi", "broken_tls:tls_wrong_a_scheme_http", UVICORN_TLS,
+    # Through nginx (which reaches the server over TLS while the client spoke plain HTTP to
+    # nginx) "http" and "ws" name the client's URL: only a scheme naming neither URL fails.
+    ("tls-crossed-nginx", "asgi", "broken_tls:tls_crossed_schemes", UVICORN_TLS,
      MUTUAL_TLS, "nginx", {SCHEME: "fail: TLS-01.a", WS_SCHEME: "fail: TLS-01.d"}),
+    ("wsgi-url-scheme-ws-nginx", "wsgi", "broken_tls:url_scheme_ws", GUNICORN_TLS, SERVER_TLS,
+     "nginx", {URL_SCHEME: "fail: TLS-01.h"}),
     # scheme "" and none for the websocket; server_cert "", no cipher_suite, TLS 1.2's number;
     # a chain whose second certificate did not sign the first and a one-line (not RFC 4514)
     # name; without a client certificate client_cert_chain None.
@@ -78,21 +80,29 @@ def test_check_catches_broken_tls(tmp_path: Path, name: str, interface: str, app
 
 # Correct reports pass the same checks (check_broken_stack wants a message, so a pass has its
 # own test): the tls extension as read off the connection, and gunicorn's own wsgi.url_scheme.
+# Through nginx the client's own "http" / "ws" (nginx's listener is plain) is as right as the
+# TLS hop's "https" / "wss", whatever made the server say it (here: a wrapper that always does).
 PASSING_STACKS = [
-    ("tls-correct", "asgi", "broken_tls:tls_correct", UVICORN_TLS, MUTUAL_TLS,
+    ("tls-correct", "asgi", "broken_tls:tls_correct", UVICORN_TLS, MUTUAL_TLS, "direct",
      (SCHEME, WS_SCHEME, CONTENTS)),
     ("wsgi-tls-correct", "wsgi", "conformance.probes.wsgi_app:app", GUNICORN_TLS, SERVER_TLS,
-     (URL_SCHEME,)),
+     "direct", (URL_SCHEME,)),
+    ("client-scheme-nginx", "asgi", "broken_tls:tls_wrong_a_scheme_http", UVICORN_TLS,
+     MUTUAL_TLS, "nginx", (SCHEME, WS_SCHEME)),
+    ("wsgi-client-scheme-nginx", "wsgi", "broken_tls:url_scheme_http", GUNICORN_TLS,
+     SERVER_TLS, "nginx", (URL_SCHEME,)),
 ]
 
 
-@pytest.mark.parametrize("name,interface,app,command,extra,checks", PASSING_STACKS,
+@pytest.mark.parametrize("name,interface,app,command,extra,via,checks", PASSING_STACKS,
                          ids=[row[0] for row in PASSING_STACKS])
 def test_correct_tls_report_passes(tmp_path: Path, name: str, interface: str, app: str,
-                                   command: str, extra: str, checks: tuple[str, ...]) -> None:
+                                   command: str, extra: str, via: str,
+                                   checks: tuple[str, ...]) -> None:
     target = broken_target(tmp_path, name, interface, app, command)
     target.write_text(target.read_text() + "\n" + extra + "\n")
-    run = run_suite(tmp_path, f"--target={target}", "--via=direct", f"--checks={','.join(checks)}")
-    assert {check: run.verdict(check, name) for check in checks} == dict.fromkeys(
+    run = run_suite(tmp_path, f"--target={target}", f"--via={via}",
+                    f"--checks={','.join(checks)}")
+    assert {check: run.verdict(check, name, via) for check in checks} == dict.fromkeys(
         checks, "pass"), run.output[-3000:]
     assert run.returncode == 0

@@ -142,6 +142,9 @@ def _unavailable(tls: Tls, presented: bool) -> Tls:
 tls_correct = _offering(lambda tls, presented: tls)
 tls_wrong_a_scheme_http = _offering(_wrong_a, scheme="http", ws_scheme="ws")
 tls_wrong_b_scheme_empty = _offering(_wrong_b, scheme="", ws_scheme=None)
+# Each scope with the other's kind of scheme: wrong on any path, nginx's included (where the
+# client's "http" / "ws" would be right).
+tls_crossed_schemes = _offering(lambda tls, presented: tls, scheme="ws", ws_scheme="https")
 tls_wrong_c = _offering(_wrong_c)
 tls_unavailable = _offering(_unavailable)
 
@@ -174,3 +177,4 @@ def _url_scheme(value: Any) -> Callable[[Environ, StartResponse], Iterable[bytes
 url_scheme_http = _url_scheme("http")  # TLS-01.h
 url_scheme_missing = _url_scheme(_DROP)  # TLS-01.f
 url_scheme_bytes = _url_scheme(b"https")  # TLS-01.g
+url_scheme_ws = _url_scheme("ws")  # TLS-01.h on any path

@@ -3,17 +3,17 @@
 RFC 6455 3).
 
 Through nginx a TLS configuration is still reached over TLS (nginx's proxy_pass https://, with
-the run's client certificate), so the server sees a TLS connection there too. nginx also sends
-``X-Forwarded-Proto: http`` (its listener is plain): a server that takes that header from
-nginx's address reports the client's scheme, which is just as much "the URL at which the
-application is being invoked". The check tells the two apart by asking the server directly,
-over TLS from the same address, with and without the header (:func:`follows_forwarded_proto`),
-and only judges a scheme the header does not explain.
+the run's client certificate), while the client spoke plain HTTP to nginx (which says so in
+``X-Forwarded-Proto: http``). Two URLs are "the URL at which the application is being
+invoked" there: nginx's https one and the client's http one; RFC 6455 4.2 counts nginx and the
+server as one server. So through nginx the client's scheme is as right as the hop's, whatever
+made the server report it (its trust in nginx's header, or a scheme it never looks at: the
+direct cell judges that), and only a value that is neither is a finding.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from conformance.catalogue import check
@@ -23,54 +23,28 @@ from conformance.context import CheckContext
 from conformance.probes.contract import WsRoute
 from conformance.verdicts import HarnessError, Level
 from conformance.websocket_wire import WebSocketClient
-from conformance.wire import request_bytes
 
 FORWARDED_PROTO = "X-Forwarded-Proto"
 Fields = Iterable[tuple[str, str]]
 
 
-def direct_entry(ctx: CheckContext, path: str, fields: Fields = ()) -> dict[str, Any]:
-    """The journal entry of a GET sent to the server itself over TLS (not through the check's
-    nginx), with extra header ``fields``."""
-    server = ctx.server
-    rid = ctx.new_rid()
-    conn = ctx.connect(host=server.host, port=server.port, tls=server.client_tls() or False)
-    conn.send(request_bytes("GET", path, [("Host", f"{server.host}:{server.port}"),
-                                          ("X-Probe-Id", rid), *fields]))
-    conn.read_response(method="GET")
-    conn.close()
-    return ctx.observed(rid)
+def accepted(ctx: CheckContext, secure: str, plain: str) -> set[str]:
+    """The schemes that name the URL the app was invoked at: ``secure`` (https, wss) for the
+    TLS connection; through nginx also ``plain``, the scheme of the client's own request to
+    nginx's plain listener (the module docstring)."""
+    return {secure} if ctx.via == "direct" else {secure, plain}
 
 
-def follows_forwarded_proto(ctx: CheckContext, got: object, proto: str | None,
-                            scheme_of: Callable[[Fields], object]) -> bool:
-    """Through nginx: whether ``got`` is the scheme nginx's X-Forwarded-Proto (``proto``)
-    named and the server takes that header from 127.0.0.1 (where nginx connects from). Asked
-    of the server directly, over TLS: it reports one scheme without the header and another
-    with it, and ``got`` is the latter. Direct, or without the header, never."""
-    if ctx.via == "direct" or proto is None:
-        return False
-    own = scheme_of(())
-    told = scheme_of(((FORWARDED_PROTO, proto),))
-    ctx.details["x_forwarded_proto"] = {
-        "nginx_sent": proto, "through_nginx": got, "direct_without_header": own,
-        "direct_with_header": told}
-    return got == told and told != own
+def wanted(ctx: CheckContext, secure: str, plain: str) -> str:
+    """The accepted schemes, for a finding's message."""
+    return repr(secure) if ctx.via == "direct" else f"{secure!r} or the client's {plain!r}"
 
 
 def connection_said(ctx: CheckContext) -> str:
     """How a finding names the connection the server saw."""
     return ("on a TLS connection" if ctx.via == "direct" else
-            "on nginx's TLS connection to the server (X-Forwarded-Proto does not explain it)")
-
-
-def _header(scope: dict[str, Any], name: str) -> str | None:
-    for entry in scope.get("headers") or ():
-        if (isinstance(entry, list | tuple) and len(entry) == 2
-                and isinstance(entry[0], bytes) and entry[0].lower() == name.lower().encode()
-                and isinstance(entry[1], bytes)):
-            return entry[1].decode("latin-1")
-    return None
+            "on nginx's TLS connection to the server, for a client's plain-HTTP request to "
+            "nginx,")
 
 
 @check(
@@ -89,17 +63,10 @@ def tls_scheme(ctx: CheckContext) -> None:
     scope says "https" (a definition: MUST). "Optional (but must not be empty); default is
     "http"." (.b): an empty scheme is .b; an absent one leaves the app with the default
     "http", which is .a. One GET over TLS; through nginx the server is reached over TLS too,
-    and a scheme explained by nginx's X-Forwarded-Proto (the module docstring) is no
-    finding."""
+    and the client's "http" is right as well (the module docstring)."""
     scope = observed_scope(ctx, ctx.request("GET", "/scope/tls-scheme"))
-    got = scope.get("scheme")
-    if isinstance(got, str) and got.lower() == "https":
-        return
-
-    def scheme_of(fields: Fields) -> object:
-        return direct_entry(ctx, "/scope/tls-scheme", fields)["scope"].get("scheme")
-
-    if follows_forwarded_proto(ctx, got, _header(scope, FORWARDED_PROTO), scheme_of):
+    got = scope.get("scheme", "http")
+    if isinstance(got, str) and got.lower() in accepted(ctx, "https", "http"):
         return
     if got == "":
         ctx.finding("TLS-01.b", f"{connection_said(ctx)} scope['scheme'] is the empty string")
@@ -108,10 +75,10 @@ def tls_scheme(ctx: CheckContext) -> None:
                                 "takes the default 'http'")
     else:
         ctx.finding("TLS-01.a", f"{connection_said(ctx)} scope['scheme'] is {got!r}, not "
-                                "'https'")
+                                f"{wanted(ctx, 'https', 'http')}")
 
 
-def _tls_websocket(ctx: CheckContext, fields: Fields = ()) -> Session:
+def _tls_websocket(ctx: CheckContext) -> Session:
     """A WebSocket to the probe's echo on the server itself, over TLS."""
     server = ctx.server
     rid = ctx.new_rid()
@@ -119,8 +86,7 @@ def _tls_websocket(ctx: CheckContext, fields: Fields = ()) -> Session:
     client = WebSocketClient(conn)
     handshake = client.handshake(
         WsRoute.ECHO, host=f"{server.host}:{server.port}",
-        headers=[(b"x-probe-id", rid.encode()),
-                 *((name.encode(), value.encode()) for name, value in fields)])
+        headers=[(b"x-probe-id", rid.encode())])
     return Session(rid, conn, client, handshake)
 
 
@@ -146,8 +112,8 @@ def tls_ws_scheme(ctx: CheckContext) -> None:
     case-insensitively." (.e): a WebSocket over TLS is wss (definitions: MUST). An absent
     scheme leaves the app with the default "ws". A server without WebSocket support is
     unsupported. Direct: one handshake over TLS. Through nginx: nginx's WebSocket variant
-    (Upgrade passed on), which reaches the server over TLS; a scheme explained by nginx's
-    X-Forwarded-Proto (the module docstring) is no finding."""
+    (Upgrade passed on), which reaches the server over TLS; the client's "ws" is right as
+    well there (the module docstring)."""
     if ctx.via == "direct":
         scope = _ws_scope(ctx, _tls_websocket(ctx))
     else:
@@ -160,16 +126,10 @@ def tls_ws_scheme(ctx: CheckContext) -> None:
             raise HarnessError(f"nginx answered the handshake with 502: "
                                f"{errors[-1] if errors else 'no error logged'}")
         scope = _ws_scope(ctx, session)
-    got = scope.get("scheme")
-    if isinstance(got, str) and got.lower() == "wss":
-        return
-
-    def scheme_of(fields: Fields) -> object:
-        return _ws_scope(ctx, _tls_websocket(ctx, fields)).get("scheme")
-
-    if follows_forwarded_proto(ctx, got, _header(scope, FORWARDED_PROTO), scheme_of):
+    got = scope.get("scheme", "ws")
+    if isinstance(got, str) and got.lower() in accepted(ctx, "wss", "ws"):
         return
     shown = "has no 'scheme' (the default 'ws')" if "scheme" not in scope else (
         f"has scheme {got!r}")
     ctx.finding("TLS-01.d", f"a WebSocket {connection_said(ctx)}: the websocket scope "
-                            f"{shown}, not 'wss'")
+                            f"{shown}, not {wanted(ctx, 'wss', 'ws')}")

@@ -227,7 +227,8 @@ def nginx_tls_websocket(ctx: CheckContext) -> None:
     stack = trusted_stack(ctx, WEBSOCKET_VARIANT)
     server, nginx, setting, covers = stack.server, stack.nginx, stack.setting, stack.covers
     rid = ctx.new_rid()
-    conn = ctx.connect(host=nginx.host, port=nginx.port, tls=nginx.client_tls())
+    conn = ctx.connect(host=nginx.host, port=nginx.port, tls=nginx.client_tls(),
+                       source=CLIENT_ADDRESS, timeout=TIMEOUT)
     ws = WebSocketClient(conn)
     handshake = ws.handshake("/ws/echo", host=f"localhost:{nginx.port}",
                              headers=[(b"x-probe-id", rid.encode())], timeout=TIMEOUT)
@@ -241,14 +242,16 @@ def nginx_tls_websocket(ctx: CheckContext) -> None:
                         f"{handshake.status or 'no answer'} and the app got {got}: no "
                         "WebSocket support in this configuration")
     scheme = scope.get("scheme", "ws")
+    shown = (f"has scheme {scheme!r}" if "scheme" in scope
+             else "has no 'scheme' (the default 'ws')")
     headers = [(bytes(n).decode("latin-1"), bytes(v).decode("latin-1"))
                for n, v in scope.get("headers", [])]
     proto = [v for n, v in headers if n.lower() == "x-forwarded-proto"]
     if "proto" not in covers:
         ctx.finding("PROXY-04.h", f"the server has no option to take the scheme from "
-                    f"X-Forwarded-Proto ({setting} does not cover it): the websocket scope's "
-                    f"scheme is {scheme!r} for a wss client")
+                    f"X-Forwarded-Proto ({setting} does not cover it): the websocket scope "
+                    f"{shown} for a wss client")
     elif scheme != "wss":
-        ctx.finding("TLS-03.c", f"with {setting}, the websocket scope's scheme is {scheme!r} "
+        ctx.finding("TLS-03.c", f"with {setting}, the websocket scope {shown} "
                     f"for a client's WebSocket over TLS to nginx (nginx sent X-Forwarded-Proto:"
                     f" {', '.join(proto) or 'none the app saw'})")

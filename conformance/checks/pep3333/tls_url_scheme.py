@@ -1,17 +1,13 @@
 """TLS-01 for WSGI: wsgi.url_scheme on a TLS connection (PEP 3333 "environ Variables").
 
-Through nginx the TLS configuration is still reached over TLS, and a scheme nginx's
-X-Forwarded-Proto explains is no finding: see conformance/checks/asgi_www/tls_scheme.py."""
+Through nginx the TLS configuration is still reached over TLS, and the client's own scheme
+(http, to nginx's plain listener) is as right as https: see
+conformance/checks/asgi_www/tls_scheme.py."""
 
 from __future__ import annotations
 
 from conformance.catalogue import check
-from conformance.checks.asgi_www.tls_scheme import (
-    Fields,
-    connection_said,
-    direct_entry,
-    follows_forwarded_proto,
-)
+from conformance.checks.asgi_www.tls_scheme import accepted, connection_said, wanted
 from conformance.checks.support.common import observed_environ
 from conformance.context import CheckContext
 from conformance.verdicts import Level
@@ -35,7 +31,8 @@ def tls_url_scheme(ctx: CheckContext) -> None:
     the "scheme" portion of the URL at which the application is being invoked." (.g: a
     non-empty str) and "Normally, this will have the value "http" or "https", as
     appropriate." (.h: "https" on a TLS connection). The last two are definitions: MUST. One
-    GET over TLS; through nginx the server is reached over TLS too."""
+    GET over TLS; through nginx the server is reached over TLS too, and the client's "http"
+    is right as well."""
     environ = observed_environ(ctx, ctx.request("GET", PATH))
     if KEY not in environ:
         ctx.finding("TLS-01.f", "the environ has no 'wsgi.url_scheme'")
@@ -44,14 +41,7 @@ def tls_url_scheme(ctx: CheckContext) -> None:
     if not isinstance(got, str) or not got:
         ctx.finding("TLS-01.g", f"wsgi.url_scheme is {got!r}, not a string naming a scheme")
         return
-    if got.lower() == "https":
-        return
-
-    def scheme_of(fields: Fields) -> object:
-        return direct_entry(ctx, PATH, fields)["environ"].get(KEY)
-
-    proto = environ.get("HTTP_X_FORWARDED_PROTO")
-    if follows_forwarded_proto(ctx, got, proto if isinstance(proto, str) else None, scheme_of):
+    if got.lower() in accepted(ctx, "https", "http"):
         return
     ctx.finding("TLS-01.h", f"{connection_said(ctx)} wsgi.url_scheme is {got!r}, not "
-                            "'https'")
+                            f"{wanted(ctx, 'https', 'http')}")
