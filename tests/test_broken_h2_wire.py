@@ -26,15 +26,17 @@ def naive_h2(*switches: str) -> str:
 # (variant name, interface, app "module:attr", command, {check id: expected verdict})
 BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
     # The app's connection-specific fields passed on (H2-03.a, .b; its transfer-encoding not
-    # ignored, .d); DATA for HEAD, 204, 304 (.e, .i; .g, .f; .h); every malformed request
-    # handed to the app and answered 200 (H2-04.a and each malformation's sentence); the body
-    # held until the app's last event (H2-05.a); trailers also without TE: trailers (H2-06.e).
+    # ignored, .d); DATA for HEAD, 204, 304 (.e, .i; .g, .f; .h), content-length on 204 (.j);
+    # every malformed request handed to the app and answered 200 (H2-04.a and each
+    # malformation's sentence); the body held until the app's last event (H2-05.a); trailers
+    # also without TE: trailers (H2-06.e).
     ("h2-naive-leaky", "asgi", PROBE,
-     naive_h2("--pass-connection-fields", "--body-for-bodiless", "--malformed", "accept",
+     naive_h2("--pass-connection-fields", "--body-for-bodiless", "--length-on-204",
+              "--malformed", "accept",
               "--buffer-body", "--trailers", "always"),
      {"rfc9113.connection-specific-fields": "fail: H2-03.a, H2-03.b, H2-03.d",
       "rfc9113.no-content-responses":
-          "fail: H2-03.e, H2-03.i, H2-03.g, H2-03.f, H2-03.h",
+          "fail: H2-03.e, H2-03.i, H2-03.j, H2-03.g, H2-03.f, H2-03.h",
       "rfc9113.malformed-requests":
           "fail: H2-04.a, H2-04.c, H2-04.f, H2-04.g, H2-04.h, H2-04.i",
       "rfc9113.streaming": "fail: H2-05.a",

@@ -10,6 +10,7 @@ hypercorn). Switches:
 * ``--pass-connection-fields``: the app's Connection, Keep-Alive, Proxy-Connection,
   Transfer-Encoding and Upgrade reach the HEADERS frame (by default they are dropped);
 * ``--body-for-bodiless``: DATA for HEAD, 204 and 304 (by default none);
+* ``--length-on-204``: a content-length field of its own on a 204 response;
 * ``--chunk-bodies``: the body goes out chunk-framed inside the DATA frames, as an HTTP/1.1
   server would write it;
 * ``--malformed MODE``: what a malformed request gets: ``reset`` (RST_STREAM PROTOCOL_ERROR,
@@ -61,6 +62,7 @@ CONNECTION_SPECIFIC = frozenset({b"connection", b"keep-alive", b"proxy-connectio
                                  b"transfer-encoding", b"upgrade"})
 MANDATORY_PSEUDO = (b":method", b":scheme", b":path")
 OPTIONS = argparse.Namespace(pass_connection_fields=False, body_for_bodiless=False,
+                             length_on_204=False,
                              chunk_bodies=False, malformed="reset", buffer_body=False,
                              window="respect", trailers="correct")
 
@@ -269,6 +271,8 @@ class Connection:
             fields = [(bytes(n).lower(), bytes(v)) for n, v in message.get("headers", [])]
             if not OPTIONS.pass_connection_fields:
                 fields = [(n, v) for n, v in fields if n not in CONNECTION_SPECIFIC]
+            if OPTIONS.length_on_204 and stream.status == 204:
+                fields.append((b"content-length", b"0"))
             self.h2.send_headers(stream.stream_id,
                                  [(b":status", str(stream.status).encode()), *fields])
             self.flush()
@@ -351,6 +355,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--pass-connection-fields", action="store_true")
     parser.add_argument("--body-for-bodiless", action="store_true")
+    parser.add_argument("--length-on-204", action="store_true")
     parser.add_argument("--chunk-bodies", action="store_true")
     parser.add_argument("--malformed", choices=("reset", "goaway", "answer-reset", "accept"),
                         default="reset")

@@ -41,7 +41,10 @@ def no_content_responses(ctx: CheckContext) -> None:
     content or trailers." (.g) and the same of a 304 (.h); RFC 9113 8.1.1: "For example, 204
     or 304 responses contain no content, as does the response to a HEAD request." (.i). In
     HTTP/2 content is what DATA frames carry: any DATA payload byte on the stream is content
-    (an empty DATA frame with END_STREAM is not).
+    (an empty DATA frame with END_STREAM is not). RFC 9110 8.6: "A server MUST NOT send a
+    Content-Length header field in any response with a status code of 1xx (Informational) or
+    204 (No Content)." (.j): the app's 204 carries no content-length, so one on the wire is
+    the server's own.
 
     The ASGI app sends a body for HEAD (answered 200) and for GETs it answers 204 and 304.
     The WSGI app writes its body for HEAD (the echo behaviour); a WSGI 204/304 is not judged,
@@ -60,6 +63,12 @@ def no_content_responses(ctx: CheckContext) -> None:
                     f"{method} {path}: answered {got or 'nothing'}")
                 continue
             judged += 1
+            if status == 204:
+                lengths = [v for block in client.header_blocks(stream.stream_id)
+                           for n, v in block if n.lower() == b"content-length"]
+                if lengths:
+                    ctx.finding("H2-03.j", f"{method} answered 204 with content-length "
+                                           f"{b', '.join(lengths)!r} (the app sent none)")
             content = b"".join(client.data_on(stream.stream_id))
             if content:
                 for ref in refs:
