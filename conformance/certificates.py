@@ -13,9 +13,10 @@ import datetime
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import trustme
-from cryptography import x509
+if TYPE_CHECKING:
+    from cryptography import x509
 
 SERVER_NAMES = ("localhost", "127.0.0.1")
 # The client certificate's identity: what client_cert_name must name (asgi-tls.rst: an
@@ -63,6 +64,10 @@ def make_certificates(directory: Path, *, server_defect: str | None = None) -> C
     ``server_defect`` (SERVER_DEFECTS, tests only) spoils the server's certificate or key."""
     if server_defect is not None and server_defect not in SERVER_DEFECTS:
         raise ValueError(f"server_defect must be one of {SERVER_DEFECTS}, not {server_defect!r}")
+    # Imported here: a run without TLS configurations never loads them (a tenth of start-up).
+    import trustme
+    from cryptography import x509
+
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     ca = trustme.CA(organization_name="gateway-conformance throwaway CA")
     if server_defect == "expired":

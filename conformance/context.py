@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from conformance.catalogue import NGINX_TLS
 from conformance.findings import Finding
-from conformance.h2_wire import H2Client
 from conformance.proxy import NGINX_TLS_VARIANT, UPSTREAM_HTTP_VERSION, Nginx
 from conformance.verdicts import (
     CaseEnded,
@@ -28,6 +27,7 @@ from conformance.wire import Connection, Response, escape_bytes, printf_reproduc
 
 if TYPE_CHECKING:
     from conformance.catalogue import Check
+    from conformance.h2_wire import H2Client
     from conformance.harness import Harness
     from conformance.probes.journal import Journal
     from conformance.servers import ServerUnderTest
@@ -158,6 +158,8 @@ class CheckContext:
         if tls is not None and conn.tls_session.get("alpn") != "h2":
             self.unsupported(f"HTTP/2: the TLS handshake selected "
                              f"{conn.tls_session.get('alpn')!r} by ALPN, not h2")
+        from conformance.h2_wire import H2Client  # h2: for the runs that speak HTTP/2
+
         client = H2Client(conn, validate=validate)
         self.h2_clients.append(client)
         return client

@@ -14,11 +14,10 @@ import time
 import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conformance import __version__
 from conformance.catalogue import NGINX_TLS, Check
-from conformance.certificates import Certificates, make_certificates
 from conformance.context import CheckContext
 from conformance.findings import Finding, headline, verdict_of, worst
 from conformance.proxy import (
@@ -39,6 +38,9 @@ from conformance.verdicts import (
     EnvironmentMissing,
     Verdict,
 )
+
+if TYPE_CHECKING:
+    from conformance.certificates import Certificates
 
 # The longest text kept in a record's details or evidence (escaped bytes included).
 RECORD_TEXT_LIMIT = 65536
@@ -71,6 +73,9 @@ class Harness:
     def certificates(self) -> Certificates:
         """The run's throwaway CA, server and client certificates, made on first use."""
         if self._certificates is None:
+            # Imported here: trustme and cryptography are for runs with TLS configurations.
+            from conformance.certificates import make_certificates
+
             self._certificates = make_certificates(self.workdir / "certificates")
         return self._certificates
 

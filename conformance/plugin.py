@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis.configuration import set_hypothesis_home_dir
 
 from conformance.catalogue import ALL_VIAS, NGINX_TLS, VIAS, Check, all_checks, renames
 from conformance.harness import Harness
@@ -183,6 +182,8 @@ def describe(record: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+HYPOTHESIS_STORAGE = "HYPOTHESIS_STORAGE_DIRECTORY"
+
 class ConformanceRun:
     """The hooks of a run with --target, registered as a plugin object holding its state."""
 
@@ -190,10 +191,13 @@ class ConformanceRun:
         self.config = config
         self.targets = targets
         self.harness = Harness()
-        if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
-            # Hypothesis's caches go with the run's working directory (removed at the end),
-            # not into a .hypothesis/ folder in the user's directory.
-            set_hypothesis_home_dir(self.harness.workdir / "hypothesis")
+        # Hypothesis's caches go with the run's working directory (removed at the end), not
+        # into a .hypothesis/ folder in the user's directory. Through the variable Hypothesis
+        # reads when it stores something, so that a run without generated checks never
+        # imports Hypothesis (a third of a run's start-up).
+        self.storage_was = os.environ.get(HYPOTHESIS_STORAGE)
+        if not self.storage_was:
+            os.environ[HYPOTHESIS_STORAGE] = str(self.harness.workdir / "hypothesis")
         self.harness.examples = config.getoption("examples") or (
             25 if os.environ.get("CI") else 60)
         self.records: list[dict[str, Any]] = []
@@ -307,4 +311,6 @@ class ConformanceRun:
 
     def pytest_unconfigure(self) -> None:
         self.harness.close()
+        if not self.storage_was:
+            os.environ.pop(HYPOTHESIS_STORAGE, None)
         stop_all()

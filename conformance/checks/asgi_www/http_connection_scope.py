@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance import strategies
 from conformance.catalogue import check
 from conformance.checks.support.common import (
     OBS_TEXT_VALUE,
@@ -47,6 +46,8 @@ def asgi_generated(ctx: CheckContext) -> None:
     concatenate to the body (ASGI-HTTP-01.c) with exactly one final more_body False
     (ASGI-HTTP-01.e). A valid request that never reaches the app breaks "Sent to the
     application to indicate an incoming request." (ASGI-HTTP-01.a). Each of these is a MUST."""
+    from conformance import strategies  # Hypothesis: imported when a check generates
+
     run_property(ctx, strategies.asgi_requests(), asgi_compare, asgi_unseen)
 
 

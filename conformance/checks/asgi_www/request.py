@@ -13,11 +13,7 @@ import contextlib
 import hashlib
 import random
 from dataclasses import dataclass, field
-from typing import Any
-
-from hypothesis import given
-from hypothesis import strategies as st
-from hypothesis.errors import Flaky
+from typing import TYPE_CHECKING, Any
 
 from conformance.catalogue import check
 from conformance.checks.support.common import check_settings, problems_text
@@ -26,6 +22,9 @@ from conformance.probes.contract import Event, Route
 from conformance.requirements import level_of
 from conformance.verdicts import Level
 from conformance.wire import Connection, Response, chunked_body, request_bytes
+
+if TYPE_CHECKING:
+    from hypothesis import strategies as st
 
 # nginx's default client_max_body_size is 1 MiB: through nginx the largest body stays below it.
 DIRECT_SIZES = (0, 1, 4096, 70_000, 3 * 1024 * 1024)
@@ -234,38 +233,43 @@ class BodyRequest:
         return [int(c * length) for c in self.cuts]
 
 
-def _bodies() -> st.SearchStrategy[bytes]:
+def body_requests() -> st.SearchStrategy[BodyRequest]:
+    """Generated POSTs: a body (0 to 600 random bytes, or up to 300 kB of a pattern),
+    Content-Length or chunked framing (with chunk sizes that add up to it, an extension on
+    every chunk-size line or none), and where the bytes are split."""
+    from hypothesis import strategies as st
+
     small = st.binary(max_size=600)
     # Larger bodies as a repeated pattern: cheap to generate, still distinguishable by offset.
     large = st.integers(600, 300_000).map(
         lambda n: (b"0123456789abcdef" * (n // 16 + 1))[:n])
-    return st.one_of(small, large)
+    bodies = st.one_of(small, large)
 
+    def chunk_sizes(total: int) -> st.SearchStrategy[list[int]]:
+        """Chunk sizes that add up to ``total`` (empty list for an empty body)."""
+        if total == 0:
+            return st.just([])
 
-def _chunk_sizes(total: int) -> st.SearchStrategy[list[int]]:
-    """Chunk sizes that add up to ``total`` (empty list for an empty body)."""
-    if total == 0:
-        return st.just([])
+        def split(cuts: list[int]) -> list[int]:
+            points = sorted({c for c in cuts if 0 < c < total}) + [total]
+            sizes, last = [], 0
+            for point in points:
+                sizes.append(point - last)
+                last = point
+            return sizes
 
-    def split(cuts: list[int]) -> list[int]:
-        points = sorted({c for c in cuts if 0 < c < total}) + [total]
-        sizes, last = [], 0
-        for point in points:
-            sizes.append(point - last)
-            last = point
-        return sizes
+        return st.lists(st.integers(1, max(1, total - 1)), max_size=8).map(split)
 
-    return st.lists(st.integers(1, max(1, total - 1)), max_size=8).map(split)
+    @st.composite
+    def request(draw: st.DrawFn) -> BodyRequest:
+        body = draw(bodies)
+        chunked = draw(st.booleans())
+        chunks = draw(chunk_sizes(len(body))) if chunked else None
+        extension = chunked and draw(st.booleans())
+        cuts = draw(st.lists(st.floats(0.0, 1.0, allow_nan=False), max_size=6))
+        return BodyRequest(body=body, chunks=chunks, extension=extension, cuts=cuts)
 
-
-@st.composite
-def body_requests(draw: st.DrawFn) -> BodyRequest:
-    body = draw(_bodies())
-    chunked = draw(st.booleans())
-    chunks = draw(_chunk_sizes(len(body))) if chunked else None
-    extension = chunked and draw(st.booleans())
-    cuts = draw(st.lists(st.floats(0.0, 1.0, allow_nan=False), max_size=6))
-    return BodyRequest(body=body, chunks=chunks, extension=extension, cuts=cuts)
+    return request()
 
 
 def _differences(req: BodyRequest, response: Response,
@@ -316,6 +320,9 @@ def generated_bodies(ctx: CheckContext) -> None:
     Hypothesis hunts for the MUST problems and shrinks the first to a minimal request; a
     SHOULD or INFO difference does not stop the search and is reported with the first
     generated request that showed it."""
+    from hypothesis import given
+    from hypothesis.errors import Flaky
+
     server = ctx.server
     host = f"{server.host}:{server.port}"
     failure: dict[str, Any] = {}

@@ -6,10 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from hypothesis import given
-from hypothesis import strategies as st
+from typing import TYPE_CHECKING, Any
 
 from conformance.catalogue import check
 from conformance.checks.support.common import check_settings
@@ -26,6 +23,9 @@ from conformance.probes.asgi_websocket import INLINE_LIMIT, SIZES_END
 from conformance.probes.contract import WsRoute
 from conformance.verdicts import Level
 from conformance.websocket_wire import CONTINUATION, TEXT, WebSocketClient, frame
+
+if TYPE_CHECKING:
+    from hypothesis import strategies as st
 
 # Payload sizes across the frame-length encodings of RFC 6455 5.2 (7-bit, 16-bit, 64-bit).
 EDGE_SIZES = (0, 125, 126, 65535, 65536)
@@ -262,6 +262,8 @@ def _size_of(data: str | bytes) -> str:
 def sent_messages() -> st.SearchStrategy[list[Sent]]:
     """Sequences of text (any Unicode, empty included) and bytes messages, some cut into
     frames: the valid traffic RFC 6455 allows a client."""
+    from hypothesis import strategies as st
+
     text = st.text(max_size=300)
     data = st.binary(max_size=300)
 
@@ -292,6 +294,8 @@ def ws_generated_messages(ctx: CheckContext) -> None:
     in order, each with exactly one of text / bytes (ASGI-WS-04.b, .d, .e, .f, .g; .a where a
     message was fragmented), and the echo returns them intact. Hypothesis shrinks a failure to
     a minimal sequence."""
+    from hypothesis import given
+
     failure: dict[str, Any] = {}
 
     @check_settings(ctx.harness.examples)

@@ -9,9 +9,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from hypothesis import example, given
-
-from conformance import strategies
 from conformance.catalogue import check
 from conformance.checks.support.common import check_settings
 from conformance.context import CheckContext
@@ -148,6 +145,10 @@ def differential(ctx: CheckContext) -> None:
     per-connection values are set aside. Each other field that differs is its own INFO
     finding (with the first request that shows it): nginx and the server share the
     responsibility, and the direct checks judge the server's own view."""
+    from hypothesis import example, given
+
+    from conformance import strategies  # Hypothesis: imported when a check generates
+
     requests = (strategies.asgi_requests() if ctx.target.interface == "asgi"
                 else strategies.wsgi_requests())
     nginx = ctx.nginx("default")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from conformance import strategies
 from conformance.catalogue import check
 from conformance.checks.pep3333.scripted_responses import required_step, respond
 from conformance.checks.pep3333.unicode_issues import CGI_VARIABLES
@@ -69,6 +68,8 @@ def wsgi_generated(ctx: CheckContext) -> None:
     that never reaches the app breaks "The server or gateway invokes the application callable
     once for each request it receives from an HTTP client, that is directed at the
     application." (WSGI-ENV-02.h)."""
+    from conformance import strategies  # Hypothesis: imported when a check generates
+
     run_property(ctx, strategies.wsgi_requests(), wsgi_compare, wsgi_unseen)
 
 

@@ -9,11 +9,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-from hypothesis import given
-from hypothesis import strategies as st
-from hypothesis.errors import Flaky
+from typing import TYPE_CHECKING, Any
 
 from conformance.catalogue import check
 from conformance.checks.rfc9112.chunked_decoding import decodes_chunked
@@ -26,6 +22,9 @@ from conformance.probes.contract import Route
 from conformance.requirements import level_of
 from conformance.verdicts import Level
 from conformance.wire import Response, escape_bytes, parse_responses, request_bytes
+
+if TYPE_CHECKING:
+    from hypothesis import strategies as st
 
 
 def _leak(responses: list[Response]) -> str | None:
@@ -207,55 +206,6 @@ class FramingMutation:
                 + fields + b"\r\n" + parts.smuggle)
 
 
-def _control_bytes() -> st.SearchStrategy[bytes]:
-    return st.sampled_from([b"\x00", b"\x01", b"\x0b", b"\x0c", b"\x7f", b"\r", b"\n", b"\xa0",
-                            b",", b"+", b"-", b"_", b"x"])
-
-
-def _optional_whitespace() -> st.SearchStrategy[bytes]:
-    return st.sampled_from([b"", b" ", b"\t", b"  ", b" \t"])
-
-
-@st.composite
-def _corrupted_values(draw: st.DrawFn) -> bytes:
-    """The value with one odd byte inserted somewhere in the digits (or around them)."""
-    digits = b"{n}"
-    where = draw(st.sampled_from(["prefix", "suffix", "middle"]))
-    byte = draw(_control_bytes())
-    if where == "prefix":
-        return b" " + byte + digits
-    if where == "suffix":
-        return b" " + digits + byte
-    return b" {n}" + byte + b"0"
-
-
-@st.composite
-def _whitespace_values(draw: st.DrawFn) -> bytes:
-    return draw(_optional_whitespace()) + b"{n}" + draw(_optional_whitespace())
-
-
-def _transfer_encodings() -> st.SearchStrategy[bytes]:
-    return st.sampled_from([b"chunked", b" chunked", b"\x0bchunked", b"chunked, chunked",
-                            b"Chunked", b"identity", b"gzip", b"chunked\x00"])
-
-
-@st.composite
-def _framing_mutations(draw: st.DrawFn) -> FramingMutation:
-    kind = draw(st.sampled_from(["corrupt", "whitespace", "duplicate", "te"]))
-    if kind == "corrupt":
-        return FramingMutation((), draw(_corrupted_values()), ())
-    if kind == "whitespace":
-        return FramingMutation((), draw(_whitespace_values()), ())
-    if kind == "duplicate":
-        other = draw(st.sampled_from([b"0", b"1", b"{n}0", b"{n}"]))
-        line = b"Content-Length: " + other
-        first = draw(st.booleans())
-        return FramingMutation((line,) if first else (), b" {n}", () if first else (line,))
-    te = b"Transfer-Encoding: " + draw(_transfer_encodings())
-    first = draw(st.booleans())
-    return FramingMutation((te,) if first else (), b" {n}", () if first else (te,))
-
-
 @dataclass(frozen=True)
 class ChunkMutation:
     """A chunked request whose one chunk-size line is rewritten (valid or not)."""
@@ -271,26 +221,83 @@ class ChunkMutation:
                 + self.data + b"\r\n0\r\n\r\n")
 
 
-@st.composite
-def _chunk_mutations(draw: st.DrawFn) -> ChunkMutation:
-    """Odd spellings of one chunk size: 0x, sign, underscores, spaces, control bytes,
-    64-bit wrap-around, and the valid upper-case and leading-zero forms."""
-    data = b"a" * draw(st.integers(min_value=10, max_value=60))
-    size = b"%x" % len(data)
-    kind = draw(st.sampled_from(["0x", "+", "lead-space", "trail-space", "underscore",
-                                 "overflow", "insert", "upper", "zeros"]))
-    if kind == "insert":
-        at = draw(st.integers(min_value=0, max_value=len(size)))
-        line = size[:at] + draw(_control_bytes()) + size[at:]
-    else:
-        line = {"0x": b"0x" + size, "+": b"+" + size, "lead-space": b" " + size,
-                "trail-space": size + b" ", "underscore": size[:1] + b"_" + size[1:],
-                "overflow": b"1" + b"0" * (16 - len(size)) + size, "upper": size.upper(),
-                "zeros": b"000" + size}[kind]
-    # A trailing SP is counted with the valid forms: 7.1.1 allows BWS before a chunk-ext and
-    # parsers such as h11 deliberately read it as that (no desync follows either way).
-    return ChunkMutation(line, data, valid=kind in ("upper", "zeros", "trail-space"),
-                         huge=kind == "overflow")
+def _mutation_strategies() -> tuple[st.SearchStrategy[FramingMutation],
+                                   st.SearchStrategy[ChunkMutation]]:
+    """The generated framing-line mutations and chunk-size mutations (Hypothesis imported
+    only here, when the check runs)."""
+    from hypothesis import strategies as st
+
+    def _control_bytes() -> st.SearchStrategy[bytes]:
+        return st.sampled_from([b"\x00", b"\x01", b"\x0b", b"\x0c", b"\x7f", b"\r", b"\n", b"\xa0",
+                                b",", b"+", b"-", b"_", b"x"])
+
+
+    def _optional_whitespace() -> st.SearchStrategy[bytes]:
+        return st.sampled_from([b"", b" ", b"\t", b"  ", b" \t"])
+
+
+    @st.composite
+    def _corrupted_values(draw: st.DrawFn) -> bytes:
+        """The value with one odd byte inserted somewhere in the digits (or around them)."""
+        digits = b"{n}"
+        where = draw(st.sampled_from(["prefix", "suffix", "middle"]))
+        byte = draw(_control_bytes())
+        if where == "prefix":
+            return b" " + byte + digits
+        if where == "suffix":
+            return b" " + digits + byte
+        return b" {n}" + byte + b"0"
+
+
+    @st.composite
+    def _whitespace_values(draw: st.DrawFn) -> bytes:
+        return draw(_optional_whitespace()) + b"{n}" + draw(_optional_whitespace())
+
+
+    def _transfer_encodings() -> st.SearchStrategy[bytes]:
+        return st.sampled_from([b"chunked", b" chunked", b"\x0bchunked", b"chunked, chunked",
+                                b"Chunked", b"identity", b"gzip", b"chunked\x00"])
+
+
+    @st.composite
+    def _framing_mutations(draw: st.DrawFn) -> FramingMutation:
+        kind = draw(st.sampled_from(["corrupt", "whitespace", "duplicate", "te"]))
+        if kind == "corrupt":
+            return FramingMutation((), draw(_corrupted_values()), ())
+        if kind == "whitespace":
+            return FramingMutation((), draw(_whitespace_values()), ())
+        if kind == "duplicate":
+            other = draw(st.sampled_from([b"0", b"1", b"{n}0", b"{n}"]))
+            line = b"Content-Length: " + other
+            first = draw(st.booleans())
+            return FramingMutation((line,) if first else (), b" {n}", () if first else (line,))
+        te = b"Transfer-Encoding: " + draw(_transfer_encodings())
+        first = draw(st.booleans())
+        return FramingMutation((te,) if first else (), b" {n}", () if first else (te,))
+
+
+    @st.composite
+    def _chunk_mutations(draw: st.DrawFn) -> ChunkMutation:
+        """Odd spellings of one chunk size: 0x, sign, underscores, spaces, control bytes,
+        64-bit wrap-around, and the valid upper-case and leading-zero forms."""
+        data = b"a" * draw(st.integers(min_value=10, max_value=60))
+        size = b"%x" % len(data)
+        kind = draw(st.sampled_from(["0x", "+", "lead-space", "trail-space", "underscore",
+                                     "overflow", "insert", "upper", "zeros"]))
+        if kind == "insert":
+            at = draw(st.integers(min_value=0, max_value=len(size)))
+            line = size[:at] + draw(_control_bytes()) + size[at:]
+        else:
+            line = {"0x": b"0x" + size, "+": b"+" + size, "lead-space": b" " + size,
+                    "trail-space": size + b" ", "underscore": size[:1] + b"_" + size[1:],
+                    "overflow": b"1" + b"0" * (16 - len(size)) + size, "upper": size.upper(),
+                    "zeros": b"000" + size}[kind]
+        # A trailing SP is counted with the valid forms: 7.1.1 allows BWS before a chunk-ext and
+        # parsers such as h11 deliberately read it as that (no desync follows either way).
+        return ChunkMutation(line, data, valid=kind in ("upper", "zeros", "trail-space"),
+                             huge=kind == "overflow")
+
+    return _framing_mutations(), _chunk_mutations()
 
 
 class _MustFinding(AssertionError):
@@ -375,8 +382,13 @@ def generated_invalid(ctx: CheckContext) -> None:
     # alike: they say nothing about it (pep3333.chunked-request-body judges that).
     chunked = decodes_chunked(ctx)
     ctx.details["chunk_mutations"] = chunked
-    mutations = st.one_of(_framing_mutations(), _chunk_mutations()) if chunked else (
-        _framing_mutations())
+    from hypothesis import given
+    from hypothesis import strategies as st
+    from hypothesis.errors import Flaky
+
+    framing_mutations, chunk_mutations = _mutation_strategies()
+    mutations = st.one_of(framing_mutations, chunk_mutations) if chunked else (
+        framing_mutations)
 
     # prop's source text seeds Hypothesis's derandomised example order (function_digest):
     # renaming what it calls would change which examples run.

@@ -18,9 +18,7 @@ import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import given
-
-from conformance import oracle_h2, strategies
+from conformance import oracle_h2
 from conformance.catalogue import check
 from conformance.checks.rfc9113.s8_3_1_request_pseudo_headers import (
     Difference,
@@ -99,6 +97,9 @@ def generated_h2(ctx: CheckContext) -> None:
         if alpn != "h2":
             ctx.unsupported(f"HTTP/2: the TLS handshake selected {alpn!r} by ALPN, not h2")
     seen = _Seen()
+    from hypothesis import given
+
+    from conformance import strategies  # Hypothesis: imported when a check generates
 
     @check_settings(ctx.harness.examples)
     @given(strategies.http2_requests())

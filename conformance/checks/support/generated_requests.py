@@ -29,11 +29,8 @@ import re
 import string
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_to_bytes
-
-from hypothesis import given
-from hypothesis import strategies as st
 
 from conformance import oracle
 from conformance.checks.support.common import check_settings
@@ -42,6 +39,9 @@ from conformance.oracle import GeneratedRequest
 from conformance.requirements import level_of
 from conformance.verdicts import Level
 from conformance.wire import Connection, WireTimeout
+
+if TYPE_CHECKING:
+    from hypothesis import strategies as st
 
 EXAMPLE_TIMEOUT = 3.0  # seconds for one generated request's response and journal entries
 # One difference: the sentence it rests on (REQ-ID.key) and what was seen.
@@ -74,6 +74,8 @@ class _Seen:
 def run_property(ctx: CheckContext, requests: st.SearchStrategy[GeneratedRequest],
                  compare: Compare, unseen: Unseen) -> None:
     """Send each generated request on a fresh connection and compare the app's view."""
+    from hypothesis import given
+
     server = ctx.server
     host = f"{server.host}:{server.port}"
     seen = _Seen()
