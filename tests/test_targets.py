@@ -50,8 +50,9 @@ def test_a_target_may_run_only_some_checks() -> None:
 
 def test_family_prefix_and_lists() -> None:
     names = [t.name for t in resolve_targets("uvicorn")]
-    assert names == ["uvicorn-h11-tls", "uvicorn-h11", "uvicorn-httptools",
-                     "uvicorn-ws-websockets-sansio", "uvicorn-ws-websockets"]
+    assert names == ["uvicorn-h11-tls", "uvicorn-h11", "uvicorn-httptools-tls",
+                     "uvicorn-httptools", "uvicorn-ws-websockets-sansio",
+                     "uvicorn-ws-websockets"]
     assert [t.name for t in resolve_targets("wsgiref, daphne")] == ["wsgiref", "daphne"]
     assert len(resolve_targets("all")) == len(bundled_targets())
 
