@@ -64,6 +64,8 @@ Issue 13: switches that break one clause each (some only make one part right, to
                        (pyruvate 1.6.1: HTTP-12.h in the sub-case "content with the head")
 --expect-no-body       with Expect: 100-continue no 100 is sent and the app's wsgi.input is
                        empty: the expectation is left to the app (HTTP-12.c)
+--expect-silent        with Expect: 100-continue no 100 is sent: the server waits for the
+                       client to send the content anyway, then answers (HTTP-12.a; uWSGI)
 --drain                an unread body is read and dropped after the response (right)
 --one-shot             one request per connection, then close without "Connection: close"
                        (HTTP-13.c)
@@ -397,7 +399,7 @@ class Handler(socketserver.BaseRequestHandler):
             while reader.fill():  # no final status: wait for the client to leave
                 pass
             raise Closed
-        if expects and not OPTIONS.expect_no_body and (
+        if expects and not OPTIONS.expect_no_body and not OPTIONS.expect_silent and (
                 version == b"HTTP/1.1" or not OPTIONS.strict_expect):
             framing = b"Content-Length: 0\r\n" if OPTIONS.framed_1xx else b""
             content = b"ok" if OPTIONS.continue_body else b""
@@ -525,8 +527,9 @@ SWITCHES = ("wrap-chunk-size", "hold-on-eof", "strict-te", "te-501", "strict-cl"
             "join-duplicates", "oversize-answer", "reject-but-stay", "te-keeps-cl",
             "list-te-raw", "chunk-ext-in-data", "raw-cl-list", "answer-absolute",
             "date-asctime", "date-twice", "discard-head", "frame-all", "framed-1xx",
-            "strict-expect", "expect-hang", "continue-hang", "continue-hang-early",
-            "expect-no-body", "drain", "one-shot", "announce-close", "close-hold", "close-late",
+            "strict-expect", "expect-hang", "expect-silent", "continue-hang",
+            "continue-hang-early", "expect-no-body", "drain", "one-shot", "announce-close",
+            "close-hold", "close-late",
             "reject-chunk-ext", "cl-ows-ignored", "fold-drop", "reject-open", "head-silent",
             "short-lines", "continue-body", "date", "continue-late")
 

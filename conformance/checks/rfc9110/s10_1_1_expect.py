@@ -87,6 +87,14 @@ def _expect_http11(ctx: CheckContext, unjudged: Unjudged) -> None:
         ctx.finding(ref, f"no final response within {CONTINUE_ANSWER:g} s after the body was "
                          f"sent ({len(interim)} interim response(s) before it)")
         return
+    if not interim and not before_body and final[0].version != "HTTP/1.0":
+        # Neither option of "MUST send either:" came while the client waited: the final
+        # status waited for the content. (A server that answers as HTTP/1.0 does not take
+        # part in 100-continue: the sentence is an HTTP/1.1 origin server's.)
+        ctx.finding("HTTP-12.a", f"neither a 100 (Continue) nor a final status within "
+                                 f"{CONTINUE_GATE:g} s of the complete header section; the "
+                                 f"{final[0].status} came only after the client sent the "
+                                 "content")
     if final[0].status != 200:
         unjudged.add(f"HTTP/1.1 with Expect: 100-continue was answered {final[0].status}, not "
                      "the app's 200: what the app read could not be judged")
