@@ -15,7 +15,7 @@ import pytest
 from conformance.catalogue import ALL_VIAS, VIAS, all_checks
 from conformance.proxy import nginx_binary
 from conformance.targets import resolve_targets
-from tests.conftest import run_suite
+from tests.conftest import SuiteRun, run_suite
 
 TARGETS = ("wsgiref", "gunicorn-sync", "uvicorn-h11")
 
@@ -166,27 +166,34 @@ KNOWN_DEVIATIONS = {
 }
 
 
+def _cells(targets: tuple[str, ...], vias: tuple[str, ...],
+           prefixes: tuple[str, ...] = ("",)) -> set[tuple[str, str, str]]:
+    """Every (check, target, via) cell a run of these checks on these targets must have."""
+    return {(check.id, target.name, via)
+            for check in all_checks() if check.id.startswith(prefixes)
+            for target in resolve_targets(",".join(targets))
+            for via in vias if check.runs_on(target, via)}
+
+
+def _assert_verdicts(run: SuiteRun, cells: set[tuple[str, str, str]],
+                     deviations: dict[tuple[str, str, str], str]) -> None:
+    """Every cell ran, and each passed except the listed deviations."""
+    assert set(run.verdicts()) == cells, run.output[-3000:]
+    unexpected = {cell: v for cell, v in run.verdicts().items()
+                  if v != deviations.get(cell, "pass")}
+    assert not unexpected, f"{unexpected}\n{run.output[-5000:]}"
+
+
+# One target per test, so that the three runs share the test workers.
 @pytest.mark.skipif(nginx_binary() is None or shutil.which("pgrep") is None,
                     reason="nginx is not installed; run: apt-get install -y nginx-light")
-def test_real_servers_direct_and_through_nginx(tmp_path: Path) -> None:
-    run = run_suite(tmp_path, f"--target={','.join(TARGETS)}", "--via=both")
-    verdicts = run.verdicts()
-    expected_cells = {
-        (check.id, target.name, via)
-        for check in all_checks()
-        for target in resolve_targets(",".join(TARGETS))
-        for via in VIAS
-        if check.runs_on(target, via)
-    }
-    assert set(verdicts) == expected_cells, run.output[-3000:]
-    unexpected = {cell: v for cell, v in verdicts.items()
-                  if v != KNOWN_DEVIATIONS.get(cell, "pass")}
-    assert not unexpected, f"{unexpected}\n{run.output[-5000:]}"
+@pytest.mark.parametrize("target", TARGETS)
+def test_real_servers_direct_and_through_nginx(tmp_path: Path, target: str) -> None:
+    run = run_suite(tmp_path, f"--target={target}", "--via=both")
+    _assert_verdicts(run, _cells((target,), VIAS), KNOWN_DEVIATIONS)
     for record in run.records:
         assert record["nginx_version"] if record["via"] == "nginx" else True
         assert record["server"]["version"] not in ("unknown", "not installed")
-
-
 
 # The TLS, HTTP/2 and nginx-tls checks on real servers: hypercorn (HTTP/2 by h2c; behind
 # nginx-tls), uvicorn-h11-tls and gunicorn-sync-tls (TLS, direct and through nginx), uvicorn-h11
@@ -215,16 +222,7 @@ TLS_DEVIATIONS = {
 def test_real_servers_tls_http2_and_nginx_tls(tmp_path: Path) -> None:
     run = run_suite(tmp_path, f"--target={','.join(TLS_TARGETS)}", "--via=all",
                     f"--checks={','.join(TLS_CHECKS)}")
-    expected_cells = {
-        (check.id, target.name, via)
-        for check in all_checks() if check.id.startswith(TLS_CHECKS)
-        for target in resolve_targets(",".join(TLS_TARGETS))
-        for via in ALL_VIAS
-        if check.runs_on(target, via)
-    }
-    assert set(run.verdicts()) == expected_cells, run.output[-3000:]
-    assert {check for check, _, _ in expected_cells} == {
+    cells = _cells(TLS_TARGETS, ALL_VIAS, TLS_CHECKS)
+    assert {check for check, _, _ in cells} == {
         c.id for c in all_checks() if c.id.startswith(TLS_CHECKS)}, "a check no target ran"
-    unexpected = {cell: v for cell, v in run.verdicts().items()
-                  if v != TLS_DEVIATIONS.get(cell, "pass")}
-    assert not unexpected, f"{unexpected}\n{run.output[-5000:]}"
+    _assert_verdicts(run, cells, TLS_DEVIATIONS)
