@@ -38,11 +38,12 @@ class Clause:
     # The sentences that are part of this clause (they restate it, give its reason, or limit
     # it: requirements.toml ``part_of``); their refs count as this clause's.
     parts: tuple[str, ...] = ()
+    same_as: str = ""  # the same sentence in another requirement, caught there
 
     def as_json(self) -> dict[str, object]:
         return {"ref": self.ref, "requirement": self.requirement, "level": self.level.value,
                 "clause": self.text, "checks": list(self.checks), "cases": list(self.cases),
-                "parts": list(self.parts)}
+                "parts": list(self.parts), "same_as": self.same_as}
 
 
 def _case_name(node: ast.withitem) -> str | None:
@@ -146,7 +147,7 @@ def clause_table() -> tuple[Clause, ...]:
             ref = _sentence_key(written)
             if ref is None or ref.split(".")[0] not in check.requirements:
                 continue
-            ref = _clause_of(ref)
+            ref = clause_of(ref)
             covering.setdefault(ref, set()).add(check.id)
             if case:
                 cases.setdefault(ref, set()).add(f"{check.id}: {case}")
@@ -158,15 +159,17 @@ def clause_table() -> tuple[Clause, ...]:
             ref = f"{requirement.id}.{sentence.key}"
             parts = tuple(f"{requirement.id}.{s.key}" for s in requirement.sentences
                           if s.part_of == sentence.key and s.binds in BINDS_SERVER)
+            caught_as = clause_of(sentence.same_as) if sentence.same_as else ref
             table.append(Clause(
                 ref=ref, requirement=requirement.id, level=sentence.level,
                 text=sentence.clause or " ".join(sentence.quote.split()),
-                checks=tuple(sorted(covering.get(ref, ()))),
-                cases=tuple(sorted(cases.get(ref, ()))), parts=parts))
+                checks=tuple(sorted(covering.get(caught_as, ()))),
+                cases=tuple(sorted(cases.get(caught_as, ()))), parts=parts,
+                same_as=sentence.same_as))
     return tuple(table)
 
 
-def _clause_of(ref: str) -> str:
+def clause_of(ref: str) -> str:
     """The clause a sentence ref belongs to: its own, or the one it is ``part_of``."""
     requirement, _, key = ref.partition(".")
     sentence = all_requirements()[requirement].sentence(key)

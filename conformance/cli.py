@@ -165,6 +165,8 @@ def clauses_catalogue(*, as_json: bool) -> int:
         print(f"  {clause.ref:16} {clause.level.value:9} {clause.text}")
         if clause.parts:
             print(f"  {'':16} {'':9} (with {', '.join(clause.parts)}: same clause)")
+        if clause.same_as:
+            print(f"  {'':16} {'':9} (the same sentence as {clause.same_as}, caught there)")
         where = list(clause.cases) or list(clause.checks)
         print(f"  {'':16} {'':9} -> {'; '.join(where) if where else 'NOT CAUGHT'}")
     caught = sum(bool(clause.checks) for clause in table)

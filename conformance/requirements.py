@@ -36,6 +36,10 @@ class Sentence:
     # its reason, or limits it (a permission a server may take without any finding). It is no
     # separate way to break the requirement, so the clause table counts it with that clause.
     part_of: str = ""
+    # The ref ("HTTP-12.a") of the same sentence, word for word, in another requirement, where
+    # a check catches it: the clause is that one's, reached another way (PROXY-10's Expect
+    # sentences: through nginx, which answers Expect itself, the direct checks catch them).
+    same_as: str = ""
 
     @property
     def link(self) -> str:
@@ -83,7 +87,7 @@ def all_requirements() -> dict[str, Requirement]:
             Sentence(key=s["key"], doc=s["doc"], section=s["section"], level=Level(s["level"]),
                      binds=s["binds"], quote=s["quote"], clause=s.get("clause", ""),
                      exception=s.get("exception", ""), note=s.get("note", ""),
-                     part_of=s.get("part_of", ""))
+                     part_of=s.get("part_of", ""), same_as=s.get("same_as", ""))
             for s in entry.get("sentence", []))
         requirement = Requirement(
             id=entry["id"], group=entry["group"], spec=entry["spec"],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conformance.clauses import clause_table, known_gaps
+from conformance.clauses import clause_of, clause_table, known_gaps
 from conformance.requirements import BINDS_SERVER, all_requirements
 
 
@@ -28,6 +28,22 @@ def test_a_sentence_part_of_another_names_a_server_clause_of_its_requirement() -
             assert target is not None and target.binds in BINDS_SERVER, ref
             assert not target.part_of, f"{ref}: part_of a part"
             assert sentence.note, f"{ref}: say why it is no clause of its own"
+
+
+def test_a_sentence_same_as_another_is_that_caught_clause_word_for_word() -> None:
+    from conformance.requirements import all_requirements
+
+    by_ref = {clause.ref: clause for clause in clause_table()}
+    linked = [c for c in clause_table() if c.same_as]
+    assert linked, "no clause names the same sentence elsewhere"
+    for clause in linked:
+        requirement, _, key = clause.same_as.partition(".")
+        other = all_requirements()[requirement].sentence(key)
+        mine = all_requirements()[clause.requirement].sentence(clause.ref.split(".")[1])
+        assert other is not None and mine is not None and other.quote == mine.quote, clause
+        caught = by_ref[clause_of(clause.same_as)]
+        assert caught.checks, f"{clause.same_as} is caught by no check"
+        assert clause.checks == caught.checks
 
 
 def test_a_clause_no_check_catches_is_a_listed_gap() -> None:

@@ -148,7 +148,8 @@ def expect_continue(ctx: CheckContext) -> None:
     ultimately send a final status code, once it receives and processes the request content,
     unless the connection is closed prematurely." (HTTP-12.h), and "The origin server MUST NOT
     wait for the content before sending the 100 (Continue) response." (HTTP-12.b: a 100 that
-    arrives only after the client, having waited 3 s, sent the body). Several 100s are
+    arrives only after the client, having waited 2 s, sent the body; and a final status
+    that came only then, with no 100 before it, is HTTP-12.a). Several 100s are
     allowed: "A
     single request can have multiple associated responses: zero or more interim (non-final)
     responses with status codes in the "informational" (1xx) range, followed by exactly one
@@ -162,7 +163,7 @@ def expect_continue(ctx: CheckContext) -> None:
     100-continue expectation in an HTTP/1.0 request MUST ignore that expectation." (HTTP-12.f),
     and "Since HTTP/1.0 did not define any 1xx status codes, a server MUST NOT send a 1xx
     response to an HTTP/1.0 client." (HTTP-12.g: a 100 to the HTTP/1.0 request). The client
-    waits up to 3 s for the 100 (0.5 s for HTTP/1.0), then sends the body; one more HTTP/1.1
+    waits up to 2 s for the 100 (0.5 s for HTTP/1.0), then sends the body; one more HTTP/1.1
     request sends it in the same write as the head, which "MAY proceed to send the content
     even if it has not yet received a response" allows (HTTP-12.h if a 100 came and no final
     status)."""
