@@ -165,12 +165,13 @@ class CheckContext:
         return client
 
     def h2_headers(self, rid: str, method: str = "GET", path: str = "/",
-                   extra: Sequence[tuple[bytes, bytes]] = ()) -> list[tuple[bytes, bytes]]:
-        """A request's pseudo-header fields for this endpoint, then X-Probe-Id, then
-        ``extra``."""
+                   extra: Sequence[tuple[bytes, bytes]] = (),
+                   authority: str | None = None) -> list[tuple[bytes, bytes]]:
+        """A request's pseudo-header fields for this endpoint (or ``authority``), then
+        X-Probe-Id, then ``extra``."""
         scheme = b"https" if self.client_tls() is not None else b"http"
         return [(b":method", method.encode()), (b":scheme", scheme),
-                (b":authority", f"{self.host}:{self.port}".encode()),
+                (b":authority", (authority or f"{self.host}:{self.port}").encode()),
                 (b":path", path.encode("latin-1")), (b"x-probe-id", rid.encode()), *extra]
 
     def base_headers(self, rid: str) -> list[tuple[str | bytes, str | bytes]]:

@@ -55,14 +55,11 @@ def h2_through(ctx: CheckContext, nginx: Nginx) -> H2Client:
     return client
 
 
-def h2_get(ctx: CheckContext, client: H2Client, nginx: Nginx, path: str,
-           authority: str | None = None) -> str:
+def h2_get(ctx: CheckContext, client: H2Client, nginx: Nginx, path: str) -> str:
     """GET ``path`` on ``client`` through ``nginx``; the request id. A non-200 answer is the
     harness's setup failing, not the property under test."""
     rid = ctx.new_rid()
-    headers = [(b":method", b"GET"), (b":scheme", b"https"),
-               (b":authority", (authority or f"localhost:{nginx.port}").encode()),
-               (b":path", path.encode()), (b"x-probe-id", rid.encode())]
+    headers = ctx.h2_headers(rid, "GET", path, authority=f"localhost:{nginx.port}")
     stream = client.response(client.request(headers), timeout=TIMEOUT)
     if stream.status != 200:
         raise HarnessError(f"HTTP/2 GET {path} through nginx got status {stream.status or 'none'}"

@@ -60,8 +60,7 @@ def nginx_tls_host(ctx: CheckContext) -> None:
     rid = ctx.new_rid()
     authority = f"{AUTHORITY_HOST}:{ctx.port}"
     client = ctx.http2()
-    headers = [(n, authority.encode() if n == b":authority" else v)
-               for n, v in ctx.h2_headers(rid, path="/nginx-tls/host")]
+    headers = ctx.h2_headers(rid, path="/nginx-tls/host", authority=authority)
     stream = client.response(client.request(headers), timeout=HOST_BOUND)
     if stream.status != 200:
         raise HarnessError(f"HTTP/2 GET through nginx got status {stream.status or 'none'}: "
