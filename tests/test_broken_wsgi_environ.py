@@ -49,6 +49,11 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
     # Paths RFC 3875 4.1.5 lets a server refuse: reported (INFO).
     ("generated-refuses-odd-paths", "wsgi", "broken_wsgi_environ:plain", REFUSES_ODD_PATHS,
      {"pep3333.generated-environ": "info: WSGI-ENV-06.j, WSGI-ENV-06.k"}),
+    # Mounted under /app by its --mount option, SCRIPT_NAME taken from the raw request line.
+    # (The probe app itself: the prefix option goes before the app argument, and the app's
+    # module name must not be the script's.)
+    ("script-name-encoded", "wsgi", "conformance.probes.wsgi_app:app", REFUSES_ODD_PATHS,
+     {"pep3333.script-name-option": "fail: WSGI-ENV-06.d"}),
     ("chunked-refused", "wsgi", "broken_wsgi_environ:chunked_refused", HTTP11,
      {"pep3333.chunked-request-body": "fail: WSGI-IN-06.b"}),
     ("chunked-read-to-close", "wsgi", "broken_wsgi_environ:chunked_read_to_close", HTTP11,
@@ -57,9 +62,14 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
      {"pep3333.chunked-request-body": "fail: WSGI-IN-06.e"}),
 ]
 
+# The prefix option a row's server takes ([proxy] prefix_args, as a bundled target declares it):
+# the same script as REFUSES_ODD_PATHS, which with --mount becomes the raw-mounting wsgiref.
+EXTRA_TOML = {"script-name-encoded": '[proxy]\nprefix_args = ["--mount", "/app"]'}
+
 
 @pytest.mark.parametrize("name,interface,app,command,expected",
                          BROKEN_STACKS, ids=[row[0] for row in BROKEN_STACKS])
 def test_check_catches_broken_environ(tmp_path: Path, name: str, interface: str, app: str,
                                       command: str | None, expected: dict[str, str]) -> None:
-    check_broken_stack(tmp_path, name, interface, app, command, expected)
+    check_broken_stack(tmp_path, name, interface, app, command, expected,
+                       extra_toml=EXTRA_TOML.get(name, ""))

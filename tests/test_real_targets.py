@@ -87,6 +87,11 @@ KNOWN_DEVIATIONS = {
     ("deployment.prefix-mount", "wsgiref", "nginx"): "info",
     ("deployment.prefix-mount", "gunicorn-sync", "nginx"): "info",
     ("deployment.prefix-mount", "uvicorn-h11", "nginx"): "info",
+    # wsgiref has no prefix option; gunicorn's SCRIPT_NAME (its -e SCRIPT_NAME=/app) is the
+    # configured value, never URL-encoded, but http/wsgi.py create (l.282-286) compares it with
+    # the undecoded path and answers GET /%61pp/mounted/x with 500 (reported: WSGI-ENV-06.j).
+    ("pep3333.script-name-option", "wsgiref", "direct"): "unsupported",
+    ("pep3333.script-name-option", "gunicorn-sync", "direct"): "info",
     # uvicorn (config.py: forwarded_allow_ips defaults to "127.0.0.1,::1", proxy_headers True)
     # and gunicorn (config.py ForwardedAllowIPS, same default; scheme only) believe
     # X-Forwarded-* from a loopback client by default: reported, not a fail (a documented

@@ -14,6 +14,7 @@ HTTP/1.1 wsgiref of broken_wsgiref_variants.py; ``python broken_wsgi_environ.py 
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import unquote, unquote_to_bytes
@@ -223,7 +224,31 @@ class _RefusesOddPaths(WSGIRequestHandler):
         return True
 
 
+# -- a wsgiref mounted under a prefix that takes SCRIPT_NAME from the raw request line ----------
+
+class _MountsRaw(WSGIRequestHandler):
+    """Mounted at ``mount`` (its --mount option): for a path under it, SCRIPT_NAME is the first
+    segment as the request line spells it, percent-encoding and all (WSGI-ENV-06.d), and
+    PATH_INFO the decoded rest."""
+
+    mount = ""
+
+    def get_environ(self) -> dict[str, Any]:
+        env = super().get_environ()
+        path_info = env.get("PATH_INFO", "")
+        if self.mount and path_info.startswith(self.mount + "/"):
+            raw_first = "/" + self.path.partition("?")[0].split("/")[1]
+            env["SCRIPT_NAME"], env["PATH_INFO"] = raw_first, path_info[len(self.mount):]
+        return env
+
+
 def main() -> None:
+    # --mount PREFIX makes the raw-mounting wsgiref; without it, the one that refuses paths.
+    if "--mount" in sys.argv:
+        at = sys.argv.index("--mount")
+        _MountsRaw.mount = sys.argv[at + 1]
+        del sys.argv[at:at + 2]
+        serve_with(_MountsRaw)
     serve_with(_RefusesOddPaths)
 
 

@@ -14,7 +14,9 @@ from conformance.checks.pep3333.unicode_issues import CGI_VARIABLES
 from conformance.checks.support.common import observed_entry, observed_environ
 from conformance.checks.support.generated_requests import run_property, wsgi_compare, wsgi_unseen
 from conformance.context import CheckContext
+from conformance.probes.contract import Event
 from conformance.verdicts import Level
+from conformance.wire import request_bytes
 
 # PEP 3333: "only lower-case letters, numbers, dots, and underscores" (no dot required: the
 # separator after the server's prefix is not specified).
@@ -442,3 +444,62 @@ def extra_keys_named(ctx: CheckContext) -> None:
             ctx.finding("WSGI-ENV-12.d", f"upper-case keys that are neither RFC 3875 "
                                          f"meta-variables, HTTP_* nor prefixed with 'X_': "
                                          f"{extensions}")
+
+
+# The mount every target's [proxy] prefix_args configure, and a request for it whose first
+# segment spells "app" with a percent-encoded "a": a server that takes SCRIPT_NAME from the
+# request line without decoding it hands the app "/%61pp".
+_MOUNT = "/app"
+_ENCODED_MOUNT_PATH = "/%61pp/mounted/x"
+
+
+@check(
+    id="pep3333.script-name-option",
+    title="with the server's prefix option, SCRIPT_NAME is not URL-encoded",
+    requirements=["WSGI-ENV-06"],
+    level=Level.MUST,
+    interfaces=("wsgi",),
+    via=("direct",),
+    own_server=True,
+    section="PEP 3333 'environ Variables' (SCRIPT_NAME); RFC 3875 4.1.13",
+)
+def script_name_option(ctx: CheckContext) -> None:
+    """RFC 3875 4.1.13: "The SCRIPT_NAME variable MUST be set to a URI path (not URL-encoded)
+    which could identify the CGI script (rather than the script's output)." (WSGI-ENV-06.d).
+    At the root SCRIPT_NAME is empty and cannot show it, so the server runs with its documented
+    prefix option (the TOML's [proxy] prefix_args, mounting the app at /app) and is sent
+    GET /%61pp/mounted/x, the mount with its "a" percent-encoded. A SCRIPT_NAME with a "%" in
+    it is URL-encoded (no "%25" is sent); where the server splits the path is recorded, never
+    judged (how a server is mounted is specified nowhere, PROXY-05). A server that answers
+    either request without passing it to the app is reported: "The server MAY impose
+    restrictions and limitations on what values it permits for PATH_INFO, and MAY reject the
+    request with an error if it encounters any values considered objectionable."
+    (WSGI-ENV-06.j, INFO)."""
+    args = ctx.target.proxy_args("prefix_args")
+    if not args:
+        ctx.unsupported("the target declares no prefix option ([proxy] prefix_args): at the "
+                        "root SCRIPT_NAME is empty")
+    server = ctx.start_server(extra_args=args, label="script-name")
+    views: list[str] = []
+    for target in (f"{_MOUNT}/mounted/x", _ENCODED_MOUNT_PATH):
+        rid = ctx.new_rid()
+        conn = ctx.connect(host=server.host, port=server.port)
+        conn.send(request_bytes("GET", target + "?q=1",
+                                [("Host", f"{server.host}:{server.port}"), ("X-Probe-Id", rid),
+                                 ("Connection", "close")]))
+        response = conn.read_response(timeout=5.0)
+        entry = server.journal.wait_event(rid, Event.REQUEST, timeout=5.0)
+        if entry is None:
+            views.append(f"GET {target}: {response.status or 'no answer'}, not seen by the app")
+            ctx.finding("WSGI-ENV-06.j", f"with {' '.join(args)}, GET {target} got "
+                                         f"{response.status or 'no answer'} and never reached "
+                                         "the app")
+            continue
+        environ = entry["environ"]
+        script_name, path_info = environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", "")
+        views.append(f"GET {target}: SCRIPT_NAME {script_name!r}, PATH_INFO {path_info!r}")
+        if isinstance(script_name, str) and "%" in script_name:
+            ctx.finding("WSGI-ENV-06.d", f"with {' '.join(args)}, GET {target}: SCRIPT_NAME "
+                                         f"is {script_name!r}, URL-encoded (the request has "
+                                         "no '%25', so a decoded SCRIPT_NAME has no '%')")
+    ctx.details["views"] = views
