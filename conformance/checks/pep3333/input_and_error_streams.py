@@ -21,6 +21,7 @@ from conformance.checks.pep3333.input_operations import (
     result_bytes,
 )
 from conformance.checks.pep3333.scripted_responses import required_step, respond
+from conformance.checks.support.closing import close_when_server_does
 from conformance.context import CheckContext
 from conformance.probes.contract import Event, Route
 from conformance.verdicts import CaseEnded, Level
@@ -203,9 +204,14 @@ _EXHAUSTED = _Judge(within=None, eof="WSGI-IN-05.a", crossing="WSGI-IN-05.a",
 
 def _judge_run(ctx: CheckContext, name: str, ops: list[str], body: bytes, judge: _Judge,
                **send: Any) -> None:
-    """One request as its own sub-case: run ``ops`` and compare."""
+    """One request as its own sub-case: run ``ops`` and compare. Every operation returned
+    when the comparison ends normally (one that blocked aborted the connection), so the
+    response follows at once; the next sub-case's request must not wait for this one's
+    connection (close_when_server_does)."""
     with ctx.case(name):
-        _compare(ctx, _run_ops(ctx, ops, body, **send), body, judge)
+        run = _run_ops(ctx, ops, body, **send)
+        _compare(ctx, run, body, judge)
+        close_when_server_does(run.conn)
 
 
 @check(

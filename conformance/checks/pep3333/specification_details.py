@@ -45,6 +45,10 @@ def fresh_dict(ctx: CheckContext) -> None:
     first = ctx.new_rid()
     conn.send(request_bytes("GET", Route.TAINT, ctx.base_headers(first)))
     response = conn.read_response()
+    if not response.keeps_alive():
+        # Nothing more is sent on it; a server that closes gracefully (gunicorn's sync worker)
+        # would wait up to 2 s for the client's close before taking the new connection.
+        conn.close()
     entry = ctx.observed(first)
     if not entry["environ_is_dict"]:
         ctx.finding("WSGI-ENV-01.a", f"environ is a {entry['environ_type']}, not a builtin "

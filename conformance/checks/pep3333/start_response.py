@@ -15,6 +15,7 @@ from conformance.checks.pep3333.scripted_responses import (
     respond,
     respond_step,
 )
+from conformance.checks.support.closing import close_when_server_does
 from conformance.checks.support.streaming import ARRIVAL_BOUND, WAIT
 from conformance.context import CheckContext
 from conformance.probes.contract import LATIN1_HEADER_VALUE as LATIN1_VALUE
@@ -88,7 +89,8 @@ def _headers_sent_for_empty_block(ctx: CheckContext) -> bool:
         ctx.finding("WSGI-RESP-02.b", f"the app had yielded only b'' (and the server had asked "
                                       f"for the next block) when the client got {early[:60]!r}: "
                                       "the headers went out before any non-empty block")
-    conn.read_until(b"block-1\n", timeout=ARRIVAL_BOUND)
+    if conn.read_until(b"block-1\n", timeout=ARRIVAL_BOUND):
+        close_when_server_does(conn)  # the next sub-case's request must not wait for it
     return bool(early)
 
 
