@@ -326,7 +326,9 @@ class CheckContext:
     def cleanup(self) -> None:
         for conn in self.connections:
             conn.close()
-        for server in self.own_servers:
-            server.stop()
+        # nginx first: its idle upstream connections would hold a gracefully stopping server
+        # (gunicorn's workers wait for open connections) for seconds.
         for nginx in self.own_nginx:
             nginx.stop()
+        for server in self.own_servers:
+            server.stop()
