@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 
 from conformance.catalogue import check
 from conformance.checks.support.final_responses import finals
@@ -27,10 +28,37 @@ def _read_interim(conn: Connection, wait: float) -> None:
 
 
 CONTINUE_ANSWER = 5.0  # seconds for the final response once the body is sent
+# Seconds for what follows the first response (the final one after a 100) before the close.
+AFTER_FIRST = 0.3
 # Seconds an HTTP/1.1 client waits for the 100 before it sends the body anyway: long enough
 # that a 100 arriving only after the body shows a server that waited for it (a server sends
 # its 100 in ms; one that sends none costs this wait once).
 CONTINUE_GATE = 2.0
+
+
+def _ends_in_final(conn: Connection) -> bool:
+    """What arrived parses, to its last byte, as complete responses, the last a final one."""
+    received = bytes(conn.received)
+    responses = parse_responses(received, ["POST"], eof=False)
+    return (bool(responses) and responses[-1].status >= 200
+            and all(r.status and r.complete for r in responses)
+            and sum(len(r.raw) for r in responses) == len(received))
+
+
+def _read_rest(conn: Connection, wait: float) -> None:
+    """Read until the server closes or ``wait`` seconds pass, or until the final response is
+    in with nothing after it: a keep-alive server sends no more, so waiting out ``wait``
+    only confirmed that nothing followed its final response. Bytes that do not parse as a
+    response (content after a 1xx, HTTP-10.e) are read for the whole of ``wait``."""
+    deadline = time.monotonic() + wait
+    while not conn.eof and not _ends_in_final(conn):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        try:
+            conn.recv_some(left)
+        except (WireTimeout, OSError):
+            return
 
 
 def _expect_exchange(ctx: CheckContext, version: str, gate: float, *,
@@ -54,8 +82,7 @@ def _expect_exchange(ctx: CheckContext, version: str, gate: float, *,
         with contextlib.suppress(OSError):
             conn.send(b"hello")
     conn.read_response(method="POST", timeout=CONTINUE_ANSWER, skip_interim=False)
-    with contextlib.suppress(WireTimeout, OSError):
-        conn.read_until_close(timeout=0.3)
+    _read_rest(conn, AFTER_FIRST)
     responses = parse_responses(bytes(conn.received), ["POST"], eof=conn.eof)
     conn.close()
     return responses, rid, before_body
