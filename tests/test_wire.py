@@ -868,3 +868,27 @@ def test_chunk_size_lines_that_are_not_hex_are_reported_as_sent(line: bytes) -> 
                        b"\r\nhello\r\n0\r\n\r\n")
     assert resp.complete is False
     assert resp.problems == [f"invalid chunk size line {line!r}"]
+
+
+# --- when a pipelined exchange is over (checks/rfc9112/pipelined_exchanges.py) ------------------
+
+_HEAD = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"
+_MARKER = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\necho\n"
+
+
+@pytest.mark.parametrize("received,over", [
+    (_HEAD + b"echo\n" + _MARKER, True),  # HEAD's body leaked, then the marker's answer
+    (_HEAD + b"\r\n" + _MARKER, True),  # a stray line end is bytes no response starts with
+    (_HEAD + b"echo\n" + _MARKER[:-2], False),  # the marker's body not all in yet
+    (_HEAD + b"echo\n" + _MARKER[:20], False),  # nor its head
+    (_HEAD + b"echo\n", False),  # the marker answered alone, read as HEAD's: no second answer
+    (_HEAD + _MARKER, False),  # no leak: the parse counts both answers itself
+])
+def test_marker_answer_after_leaked_bytes(received: bytes, over: bool) -> None:
+    """A response to HEAD that leaks its body stops the parse at the leaked bytes; the
+    pipelined marker's complete answer after them still ends the exchange (bodiless-responses
+    then waits for nothing more), and only a complete one does."""
+    from conformance.checks.rfc9112.pipelined_exchanges import marker_answered_after_leak
+
+    responses = parse_responses(received, ["HEAD", "GET"], eof=False)
+    assert marker_answered_after_leak(responses) is over

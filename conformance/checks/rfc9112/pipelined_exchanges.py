@@ -11,7 +11,13 @@ from conformance.checks.support.final_responses import finals
 from conformance.context import CheckContext
 from conformance.desync import MARKER_PATH, announces_close, request_line
 from conformance.polling import poll_until
-from conformance.wire import Connection, Response, WireTimeout, parse_responses
+from conformance.wire import (
+    Connection,
+    Response,
+    WireTimeout,
+    parse_response,
+    parse_responses,
+)
 
 READ = 3.0  # seconds for pipelined answers (or the close) on a correct server
 RECV_STEP = 0.05  # seconds one read waits for bytes before the deadline is looked at again
@@ -30,10 +36,30 @@ def read_until_done(conn: Connection, done: Callable[[], bool], timeout: float) 
     poll_until(settled, timeout, interval=0)
 
 
-def pipeline(ctx: CheckContext, first: bytes, method: str, *,
-             follow: bool = True) -> tuple[Connection, list[Response], str]:
+def marker_answered_after_leak(responses: list[Response]) -> bool:
+    """The first response is complete, bytes that are no response follow it (a leaked body),
+    and after them a complete final response starts: the pipelined marker's answer. The
+    parse stops at the leaked bytes, so it never counts that answer itself."""
+    if len(responses) < 2 or responses[0].status < 200 or not responses[0].complete:
+        return False
+    leaked = responses[1]
+    if leaked.status:
+        return False
+    start = leaked.raw.find(b"HTTP/1.", 1)
+    if start < 0:
+        return False
+    answer, _ = parse_response(leaked.raw[start:])
+    return answer is not None and answer.status >= 200 and answer.complete
+
+
+def pipeline(ctx: CheckContext, first: bytes, method: str, *, follow: bool = True,
+             first_rid: str | None = None) -> tuple[Connection, list[Response], str]:
     """Send ``first`` and (optionally) a marker request in one write; read both answers or
-    until the server closes. Returns the connection, the parsed responses, the marker id."""
+    until the server closes. Returns the connection, the parsed responses, the marker id.
+    ``first_rid`` (the first request's id): also done when the first response leaked bytes
+    and the marker's complete answer follows them, once the app journalled the first
+    request (so it was not the marker alone that the server answered): nothing more is
+    owed, and a caller that finds the leak judges neither the close nor the count."""
     marker_rid = ctx.new_rid()
     host = f"{ctx.host}:{ctx.port}".encode()
     data = first + (request_line(b"GET", MARKER_PATH, host, marker_rid) if follow else b"")
@@ -52,7 +78,9 @@ def pipeline(ctx: CheckContext, first: bytes, method: str, *,
             with contextlib.suppress(OSError):
                 conn.read_until_close(timeout=1.0)
             return True
-        return False
+        return (first_rid is not None and follow and marker_answered_after_leak(
+                parse_responses(bytes(conn.received), methods, eof=False))
+                and ctx.journal.saw(first_rid))
 
     read_until_done(conn, answered, READ)
     responses = parse_responses(bytes(conn.received), methods, eof=conn.eof)

@@ -49,7 +49,7 @@ def _bodiless_case(ctx: CheckContext, method: str, target: str, status: int, lea
     label = f"{method} {target}"
     rid = ctx.new_rid()
     conn, responses, marker_rid = pipeline(
-        ctx, request_bytes(method, target, ctx.base_headers(rid)), method)
+        ctx, request_bytes(method, target, ctx.base_headers(rid)), method, first_rid=rid)
     conn.close()  # gunicorn's sync worker lingers on an open client before the next one
     alone = _marker_answered_alone(ctx, rid, marker_rid, responses)
     if alone:
