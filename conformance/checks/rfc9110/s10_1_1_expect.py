@@ -28,7 +28,7 @@ def _read_interim(conn: Connection, wait: float) -> None:
 
 
 CONTINUE_ANSWER = 5.0  # seconds for the final response once the body is sent
-# Seconds for what follows the first response (the final one after a 100) before the close.
+# Seconds for what follows a final response before the close.
 AFTER_FIRST = 0.3
 # Seconds an HTTP/1.1 client waits for the 100 before it sends the body anyway: long enough
 # that a 100 arriving only after the body shows a server that waited for it (a server sends
@@ -81,8 +81,11 @@ def _expect_exchange(ctx: CheckContext, version: str, gate: float, *,
         before_body = len(conn.received)
         with contextlib.suppress(OSError):
             conn.send(b"hello")
-    conn.read_response(method="POST", timeout=CONTINUE_ANSWER, skip_interim=False)
-    _read_rest(conn, AFTER_FIRST)
+    first = conn.read_response(method="POST", timeout=CONTINUE_ANSWER, skip_interim=False)
+    # After a 1xx the final response still has the whole CONTINUE_ANSWER (the 100 may have
+    # come before the body was sent, and the final only once the app has read it); after a
+    # final response, AFTER_FIRST is for whatever follows it.
+    _read_rest(conn, CONTINUE_ANSWER if 100 <= first.status < 200 else AFTER_FIRST)
     responses = parse_responses(bytes(conn.received), ["POST"], eof=conn.eof)
     conn.close()
     return responses, rid, before_body
