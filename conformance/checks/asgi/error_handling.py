@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from conformance.catalogue import check
+from conformance.checks.support.overlap import overlapped
 from conformance.context import CheckContext
 from conformance.probes.asgi_respond import MARKER
 from conformance.probes.contract import Event, Route
 from conformance.verdicts import Level
-from conformance.wire import request_bytes
+from conformance.wire import Connection, Response, request_bytes
 
 # The suite's bound for a server to end a connection whose app raised: the probe raises at once
 # (0.2 s after its first block mid-response), so 5 s is ample on a loaded machine.
@@ -53,20 +56,34 @@ def invalid_events(ctx: CheckContext) -> None:
     9112 11.1: HARDENING). Ending the connection instead of raising is accepted, and must be
     real: a send() that neither raised nor let the response complete, on a connection still
     open 3 s later, took neither way (a finding on the case's sentence)."""
-    for kind, ref in INVALID_KINDS.items():
+    # The five requests go out at once, each on its connection (left open until the check
+    # ends, as they always were); each connection's waits keep their bounds (overlap.py).
+    sent = [_send_invalid(ctx, kind) for kind in INVALID_KINDS]
+    responses = overlapped([partial(_read_invalid, conn) for _, conn in sent])
+    for (kind, ref), (rid, conn), response in zip(INVALID_KINDS.items(), sent, responses,
+                                                   strict=True):
         with ctx.case(kind):
-            _judge_invalid(ctx, kind, ref)
+            _judge_invalid(ctx, kind, ref, rid, conn, response)
 
 
-def _judge_invalid(ctx: CheckContext, kind: str, ref: str | None) -> None:
+def _send_invalid(ctx: CheckContext, kind: str) -> tuple[str, Connection]:
     rid = ctx.new_rid()
     conn = ctx.connect()
     conn.send(request_bytes("GET", f"{Route.RESPOND}?case=invalid&kind={kind}",
                             ctx.base_headers(rid) + [("Connection", "close")]))
+    return rid, conn
+
+
+def _read_invalid(conn: Connection) -> Response:
     # Short bounds: a correct server answers (or aborts) at once; a server that leaves
     # the connection hanging must not cost more than a few seconds per case.
     response = conn.read_response(timeout=INVALID_WAIT)
     conn.read_until_close(timeout=INVALID_WAIT / 2)
+    return response
+
+
+def _judge_invalid(ctx: CheckContext, kind: str, ref: str | None, rid: str, conn: Connection,
+                   response: Response) -> None:
     result = ctx.journal.wait_event(rid, Event.SEND_RESULT, timeout=INVALID_WAIT)
     raised = bool(result and result["raised"])
     received = bytes(conn.received)
@@ -119,19 +136,49 @@ def app_exception(ctx: CheckContext) -> None:
     occur while handling the request." (ASGI-HTTP-09.b), so a 5xx or a close passes and any
     other answer, like what follows an app that returns without responding, is reported
     (INFO)."""
+    # The three requests go out at once, each on its connection; each connection's waits
+    # keep their bounds, counted from its own request (overlap.py).
+    before, after, returned = (_send_case(ctx, case, timeout) for case, timeout in (
+        ("raise-before-start", 5.0), ("raise-after-start", 5.0), ("no-response", 3.0)))
+    waited = overlapped([partial(_await_before_start, before), partial(_await_close, after),
+                         partial(_await_no_response, returned)])
     with ctx.case("raise-before-start"):
-        _raise_before_start(ctx)
+        _raise_before_start(ctx, before, *waited[0])
     with ctx.case("raise-after-start"):
-        _raise_after_start(ctx)
+        _raise_after_start(ctx, after, waited[1])
     with ctx.case("no-response"):
-        _no_response(ctx)
+        _no_response(ctx, returned, waited[2])
 
 
-def _raise_before_start(ctx: CheckContext) -> None:
-    conn = ctx.connect()
-    conn.send(request_bytes("GET", f"{Route.RESPOND}?case=raise-before-start",
+def _send_case(ctx: CheckContext, case: str, timeout: float) -> Connection:
+    conn = ctx.connect(timeout=timeout)
+    conn.send(request_bytes("GET", f"{Route.RESPOND}?case={case}",
                             ctx.base_headers(ctx.new_rid())))
+    return conn
+
+
+def _await_before_start(conn: Connection) -> tuple[Response, bool]:
+    """The response, and whether the request ended: answered, or the connection closed."""
     response = conn.read_response(timeout=TERMINATE_BOUND)
+    return response, (bool(response.status) or conn.eof
+                      or conn.read_until_close(timeout=TERMINATE_BOUND))
+
+
+def _await_close(conn: Connection) -> bool:
+    # The status is on the wire and 92 promised bytes are missing: closing the connection is
+    # the only way left to end the request.
+    return conn.read_until_close(timeout=TERMINATE_BOUND + 0.5)
+
+
+def _await_no_response(conn: Connection) -> Response:
+    response = conn.read_response(method="GET", timeout=3.0)
+    # Close at once, as ctx.request does: some servers wait for an idle client to go.
+    conn.close()
+    return response
+
+
+def _raise_before_start(ctx: CheckContext, conn: Connection, response: Response,
+                        ended: bool) -> None:
     status = response.status
     if status and not 500 <= status < 600:
         ctx.finding("ASGI-HTTP-09.b", f"the app raised before http.response.start and the "
@@ -140,32 +187,25 @@ def _raise_before_start(ctx: CheckContext) -> None:
     # open for further requests (asgi-www.rst, HTTP Connection Scope); so does a close.
     # Through nginx, which answers 502 once the server closes, no answer means neither.
     who = "nginx" if ctx.via == "nginx" else "the server"
-    ctx.require(bool(status) or conn.eof or conn.read_until_close(timeout=TERMINATE_BOUND),
-                "ASGI-HTTP-09.a",
+    ctx.require(ended, "ASGI-HTTP-09.a",
                 f"the app raised before http.response.start and {who} neither answered nor "
                 f"closed the connection within {2 * TERMINATE_BOUND:g}s: the request was left "
                 "open instead of terminated")
 
 
-def _raise_after_start(ctx: CheckContext) -> None:
-    conn = ctx.connect()
-    conn.send(request_bytes("GET", f"{Route.RESPOND}?case=raise-after-start",
-                            ctx.base_headers(ctx.new_rid())))
-    # The status is on the wire and 92 promised bytes are missing: closing the connection is
-    # the only way left to end the request.
-    ctx.require(conn.read_until_close(timeout=TERMINATE_BOUND + 0.5), "ASGI-HTTP-09.a",
+def _raise_after_start(ctx: CheckContext, conn: Connection, closed: bool) -> None:
+    ctx.require(closed, "ASGI-HTTP-09.a",
                 f"the app raised 0.2 s after sending 8 of 100 promised body bytes and the "
                 f"connection was still open {TERMINATE_BOUND:g}s later "
                 f"({len(conn.received)} bytes received): the request was not terminated")
 
 
-def _no_response(ctx: CheckContext) -> None:
-    exchange = ctx.request("GET", f"{Route.RESPOND}?case=no-response", timeout=3.0)
-    status = exchange.response.status
+def _no_response(ctx: CheckContext, conn: Connection, response: Response) -> None:
+    status = response.status
     if 500 <= status < 600:
         return
     what = (f"answered {status}" if status else
-            "closed the connection without a response" if exchange.connection.eof
+            "closed the connection without a response" if conn.eof
             else "sent nothing within 3 s, leaving the connection open")
     ctx.finding("ASGI-HTTP-09.b", f"the app returned without sending a response and the server "
                                   f"{what} (no sentence says what it should do)")
