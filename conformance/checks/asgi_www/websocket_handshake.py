@@ -9,6 +9,7 @@ from conformance.catalogue import check
 from conformance.checks.support.websocket import (
     declared_version,
     open_websocket,
+    open_websockets,
     received_text,
     version_text,
     wait_app_message,
@@ -117,11 +118,13 @@ def ws_close(ctx: CheckContext) -> None:
     Added the reason key to the WebSocket close event.", .e). RFC 6455 7.1.2: closing is done
     by sending "a Close control frame ... whose status code is set to /code/" (.f: a connection
     that ends with no Close frame at all)."""
-    for name, query in (("before accept", "?then=receive"),
-                        ("before accept, with a code", "?code=4003")):
+    before = (("before accept", "?then=receive"), ("before accept, with a code", "?code=4003"))
+    # Both handshakes go out at once, each bounded as before (a server that never answers one
+    # costs its bound once, not twice).
+    sessions = open_websockets(ctx, [f"{WsRoute.CLOSE_BEFORE_ACCEPT}{query}"
+                                     for _, query in before], timeout=ANSWER_BOUND)
+    for (name, query), session in zip(before, sessions, strict=True):
         with ctx.case(f"close {name}"):
-            session = open_websocket(ctx, f"{WsRoute.CLOSE_BEFORE_ACCEPT}{query}",
-                                     timeout=ANSWER_BOUND)
             websocket_scope(ctx, session)
             hs = session.handshake
             completed = " (the handshake completed)" if hs.accepted else ""

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+from conformance.checks.support.overlap import overlapped
 from conformance.context import CheckContext
 from conformance.probes.asgi_websocket import spec_version
 from conformance.probes.contract import Event
@@ -47,6 +49,23 @@ def open_websocket(ctx: CheckContext, target: str, *, subprotocols: Sequence[str
         target, host=f"{host}:{port}", subprotocols=subprotocols,
         headers=[(b"x-probe-id", rid.encode()), *headers], timeout=timeout)
     return Session(rid, conn, client, handshake)
+
+
+def open_websockets(ctx: CheckContext, targets: Sequence[str], *,
+                    timeout: float = 5.0) -> list[Session]:
+    """Open a WebSocket to each of ``targets`` on the check's path, as open_websocket does, with
+    the handshakes side by side (overlap.py): each keeps its own ``timeout``; the connections
+    and request ids are recorded in the order of ``targets``."""
+    host, port = ctx.host, ctx.port
+    opened = [(ctx.new_rid(), ctx.connect(host=host, port=port, timeout=timeout))
+              for _ in targets]
+    clients = [WebSocketClient(conn) for _, conn in opened]
+    handshakes = overlapped([
+        partial(client.handshake, target, host=f"{host}:{port}",
+                headers=[(b"x-probe-id", rid.encode())], timeout=timeout)
+        for target, (rid, _), client in zip(targets, opened, clients, strict=True)])
+    return [Session(rid, conn, client, handshake) for (rid, conn), client, handshake
+            in zip(opened, clients, handshakes, strict=True)]
 
 
 def websocket_scope(ctx: CheckContext, session: Session) -> dict[str, Any]:
