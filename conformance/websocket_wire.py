@@ -107,6 +107,7 @@ class WebSocketClient:
         self._partial: dict[str, list[str | bytes]] = {"text": [], "bytes": []}
         self._handshake = Handshake()
         self._handshake_done = False
+        self._handshake_sent = 0.0
         self.write_failed = False
 
     # -- the opening handshake -------------------------------------------------------------
@@ -116,18 +117,28 @@ class WebSocketClient:
         """Send the opening handshake (extra ``headers``: the x-probe-id, repeated
         Sec-WebSocket-Protocol lines, ...) and read the answer to its end: a 101, or a
         rejection and its body. Never raises on what the server sent."""
+        self.send_handshake(target, host=host, subprotocols=subprotocols, headers=headers)
+        return self.read_handshake(timeout)
+
+    def send_handshake(self, target: str, *, host: str, subprotocols: Sequence[str] = (),
+                       headers: Iterable[tuple[bytes, bytes]] = ()) -> None:
+        """The first half of :meth:`handshake`: the request only."""
         request = Request(host=host, target=target, subprotocols=list(subprotocols),
                           extra_headers=list(headers))
         self._write(self.ws.send(request))
-        started = time.monotonic()
-        deadline = started + timeout
+        self._handshake_sent = time.monotonic()
+
+    def read_handshake(self, timeout: float) -> Handshake:
+        """The second half of :meth:`handshake`: the answer, read to its end within
+        ``timeout`` seconds from now."""
+        deadline = time.monotonic() + timeout
         while not self._handshake_done:
             if not self._read(deadline):
                 self._handshake.problems.append(
                     "the connection closed before the handshake was answered" if self.conn.eof
                     else f"no complete answer to the handshake within {timeout:.1f}s")
                 break
-        self._handshake.seconds = time.monotonic() - started
+        self._handshake.seconds = time.monotonic() - self._handshake_sent
         return self._handshake
 
     # -- sending ---------------------------------------------------------------------------

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from conformance.catalogue import check
-from conformance.checks.support.websocket import open_websocket, received_text, websocket_scope
+from conformance.checks.support.websocket import (
+    JOURNAL_BOUND,
+    Session,
+    received_text,
+    websocket_scope,
+)
 from conformance.context import CheckContext
 from conformance.probes.asgi_websocket import DENIAL_EXTENSION, denial_body
-from conformance.probes.contract import WsRoute
+from conformance.probes.contract import Event, WsRoute
 from conformance.verdicts import Level
+from conformance.websocket_wire import WebSocketClient
 
 DENIAL_STATUS = 418
 DENIAL_PARTS = 3
 # The denial is answered at once; this only absorbs a loaded machine (the suite's bound).
 DENIAL_BOUND = 5.0
+# How long the answer is read where the scope does not advertise the extension: for the
+# evidence only (the check is unsupported whatever the answer).
+EVIDENCE_READ = 0.5
 
 
 @check(
@@ -37,8 +46,20 @@ def websocket_denial(ctx: CheckContext) -> None:
     is "Concatenated onto any previous body values sent in this connection scope." (.g: the
     client gets all three parts). "the server should send a HTTP response and then close the
     connection" (.d, SHOULD: the connection ends within 5 s, the suite's bound)."""
-    session = open_websocket(ctx, f"{WsRoute.DENY}?status={DENIAL_STATUS}&parts={DENIAL_PARTS}",
-                             timeout=DENIAL_BOUND)
+    rid, conn = ctx.new_rid(), ctx.connect(timeout=DENIAL_BOUND)
+    client = WebSocketClient(conn)
+    client.send_handshake(f"{WsRoute.DENY}?status={DENIAL_STATUS}&parts={DENIAL_PARTS}",
+                          host=f"{ctx.host}:{ctx.port}", headers=[(b"x-probe-id", rid.encode())])
+    # The app's scope says whether the extension is there before the server answers: where it
+    # is not, no verdict depends on the answer, read only briefly for the evidence (a server
+    # that keeps its refusal open would otherwise hold the check for the whole bound). An app
+    # never called: the answer gets its whole bound, and websocket_scope judges as always.
+    entry = ctx.journal.wait_event(rid, Event.REQUEST, timeout=JOURNAL_BOUND)
+    early = entry["scope"] if entry else None
+    unadvertised = (isinstance(early, dict) and early.get("type") == "websocket"
+                    and DENIAL_EXTENSION not in (early.get("extensions") or {}))
+    session = Session(rid, conn, client,
+                      client.read_handshake(EVIDENCE_READ if unadvertised else DENIAL_BOUND))
     scope = websocket_scope(ctx, session)
     extensions = scope.get("extensions") or {}
     if DENIAL_EXTENSION not in extensions:
