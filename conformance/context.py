@@ -323,7 +323,10 @@ class CheckContext:
             result["tls_sessions"] = [c.tls_session for c in self.connections]
         return result
 
-    def cleanup(self) -> None:
+    def cleanup(self, *, wait: bool = True) -> None:
+        """Close the check's connections and stop its own nginx and servers. ``wait`` False
+        leaves the wait for the servers' exit to the background, for a check whose record
+        reads nothing more of them (no log tail)."""
         for conn in self.connections:
             conn.close()
         # nginx first: its idle upstream connections would hold a gracefully stopping server
@@ -331,4 +334,7 @@ class CheckContext:
         for nginx in self.own_nginx:
             nginx.stop()
         for server in self.own_servers:
-            server.stop()
+            if wait:
+                server.stop()
+            else:
+                server.stop_in_background()

@@ -30,7 +30,7 @@ from conformance.proxy import (
 )
 from conformance.report.redaction import WITHHELD_WHY, Redactor
 from conformance.report.results import jsonable
-from conformance.servers import ServerStartError, ServerUnderTest
+from conformance.servers import ServerStartError, ServerUnderTest, wait_for_stops
 from conformance.targets import Target
 from conformance.verdicts import (
     CaseEnded,
@@ -171,6 +171,8 @@ class Harness:
         return nginx
 
     def release(self, target: Target) -> None:
+        """Stop the target's nginx instances, then its shared server: in the background, for
+        its exit is read by no record (a death under a check is read before this)."""
         for key in [k for k in self._nginx_variants if k[0] == target.name]:
             self._nginx_variants.pop(key).stop()
         nginx = self._nginx.pop(target.name, None)
@@ -178,7 +180,7 @@ class Harness:
             nginx.stop()
         server = self._servers.pop(target.name, None)
         if server:
-            server.stop()
+            server.stop_in_background()
 
     def release_all(self) -> None:
         for variant in list(self._nginx_variants.values()):
@@ -194,6 +196,7 @@ class Harness:
     def close(self) -> None:
         """Stop everything, and remove the working directory if this harness made it."""
         self.release_all()
+        wait_for_stops()  # the background stops write their logs into the working directory
         if self._owns_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -243,7 +246,9 @@ class Harness:
         except Exception as exc:  # evidence is best effort; the verdict stands
             evidence = {"evidence_error": repr(exc)}
         finally:
-            ctx.cleanup()
+            # A passing or skipped record carries no log tail (below): its own servers' exit
+            # is nobody's business, and the next check need not wait for it.
+            ctx.cleanup(wait=verdict not in (Verdict.PASS, Verdict.SKIPPED))
         # Read after cleanup: closing the check's connections can itself crash a server (an
         # abort handler on a freed request), and that crash is this check's, not the next's.
         died = self._deaths.pop(target.name, []) + self._shared_death(target, check)

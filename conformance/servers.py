@@ -5,10 +5,14 @@ port, in its own process group (so worker processes go with it), with stdout and
 a log file. Readiness is a poll: a probe request until any HTTP response arrives, with the
 target's deadline; over TLS a handshake that fails says so, with the ssl module's reason
 (a certificate the client cannot verify ends the poll at once: it will not change). Stopping
-is SIGTERM to the group, then SIGKILL after the stop deadline.
+is SIGTERM to the group, then SIGKILL after the stop deadline. A process whose exit nothing
+reads any more (a passing check's own server, a released shared server) is stopped in the
+background: the SIGTERM at once, the wait for its graceful exit in a thread, so the run goes on
+while gunicorn's master (say) takes its 1 to 3 s to retire its worker.
 
 Every started process is registered here so that nothing outlives the run, whatever ends it
-(:func:`stop_all` runs from the plugin's unconfigure hook, atexit and SIGTERM).
+(:func:`stop_all` runs from the plugin's unconfigure hook, atexit and SIGTERM; it also waits
+for the stops under way in the background).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +39,8 @@ from conformance.wire import Connection, WireTimeout, request_bytes
 
 HOST = "127.0.0.1"
 _LIVE: set[ManagedProcess] = set()
+_STOPPING: set[threading.Thread] = set()  # stops under way (ManagedProcess.stop_in_background)
+_STOPPING_LOCK = threading.Lock()
 # Seconds of TLS handshakes failing one after another (the server alive and accepting) after
 # which readiness gives up with the handshake's reason instead of waiting out the target's
 # whole deadline. A server still starting times out or refuses the connection; one that
@@ -174,6 +181,11 @@ class ManagedProcess:
         self.log_path = log_path
         self.stop_timeout = stop_timeout
         self.returncode: int | None = None
+        # stop() runs once (later calls wait for it and return its result), from the thread of
+        # a background stop or from stop_all; reentrant for stop_all in a signal handler.
+        self._stop_lock = threading.RLock()
+        self._sigterm_sent = False  # by stop_in_background, so that stop() sends no second one
+        self._stopped = False
         self._log = log_path.open("ab")
         try:
             self.proc = subprocess.Popen(
@@ -206,22 +218,52 @@ class ManagedProcess:
 
     def stop(self) -> int | None:
         """SIGTERM to the process, SIGKILL to its group after the deadline; the exit code."""
-        if self.alive():
-            # The main process first: masters (gunicorn, hypercorn) shut their workers down
-            # gracefully themselves; the group gets SIGKILL only after the deadline.
-            with contextlib.suppress(ProcessLookupError):
-                self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=self.stop_timeout)
-            except subprocess.TimeoutExpired:
-                self.signal_group(signal.SIGKILL)
-                self.proc.wait(timeout=10)
-        # Workers that outlived their master still belong to the group.
-        self.signal_group(signal.SIGKILL)
-        self.returncode = self.proc.returncode
-        self._log.close()
-        _LIVE.discard(self)
-        return self.returncode
+        with self._stop_lock:
+            if self._stopped:
+                return self.returncode
+            if self.alive():
+                # The main process first: masters (gunicorn, hypercorn) shut their workers down
+                # gracefully themselves; the group gets SIGKILL only after the deadline.
+                if not self._sigterm_sent:
+                    with contextlib.suppress(ProcessLookupError):
+                        self.proc.send_signal(signal.SIGTERM)
+                try:
+                    self.proc.wait(timeout=self.stop_timeout)
+                except subprocess.TimeoutExpired:
+                    self.signal_group(signal.SIGKILL)
+                    self.proc.wait(timeout=10)
+            # Workers that outlived their master still belong to the group.
+            self.signal_group(signal.SIGKILL)
+            self.returncode = self.proc.returncode
+            self._log.close()
+            self._stopped = True
+            _LIVE.discard(self)
+            return self.returncode
+
+    def stop_in_background(self) -> None:
+        """stop() in a thread of its own: for a process whose exit and last log lines nothing
+        reads any more. stop_all() (and wait_for_stops()) wait for it."""
+        with self._stop_lock:
+            if self._stopped or self._sigterm_sent:
+                return
+            # The SIGTERM now, in the order the caller stops things (an nginx before the server
+            # behind it); only the wait for the exit (and the SIGKILL after it) is left behind.
+            if self.alive():
+                with contextlib.suppress(ProcessLookupError):
+                    self.proc.send_signal(signal.SIGTERM)
+            self._sigterm_sent = True
+        thread = threading.Thread(target=self._stop_and_forget, name=f"stop-{self.pid}",
+                                  daemon=True)
+        with _STOPPING_LOCK:
+            _STOPPING.add(thread)
+        thread.start()
+
+    def _stop_and_forget(self) -> None:
+        try:
+            self.stop()
+        finally:
+            with _STOPPING_LOCK:
+                _STOPPING.discard(threading.current_thread())
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -351,6 +393,11 @@ class ServerUnderTest:
     def stop(self) -> int | None:
         return self.process.stop() if self.process else None
 
+    def stop_in_background(self) -> None:
+        """stop() without waiting for the exit (ManagedProcess.stop_in_background)."""
+        if self.process:
+            self.process.stop_in_background()
+
     def request_stop(self) -> None:
         """SIGTERM to the server's main process, as an init system stops it; no wait (for
         checks that watch the shutdown while a request is in flight)."""
@@ -382,11 +429,22 @@ class ServerUnderTest:
         return self.process.log_tail(lines) if self.process else ""
 
 
+def wait_for_stops() -> None:
+    """Wait until every stop under way in the background has ended (before the working
+    directory with their logs and sockets is removed)."""
+    with _STOPPING_LOCK:
+        threads = list(_STOPPING)
+    for thread in threads:
+        thread.join()
+
+
 def stop_all() -> None:
-    """Stop every process this run started (servers and nginx)."""
+    """Stop every process this run started (servers and nginx), and wait for the stops under
+    way in the background."""
     for process in list(_LIVE):
         with contextlib.suppress(Exception):
             process.stop()
+    wait_for_stops()
 
 
 atexit.register(stop_all)
