@@ -30,7 +30,14 @@ from pathlib import Path
 
 from conformance.certificates import Certificates
 from conformance.polling import poll_until
-from conformance.servers import HOST, ManagedProcess, ServerStartError, free_port, http_answers
+from conformance.servers import (
+    HOST,
+    READY_POLL,
+    ManagedProcess,
+    ServerStartError,
+    free_port,
+    http_answers,
+)
 
 INSTALL_HINT = "nginx is not installed; install it with: apt-get install -y nginx-light"
 # The HTTP version nginx speaks to the upstream in the default variant (proxy_http_version).
@@ -275,7 +282,7 @@ class Nginx:
             answers = http_answers(self.host, self.port, timeout=1.0, tls=tls)
             return "serving" if answers else None
 
-        outcome = poll_until(state, timeout, interval=0.05)
+        outcome = poll_until(state, timeout, interval=READY_POLL)
         if outcome == "serving":
             return
         if outcome == "exited":

@@ -46,6 +46,12 @@ _STOPPING_LOCK = threading.Lock()
 # whole deadline. A server still starting times out or refuses the connection; one that
 # answers a handshake with an alert or a close does so on every attempt.
 TLS_FAILURE_GRACE = 3.0
+# Seconds between readiness probes while nothing listens yet (the connection refused at once:
+# the server sees nothing of it), and once something listens but did not answer (a probe the
+# server sees, so no more often than before). They only set how soon the suite notices a
+# server that is ready; neither is a bound (that is the target's startup_timeout).
+READY_POLL = 0.01
+LISTENING_POLL = 0.05
 
 
 class ServerStartError(Exception):
@@ -63,11 +69,19 @@ def http_answers(host: str, port: int, path: str = "/probe/ready", timeout: floa
                  tls: ssl.SSLContext | None = None) -> bool:
     """True when something on host:port answers an HTTP request with a status line (over
     TLS with the ``tls`` client context)."""
+    return http_probe(host, port, path, timeout, tls) is True
+
+
+def http_probe(host: str, port: int, path: str = "/probe/ready", timeout: float = 2.0,
+               tls: ssl.SSLContext | None = None) -> bool | None:
+    """http_answers(), and None when the connection was refused (nothing listens yet)."""
     try:
         with Connection(host, port, timeout=timeout, tls=tls) as conn:
             conn.send(request_bytes("GET", path, [("Host", f"{host}:{port}"),
                                                   ("Connection", "close")]))
             return conn.read_response(timeout=timeout).status > 0
+    except ConnectionRefusedError:
+        return None
     except (OSError, WireTimeout):
         return False
 
@@ -147,8 +161,9 @@ class TLSFailures:
         return 0.0 if self.since is None else time.monotonic() - self.since
 
 
-def uds_answers(path: str, timeout: float = 1.0) -> bool:
-    """True when something on the Unix socket ``path`` answers an HTTP request."""
+def uds_answers(path: str, timeout: float = 1.0) -> bool | None:
+    """True when something on the Unix socket ``path`` answers an HTTP request; None when
+    nothing listens on it yet (no socket file, or the connection refused)."""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout)
@@ -156,6 +171,8 @@ def uds_answers(path: str, timeout: float = 1.0) -> bool:
             sock.sendall(request_bytes("GET", "/probe/ready", [("Host", "localhost"),
                                                                ("Connection", "close")]))
             return sock.recv(16).startswith(b"HTTP/")
+    except (FileNotFoundError, ConnectionRefusedError):
+        return None
     except OSError:
         return False
 
@@ -342,17 +359,26 @@ class ServerUnderTest:
         def state() -> str | None:
             if not process.alive():
                 return "exited"
+            if tls is not None:
+                answer = tls_answers(self.host, self.port, tls, timeout=1.0)
+                if answer.answered:
+                    return "serving"
+                failing.add(answer)
+                if answer.final or failing.seconds() >= TLS_FAILURE_GRACE:
+                    return "tls-failed"
+                time.sleep(LISTENING_POLL - READY_POLL)
+                return None
             if self.uds is not None:
-                return "serving" if uds_answers(self.uds) else None
-            if tls is None:
-                return "serving" if http_answers(self.host, self.port, timeout=1.0) else None
-            answer = tls_answers(self.host, self.port, tls, timeout=1.0)
-            if answer.answered:
+                answered = uds_answers(self.uds)
+            else:
+                answered = http_probe(self.host, self.port, timeout=1.0)
+            if answered:
                 return "serving"
-            failing.add(answer)
-            return "tls-failed" if answer.final or failing.seconds() >= TLS_FAILURE_GRACE else None
+            if answered is False:  # a listener that did not answer: probe it as often as ever
+                time.sleep(LISTENING_POLL - READY_POLL)
+            return None
 
-        outcome = poll_until(state, self.target.startup_timeout, interval=0.05)
+        outcome = poll_until(state, self.target.startup_timeout, interval=READY_POLL)
         if outcome == "serving":
             return
         if outcome == "exited":
