@@ -78,6 +78,10 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
     ("ws-lax-type", "asgi", wrapped("lax_type"), UVICORN_WSPROTO, {
         "asgi-www.ws-scope": "fail: ASGI-WS-01.b",  # type b"websocket"
     }),
+    ("ws-lax-unadvertised", "asgi", wrapped("lax_unadvertised"), UVICORN_WSPROTO, {
+        # the denial delivered, its extension not in the scope
+        "asgi-ext.websocket-denial": "fail: ASGI-EXT-01.b",
+    }),
     ("ws-lax-proxy", "asgi", wrapped("lax_proxy"), UVICORN_WSPROTO, {
         "deployment.websocket": "fail: PROXY-08.d, PROXY-08.e, PROXY-08.f, PROXY-08.g, "
                                 "PROXY-08.i, PROXY-08.l, PROXY-08.m",

@@ -13,6 +13,7 @@ them:
                              ``then=receive`` keep awaiting receive() and journal what comes
     /ws/deny                 the denial response (``status=``, ``parts=``) where
                              ``websocket.http.response`` is advertised, else a plain close
+                             (``anyway=1``: the denial response all the same)
     /ws/close-after-accept   accept, optionally send one text (``send=``), then websocket.close
                              with ``code=`` / ``reason=`` when given (absent keys: defaults)
     /ws/send-after-close     accept, await websocket.disconnect, then send() once more
@@ -131,7 +132,8 @@ async def websocket(scope: Scope, receive: Receive, send: Send, rid: str | None)
                     pass
         return
     if path == WsRoute.DENY:
-        await _deny(ws, scope, int(one("status") or 418), int(one("parts") or 3))
+        await _deny(ws, scope, int(one("status") or 418), int(one("parts") or 3),
+                    anyway=one("anyway") is not None)
         return
 
     if one("delay") is not None:
@@ -194,11 +196,13 @@ def _close_message(code: str | None, reason: str | None) -> Message:
     return message
 
 
-async def _deny(ws: _Socket, scope: Scope, status: int, parts: int) -> None:
+async def _deny(ws: _Socket, scope: Scope, status: int, parts: int, *,
+                anyway: bool = False) -> None:
     """The denial response where the server advertises it; a plain close where it does not
-    (the spec's 403)."""
+    (the spec's 403), unless ``anyway``: then the denial is sent all the same, to see whether
+    a server that does not advertise the extension implements it."""
     extensions = scope.get("extensions") or {}
-    if DENIAL_EXTENSION not in extensions:
+    if DENIAL_EXTENSION not in extensions and not anyway:
         await ws.send({"type": "websocket.close"})
         return
     await ws.send({"type": "websocket.http.response.start", "status": status,

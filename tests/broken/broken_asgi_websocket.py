@@ -84,6 +84,10 @@ scheme_empty = changing(scope=lambda s: {**s, "scheme": ""})
 path_not_decoded = changing(scope=lambda s: {**s, "path": s["raw_path"].decode("latin-1")})
 raw_path_decoded = changing(scope=lambda s: {**s, "raw_path": unquote_to_bytes(s["raw_path"])})
 no_raw_path = changing(scope=lambda s: {k: v for k, v in s.items() if k != "raw_path"})
+# The denial response still delivered (uvicorn implements it), its extension no longer in the
+# scope (ASGI-EXT-01.b).
+hides_denial_extension = changing(scope=lambda s: {**s, "extensions": {
+    k: v for k, v in (s.get("extensions") or {}).items() if k != "websocket.http.response"}})
 query_decoded = changing(scope=lambda s: {
     **s, "query_string": unquote_to_bytes(s["query_string"].replace(b"+", b" "))})
 headers_reversed = changing(scope=lambda s: {**s, "headers": list(reversed(s["headers"]))})
@@ -263,6 +267,7 @@ lax_d = stack(scheme_empty, path_not_decoded, raw_path_decoded, query_decoded,
               server_port_off, bytes_as_text)
 lax_e = stack(no_raw_path, corrupts_payload, denial_headers_reversed)
 lax_type = stack(type_bytes)
+lax_unadvertised = stack(hides_denial_extension)
 # Through nginx: the 101 before the app's accept, the app's empty messages never sent, its
 # close code dropped, the client's close code lost; then payloads changed, the close reason
 # dropped, and (spec 2.5 declared) the client's close reason lost.

@@ -37,7 +37,9 @@ EVIDENCE_READ = 0.5
 def websocket_denial(ctx: CheckContext) -> None:
     """asgi-extensions.rst, Websocket Denial Response: "ASGI Servers that implement this
     extension will provide websocket.http.response in the extensions part of the scope"
-    (ASGI-EXT-01.b: where the websocket scope does not advertise it, unsupported). Where it
+    (ASGI-EXT-01.b: where the websocket scope does not advertise it, unsupported, unless the
+    app's denial, sent all the same, reaches the client: then the server implements the
+    extension without providing it in the scope, a fail). Where it
     does, the app answers the handshake with websocket.http.response.start (status 418, two
     headers) and a body in three websocket.http.response.body parts, messages "with a
     structure that matches the http.response.start and http.response.body messages": so
@@ -64,6 +66,9 @@ def websocket_denial(ctx: CheckContext) -> None:
     extensions = scope.get("extensions") or {}
     if DENIAL_EXTENSION not in extensions:
         session.conn.close()
+        with ctx.case("implemented but not advertised"):
+            if _implemented_unadvertised(ctx):
+                return
         ctx.unsupported(f"the websocket scope's extensions do not advertise {DENIAL_EXTENSION!r}")
     hs = session.handshake
     with ctx.case("status, headers and body"):
@@ -86,3 +91,23 @@ def websocket_denial(ctx: CheckContext) -> None:
         ctx.require(closed, "ASGI-EXT-01.d",
                     f"the denial response was sent; the connection was still open "
                     f"{DENIAL_BOUND:g}s later")
+
+
+def _implemented_unadvertised(ctx: CheckContext) -> bool:
+    """The app sends the denial although the scope does not offer it: a server that lacks the
+    extension raises or ends the connection (its own 403 or 500); one that delivers the app's
+    418 with its X-Denied header implements it without advertising it (ASGI-EXT-01.b, the
+    finding; True)."""
+    rid, conn = ctx.new_rid(), ctx.connect(timeout=DENIAL_BOUND)
+    client = WebSocketClient(conn)
+    client.send_handshake(f"{WsRoute.DENY}?status={DENIAL_STATUS}&parts=1&anyway=1",
+                          host=f"{ctx.host}:{ctx.port}", headers=[(b"x-probe-id", rid.encode())])
+    hs = client.read_handshake(DENIAL_BOUND)
+    conn.close()
+    if hs.status == DENIAL_STATUS and hs.header(b"x-denied") == b"yes":
+        ctx.finding("ASGI-EXT-01.b", f"the websocket scope's extensions do not advertise "
+                    f"{DENIAL_EXTENSION!r}, yet the app's websocket.http.response.start "
+                    f"({DENIAL_STATUS}, X-Denied: yes) reached the client: "
+                    f"{received_text(conn)}")
+        return True
+    return False
