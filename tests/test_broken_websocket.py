@@ -111,6 +111,10 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
          "asgi-ext.websocket-denial": "warn: ASGI-EXT-01.d",
          "deployment.websocket": "fail: PROXY-08.k",
      }),
+    # A pong held back until the app's next message has gone out (or 1 s).
+    ("ws-naive-pong-late", "asgi", PROBE, naive("pong-after-data"), {
+        "rfc6455.ping-pong": "warn: ASGI-WS-06.b",
+    }),
     # RSV ignored, invalid UTF-8 delivered, and the reserved-opcode error closed without a
     # Close frame: three sub-cases of one check, one switch each.
     ("ws-naive-c", "asgi", PROBE,

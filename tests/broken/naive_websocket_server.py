@@ -8,6 +8,7 @@ breaks one clause:
 
 * ``--early-101``: the 101 goes out before the app's accept (ASGI-WS-02.a);
 * ``--no-pong`` / ``--pong-empty``: pings go unanswered / get an empty pong (ASGI-WS-06.a, .c);
+  ``--pong-after-data``: a pong waits for the app's next data message, or 1 s (ASGI-WS-06.b);
 * ``--ping-to-app``: a ping reaches the app as a websocket.receive (ASGI-WS-06.e);
 * ``--accept-unmasked``, ``--ignore-opcode``, ``--ignore-rsv``: the frame is processed as if
   valid (ASGI-WS-08.a, .c, .d); ``--replace-utf8``: invalid UTF-8 reaches the app with
@@ -44,7 +45,8 @@ GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 SWITCHES = ("early_101", "no_pong", "pong_empty", "ping_to_app", "accept_unmasked",
             "ignore_opcode", "ignore_rsv", "replace_utf8", "close_no_frame", "upgrade_http10",
             "no_disconnect_on_reset", "reset_code_1000", "app_close_no_frame", "no_close_echo",
-            "reject_fragments", "first_fragment_only", "denial_keep_open")
+            "reject_fragments", "first_fragment_only", "denial_keep_open",
+            "pong_after_data")
 OPTIONS = argparse.Namespace(**{name: False for name in SWITCHES})
 
 
@@ -70,6 +72,12 @@ class Connection:
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.handshake_sent = False
         self.closed = False
+        self.held_pongs: list[bytes] = []  # --pong-after-data
+
+    def _flush_pongs(self) -> None:
+        for payload in self.held_pongs:
+            self.writer.write(frame(0xA, payload))
+        self.held_pongs.clear()
 
     def _handshake(self, subprotocol: str | None, headers: list[Any]) -> None:
         accept = base64.b64encode(hashlib.sha1(self.key + GUID).digest())
@@ -93,6 +101,7 @@ class Connection:
                 self.writer.write(frame(0x2, message["bytes"]))
             else:
                 self.writer.write(frame(0x1, message["text"].encode("utf-8")))
+            self._flush_pongs()
         elif kind == "websocket.http.response.start":
             head = [f"HTTP/1.1 {message['status']} Denied".encode(),
                     *(bytes(n) + b": " + bytes(v) for n, v in message.get("headers") or [])]
@@ -157,7 +166,10 @@ class Connection:
             if opcode == 0x9:
                 if OPTIONS.ping_to_app:
                     await self.queue.put({"type": "websocket.receive", "bytes": payload})
-                if not OPTIONS.no_pong:
+                if OPTIONS.pong_after_data:
+                    self.held_pongs.append(payload)
+                    asyncio.get_running_loop().call_later(1.0, self._flush_pongs)
+                elif not OPTIONS.no_pong:
                     self.writer.write(frame(0xA, b"" if OPTIONS.pong_empty else payload))
                 continue
             if opcode == 0xA:

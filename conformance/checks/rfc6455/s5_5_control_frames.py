@@ -19,7 +19,7 @@ from conformance.probes.contract import WsRoute
 from conformance.verdicts import Level
 
 # How long the suite waits for the pong: "as soon as is practical" names no time, so a pong
-# later than this is reported as missing (.a), never as slow (.b) — the bound is the suite's.
+# later than this is reported as missing (.a), never as slow; .b is judged by order only.
 PONG_BOUND = 5.0
 PING_DATA = (b"", b"probe ping", bytes(range(125)))  # empty, text-like, the 125-byte maximum
 
@@ -41,7 +41,13 @@ def ping_pong(ctx: CheckContext) -> None:
     for an empty ping, a short one and one of 125 bytes (the largest a control frame may
     carry). asgi-www.rst: websocket.receive is "Sent to the application when a data message is
     received from the client." (.e: the app's journal holds no event for a ping, only the one
-    data message sent after them; that message not arriving at all is ASGI-WS-04.b)."""
+    data message sent after them; that message not arriving at all is ASGI-WS-04.b). "It
+    SHOULD respond with Pong frame as soon as is practical." (.b): no time is named, so no
+    bound judges it; what is judged is order. A Ping and then a text message go to the echo
+    app: the text's echo has to pass through the app, the Pong only through the server, so an
+    echo that arrives before the Pong shows the server answered the later frame first."""
+    with ctx.case("a ping, then a text message"):
+        _judge_pong_before_echo(ctx)
     session = open_websocket(ctx, WsRoute.RECEIVE_ONLY)
     websocket_scope(ctx, session)
     for data in PING_DATA:
@@ -70,3 +76,23 @@ def ping_pong(ctx: CheckContext) -> None:
         ctx.require([m.get("text") for m in messages] == ["after the pings"], "ASGI-WS-06.e",
                     f"after {len(PING_DATA)} pings and one text message the app received "
                     f"{messages!r}")
+
+
+def _judge_pong_before_echo(ctx: CheckContext) -> None:
+    """A Ping, then a text message, to the echo app: the Pong must not come after the echo."""
+    session = open_websocket(ctx, WsRoute.ECHO)
+    websocket_scope(ctx, session)
+    session.client.ping(b"before the text")
+    session.client.send_text("after the ping")
+    got = session.client.until({"pong"}, PONG_BOUND)
+    kinds = [item.kind for item in got]
+    session.client.close()
+    ctx.require("pong" in kinds, "ASGI-WS-06.a",
+                f"no Pong within {PONG_BOUND:g}s of a Ping (got {kinds or 'nothing'}): "
+                f"{received_text(session.conn)}")
+    before = kinds[:kinds.index("pong")]
+    if "text" in before:
+        ctx.finding("ASGI-WS-06.b", "the client sent a Ping, then a text message: the app's "
+                    "echo of the text arrived before the Pong, so the server answered the "
+                    f"later frame, through the app, first (received {kinds}): "
+                    f"{received_text(session.conn)}")
