@@ -45,8 +45,16 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 INLINE_LIMIT = 4096
-# How long /ws/close-before-accept?then=receive keeps awaiting receive() after its close.
+# How long /ws/close-after-accept keeps awaiting receive() after its close (only so the
+# disconnect is journalled too).
 RECEIVE_AFTER_CLOSE_WAIT = 3.0
+# How long /ws/close-before-accept?then=receive keeps awaiting receive() after its close. The
+# clock starts before the server has even sent its 403, and the check closes the client only
+# after it has read that answer (up to its own answer bound, 5 s) and then waits its own bound
+# (5 s) from that close: this must outlast both on a loaded machine, so the server's time to
+# deliver websocket.disconnect is the check's bound, not what is left of the app's. The app
+# returns as soon as the disconnect comes.
+CLOSED_BEFORE_ACCEPT_WAIT = 30.0
 DENIAL_EXTENSION = "websocket.http.response"
 # /ws/send-sizes ends its messages with this text, so the client knows it has seen them all.
 SIZES_END = "probe: end of the sizes"
@@ -127,7 +135,7 @@ async def websocket(scope: Scope, receive: Receive, send: Send, rid: str | None)
     if path == WsRoute.CLOSE_BEFORE_ACCEPT:
         await ws.send(_close_message(one("code"), one("reason")))
         if one("then") == "receive":
-            with anyio.move_on_after(RECEIVE_AFTER_CLOSE_WAIT):
+            with anyio.move_on_after(CLOSED_BEFORE_ACCEPT_WAIT):
                 while (await ws.receive()).get("type") != "websocket.disconnect":
                     pass
         return
