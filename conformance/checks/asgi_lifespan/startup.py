@@ -131,7 +131,19 @@ def startup_failed_exits(ctx: CheckContext) -> None:
             return "exited"
         return "serving" if http_answers(server.host, server.port, timeout=0.5) else None
 
-    outcome = poll_until(exited_or_serving, ctx.target.startup_timeout, interval=0.1)
+    def failed_sent() -> bool:
+        server.journal.refresh()
+        return any(e["event"] == Event.LIFESPAN_SEND and e.get("type") == "lifespan.startup.failed"
+                   for e in server.journal.events)
+
+    # The target's startup timeout is counted from the app's lifespan.startup.failed, not
+    # from the spawn (the server's own boot and import come before it): first until the
+    # app sent it (or the server already exited or serves), then the whole bound from there.
+    outcome = poll_until(lambda: exited_or_serving() or ("sent" if failed_sent() else None),
+                         ctx.target.startup_timeout, interval=0.1)
+    sent = outcome == "sent" or failed_sent()
+    if outcome == "sent":
+        outcome = poll_until(exited_or_serving, ctx.target.startup_timeout, interval=0.1)
     code = server.exit_status() if outcome == "exited" else None
     serving = outcome == "serving"
     server.journal.refresh()
@@ -147,9 +159,10 @@ def startup_failed_exits(ctx: CheckContext) -> None:
                                     f"requests (answered {_probe(ctx, server).status}) instead "
                                     "of exiting")
     elif code is None:
+        since = ("after the app sent lifespan.startup.failed" if sent else
+                 "after it was started (the app never got to send lifespan.startup.failed)")
         ctx.finding("ASGI-LIFE-03", f"the server had neither exited nor served "
-                                    f"{ctx.target.startup_timeout:g}s after the app sent "
-                                    "lifespan.startup.failed")
+                                    f"{ctx.target.startup_timeout:g}s {since}")
     if STARTUP_FAILED_MESSAGE not in server.log_tail(200):
         ctx.finding("ASGI-LIFE-03", f"the server did not log the failure message "
                                     f"{STARTUP_FAILED_MESSAGE!r}")
