@@ -5,12 +5,12 @@ shows up; and the judge of pipelined requests a connection left unanswered."""
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 
 from conformance.checks.support.final_responses import finals
 from conformance.context import CheckContext
 from conformance.desync import MARKER_PATH, announces_close, request_line
-from conformance.polling import poll_until
 from conformance.wire import (
     Connection,
     Response,
@@ -23,17 +23,25 @@ READ = 3.0  # seconds for pipelined answers (or the close) on a correct server
 RECV_STEP = 0.05  # seconds one read waits for bytes before the deadline is looked at again
 
 
-def read_until_done(conn: Connection, done: Callable[[], bool], timeout: float) -> None:
-    """Read until ``done()`` holds, the server closes, or ``timeout`` seconds pass."""
-
-    def settled() -> bool:
-        if conn.eof or done():
-            return True
+def read_until_done(conn: Connection, done: Callable[[], bool], timeout: float,
+                    methods: list[str]) -> None:
+    """Read until ``done()`` holds, the server closes, or ``timeout`` seconds pass with no
+    new complete final response to the pipelined requests (``methods``): the deadline runs
+    afresh from each one, since a server can answer a pipelined request only after the
+    answers before it, so each answer owed gets ``timeout`` from the moment it could first
+    come (the send for the first)."""
+    deadline = time.monotonic() + timeout
+    answers = 0
+    while not (conn.eof or done()):
+        now = time.monotonic()
+        count = sum(r.status >= 200 and r.complete
+                    for r in parse_responses(bytes(conn.received), methods, eof=False))
+        if count > answers:
+            answers, deadline = count, max(deadline, now + timeout)
+        if now >= deadline:
+            return
         with contextlib.suppress(WireTimeout, OSError):
-            conn.recv_some(RECV_STEP)
-        return False
-
-    poll_until(settled, timeout, interval=0)
+            conn.recv_some(min(RECV_STEP, max(deadline - now, 0.001)))
 
 
 def marker_answered_after_leak(responses: list[Response]) -> bool:
@@ -83,7 +91,7 @@ def pipeline(ctx: CheckContext, first: bytes, method: str, *, follow: bool = Tru
                 parse_responses(bytes(conn.received), methods, eof=False))
                 and ctx.journal.saw(first_rid))
 
-    read_until_done(conn, answered, READ)
+    read_until_done(conn, answered, READ, methods)
     responses = parse_responses(bytes(conn.received), methods, eof=conn.eof)
     return conn, responses, marker_rid
 

@@ -136,7 +136,7 @@ def pipelining_order(ctx: CheckContext) -> None:
     conn = ctx.connect(timeout=READ + 1)
     conn.send(data)
     read_until_done(conn, lambda: len(parse_responses(bytes(conn.received), ["GET"] * 3,
-                                                      eof=False)) >= 3, READ)
+                                                      eof=False)) >= 3, READ, ["GET"] * 3)
     responses = parse_responses(bytes(conn.received), ["GET"] * 3, eof=conn.eof)
     conn.close()
     statuses = [r.status for r in responses]
