@@ -19,11 +19,12 @@ from conformance.checks.pep3333.input_operations import (
     RESPONSE_BOUND,
     STEP_DEADLINE,
     result_bytes,
+    wait_steps,
 )
 from conformance.checks.pep3333.scripted_responses import required_step, respond
 from conformance.checks.support.closing import close_when_server_does
 from conformance.context import CheckContext
-from conformance.probes.contract import Event, Route
+from conformance.probes.contract import Route
 from conformance.verdicts import CaseEnded, Level
 from conformance.wire import Connection, request_bytes
 
@@ -64,12 +65,7 @@ def _run_ops(ctx: CheckContext, ops: list[str], body: bytes, *, extra: bytes = b
     conn.send(request_bytes(method, f"{Route.INPUT}?ops={','.join(ops)}", all_headers, body)
               + extra)
     ctx.observed(rid)
-    events = ctx.journal.wait_for(
-        lambda evs: sum(e["event"] == Event.INPUT_STEP for e in evs) >= len(ops), rid=rid,
-        timeout=STEP_DEADLINE)
-    steps = sorted((e for e in (events or ctx.journal.for_rid(rid))
-                    if e["event"] == Event.INPUT_STEP), key=lambda e: e["index"])
-    return _Run(steps, ops, conn)
+    return _Run(wait_steps(ctx.journal, rid, len(ops)), ops, conn)
 
 
 def _expected(oracle: io.BytesIO, op: str) -> Any:
