@@ -31,6 +31,10 @@ ASGI_DISCONNECT_LIMIT = 20.0
 # ends by itself after ENDLESS_SECONDS, so even a server that holds the whole stream back has
 # sent its first bytes by then.
 STARTED_BOUND = ENDLESS_SECONDS + 5.0
+# WSGI: a server writes a block every 10 ms, so a write fails soon after nginx closed the
+# upstream connection; a stream that still ran to its end this long after the abort was not
+# stopped (PROXY-03.d). A stream ending sooner after the abort is not judged.
+REACTION_BOUND = 1.5
 
 
 ABORTED = "the client reset its connection to nginx"
@@ -79,8 +83,11 @@ def send_after_disconnect(ctx: CheckContext, rid: str) -> None:
 
 
 def judge_disconnect_wsgi(ctx: CheckContext, rid: str, what: str = ABORTED) -> None:
-    """close() must be called after ``what`` (PROXY-03.a), before the app's stream ran to its
-    end (PROXY-03.d otherwise)."""
+    """close() must be called after ``what`` (PROXY-03.a, called right after it), before the
+    app's stream ran to its end (PROXY-03.d otherwise, when the stream ended at least
+    REACTION_BOUND after ``what``: the stream's ENDLESS_SECONDS run from its start, so a
+    stream that started late ends soon after the abort and leaves too little time to tell)."""
+    aborted = time.time()  # the journal's clock ("t")
     seen = ctx.journal.wait_for(lambda evs: any(e["event"] == Event.CLOSE for e in evs),
                                 rid=rid, timeout=DISCONNECT_CLOSE_BOUND)
     if seen is None:
@@ -90,10 +97,17 @@ def judge_disconnect_wsgi(ctx: CheckContext, rid: str, what: str = ABORTED) -> N
         return
     # The probe journals "endless-finished" only when its stream runs to its end: a server
     # that acted on the closed connection stops iterating (close()) before that.
-    if ctx.journal.saw(rid, Event.ENDLESS_FINISHED):
-        ctx.finding("PROXY-03.d", f"the server went on iterating the app's stream to its end "
-                    f"({ENDLESS_SECONDS:g}s of blocks) after {what}, and called close() only "
-                    "then")
+    finished = next((e for e in ctx.journal.for_rid(rid)
+                     if e["event"] == Event.ENDLESS_FINISHED), None)
+    if finished is None:
+        return
+    after = finished["t"] - aborted
+    if after < REACTION_BOUND:
+        ctx.details["stream_ended_after_abort"] = (
+            f"{after:.2f}s after {what}: less than {REACTION_BOUND:g}s to notice, not judged")
+        return
+    ctx.finding("PROXY-03.d", f"the server went on iterating the app's stream to its end "
+                f"({after:.1f}s of blocks) after {what}, and called close() only then")
 
 
 @check(
