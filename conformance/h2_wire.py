@@ -189,6 +189,21 @@ class H2Client:
             self.pump(left)
         return True
 
+    def ended_early(self, stream: H2Stream, *, stream_end: bool = True) -> str | None:
+        """Why a wait on ``stream`` ended before its deadline (None: it did not): the stream
+        ended or was reset (when ``stream_end``: the wait looked at that), the connection
+        closed, or the server sent what h2 could not accept; with the DATA bytes by then."""
+        got = f"after {len(stream.body)} bytes of DATA"
+        if stream_end and stream.reset_code is not None:
+            return f"the stream was reset ({_code(stream.reset_code)}) {got}"
+        if stream_end and stream.ended:
+            return f"the stream ended {got}"
+        if self.conn.eof:
+            return f"the connection closed {got}"
+        if self.protocol_error:
+            return f"the server sent what is not valid HTTP/2 ({self.protocol_error}) {got}"
+        return None
+
     def response(self, stream_id: int, timeout: float = 5.0) -> H2Stream:
         """Wait until the stream ends or is reset (or the deadline); what came either way."""
         stream = self._stream(stream_id)

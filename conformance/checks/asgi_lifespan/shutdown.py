@@ -133,7 +133,8 @@ def shutdown_failed(ctx: CheckContext) -> None:
                                              "to answer it")
     if code is None:
         ctx.finding("ASGI-LIFE-06", f"the server had not exited {EXIT_BOUND:g}s after SIGTERM "
-                                    "and the app's lifespan.shutdown.failed")
+                                    "(the app answered its lifespan.shutdown with "
+                                    "lifespan.shutdown.failed)")
     if SHUTDOWN_FAILED_MESSAGE not in server.log_tail(200):
         ctx.finding("ASGI-LIFE-06", f"the server did not log the failure message "
                                     f"{SHUTDOWN_FAILED_MESSAGE!r}; its log:\n{server.log_tail(15)}")

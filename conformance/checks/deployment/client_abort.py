@@ -146,8 +146,10 @@ def disconnect(ctx: CheckContext) -> None:
     conn.send(request_bytes("GET", target, ctx.base_headers(rid)))
     if not conn.read_until(b"started", timeout=STARTED_BOUND):
         # Not a disconnect matter (the streaming checks judge held-back blocks).
-        raise HarnessError(f"the response to GET {target} did not start through nginx within "
-                           f"{STARTED_BOUND:g}s: nothing to disconnect from")
+        raise HarnessError(f"the response to GET {target} did not start through nginx "
+                           + (f"(the connection closed after {len(conn.received)} bytes)"
+                              if conn.eof else f"within {STARTED_BOUND:g}s")
+                           + ": nothing to disconnect from")
     conn.abort()
     aborted = time.monotonic()
     if asgi:

@@ -112,7 +112,11 @@ def nginx_tls_streaming(ctx: CheckContext) -> None:
     stream = client.streams[stream_id]
     for number in range(1, BLOCKS + 1):
         marker = f"block-{number}\n".encode()
-        ctx.require(_arrived(client, stream, marker, ARRIVAL_BOUND), requirement,
+        arrived = _arrived(client, stream, marker, ARRIVAL_BOUND)
+        early = None if arrived else client.ended_early(stream)
+        ctx.require(arrived, requirement,
+                    f"block {number} did not reach the HTTP/2 client through nginx: {early}"
+                    if early else
                     f"block {number} did not reach the HTTP/2 client within "
                     f"{ARRIVAL_BOUND:g}s through nginx ({len(stream.data_frames)} DATA frames, "
                     f"{len(stream.body)} bytes received)")
@@ -155,8 +159,10 @@ def nginx_tls_disconnect(ctx: CheckContext) -> None:
     path = Route.SEND_AFTER_DISCONNECT if asgi else ENDLESS_PATH
     client, stream_id = _open(ctx, path, rid)
     if not _arrived(client, client.streams[stream_id], b"started", STARTED_BOUND):
-        raise HarnessError(f"the response to GET {path} did not start through nginx within "
-                           f"{STARTED_BOUND:g}s: nothing to disconnect from")
+        early = client.ended_early(client.streams[stream_id])
+        raise HarnessError(f"the response to GET {path} did not start through nginx "
+                           + (f"({early})" if early else f"within {STARTED_BOUND:g}s")
+                           + ": nothing to disconnect from")
     client.reset(stream_id)
     reset = time.monotonic()
     if asgi:

@@ -62,11 +62,12 @@ def _read_rest(conn: Connection, wait: float) -> None:
 
 
 def _expect_exchange(ctx: CheckContext, version: str, gate: float, *,
-                     with_head: bool = False) -> tuple[list[Response], str, int]:
+                     with_head: bool = False) -> tuple[list[Response], str, int, str | None]:
     """POST with Expect: 100-continue; the body goes after ``gate`` seconds, or at once when
     something arrived (``with_head``: in the same write as the head, as a client that does
-    not wait may send it). Returns every response (interim ones too), the request id and how
-    many bytes had arrived when the body was sent."""
+    not wait may send it). Returns every response (interim ones too), the request id, how
+    many bytes had arrived when the body was sent, and why the wait for a final response
+    ended before CONTINUE_ANSWER (None: it did not, or one came)."""
     rid = ctx.new_rid()
     conn = ctx.connect(timeout=CONTINUE_ANSWER + 1)
     head = request_bytes("POST", "/desync/continue", ctx.base_headers(rid)
@@ -88,11 +89,21 @@ def _expect_exchange(ctx: CheckContext, version: str, gate: float, *,
     _read_rest(conn, CONTINUE_ANSWER if 100 <= first.status < 200 else AFTER_FIRST)
     responses = parse_responses(bytes(conn.received), ["POST"], eof=conn.eof)
     conn.close()
-    return responses, rid, before_body
+    return responses, rid, before_body, _ended_early(responses, conn.eof)
+
+
+def _ended_early(responses: list[Response], closed: bool) -> str | None:
+    """Why the wait for a final response ended early: the first bytes did not parse as a
+    status line (the rest is read only AFTER_FIRST, and parses as nothing more anyway), or
+    the server closed the connection."""
+    if responses and responses[0].status == 0:
+        return (f"what came does not parse as a status line: "
+                f"{escape_bytes(responses[0].raw[:80])!r}")
+    return "the server closed the connection" if closed else None
 
 
 def _expect_http11(ctx: CheckContext, unjudged: Unjudged) -> None:
-    responses, rid, before_body = _expect_exchange(ctx, "HTTP/1.1", CONTINUE_GATE)
+    responses, rid, before_body, early = _expect_exchange(ctx, "HTTP/1.1", CONTINUE_GATE)
     interim = [r for r in responses if 100 <= r.status < 200]
     final = finals(responses)
     if interim and not before_body:
@@ -114,7 +125,9 @@ def _expect_http11(ctx: CheckContext, unjudged: Unjudged) -> None:
                                  f"{name.decode()}: {resp.header_all(name.decode())!r}")
     if not final:
         ref = "HTTP-12.h" if interim else "HTTP-12.a"
-        ctx.finding(ref, f"no final response within {CONTINUE_ANSWER:g} s after the body was "
+        ctx.finding(ref, f"no final response after the body was sent ({early}; "
+                         f"{len(interim)} interim response(s) before it)" if early else
+                         f"no final response within {CONTINUE_ANSWER:g} s after the body was "
                          f"sent ({len(interim)} interim response(s) before it)")
         return
     if not interim and not before_body and final[0].version != "HTTP/1.0":
@@ -141,30 +154,32 @@ def _expect_content_with_head(ctx: CheckContext, unjudged: Unjudged) -> None:
     expectation is not required to wait for any specific length of time; such a client MAY
     proceed to send the content even if it has not yet received a response." (RFC 9110
     10.1.1). A server that sent a 100 still owes the final status (HTTP-12.h)."""
-    responses, _, _ = _expect_exchange(ctx, "HTTP/1.1", 0, with_head=True)
+    responses, _, _, early = _expect_exchange(ctx, "HTTP/1.1", 0, with_head=True)
     interim = [r for r in responses if 100 <= r.status < 200]
     if finals(responses):
         return
     if interim:
         ctx.finding("HTTP-12.h", f"with the content sent in the same write as the head, the "
                                  f"server sent {len(interim)} interim {interim[0].status} "
-                                 f"response(s) and no final response within "
-                                 f"{CONTINUE_ANSWER:g} s")
+                                 f"response(s) and no final response "
+                                 + (f"({early})" if early else f"within {CONTINUE_ANSWER:g} s"))
     else:
-        unjudged.add("with the content sent in the same write as the head, nothing came back "
-                     f"within {CONTINUE_ANSWER:g} s")
+        unjudged.add("with the content sent in the same write as the head, "
+                     + (f"no final response came back ({early})" if early else
+                        f"nothing came back within {CONTINUE_ANSWER:g} s"))
 
 
 def _expect_http10(ctx: CheckContext, unjudged: Unjudged) -> None:
     # Nothing should come before the body, so the gate is kept short.
-    responses, _, _ = _expect_exchange(ctx, "HTTP/1.0", 0.5)
+    responses, _, _, early = _expect_exchange(ctx, "HTTP/1.0", 0.5)
     interim = [r for r in responses if 100 <= r.status < 200]
     if interim:
         ctx.finding("HTTP-12.g", f"{len(interim)} interim {interim[0].status} response(s) were "
                                  "sent to an HTTP/1.0 request with Expect: 100-continue")
     if not finals(responses):
-        unjudged.add(f"the HTTP/1.0 request with Expect: 100-continue had no final response "
-                     f"within {CONTINUE_ANSWER:g} s after its body")
+        unjudged.add("the HTTP/1.0 request with Expect: 100-continue had no final response "
+                     + (f"after its body ({early})" if early else
+                        f"within {CONTINUE_ANSWER:g} s after its body"))
 
 
 @check(id="rfc9110.expect-continue", title="Expect: 100-continue gets 100s or a final "

@@ -41,7 +41,10 @@ def connection_close(ctx: CheckContext) -> None:
                                  + f" ({len(finals(responses))} responses)")
     if not conn.eof:
         ctx.finding("HTTP-15.a", f"the server did not close the connection within {READ:g} s "
-                                 "of its response to the request with Connection: close")
+                                 + ("of its response to the request with Connection: close"
+                                    if finals(responses) else
+                                    "of the request with Connection: close (and sent no "
+                                    "final response to it)"))
     if responses and responses[0].version == "HTTP/1.1" and not announces_close(responses[0]):
         ctx.finding("HTTP-15.c", "the final response did not carry Connection: close")
 

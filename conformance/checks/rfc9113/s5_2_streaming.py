@@ -74,7 +74,11 @@ def _gated_blocks(ctx: CheckContext) -> None:
         def arrived(marker: bytes = marker) -> bool:
             return marker in stream.body
 
-        ctx.require(client.wait(arrived, ARRIVAL_BOUND), "H2-05.a",
+        came = client.wait(arrived, ARRIVAL_BOUND)
+        # The wait ends early only when the connection closed or was not valid HTTP/2.
+        early = None if came else client.ended_early(stream, stream_end=False)
+        ctx.require(came, "H2-05.a",
+                    f"block {number} did not reach the client: {early}" if early else
                     f"block {number} did not reach the client within {ARRIVAL_BOUND:g}s "
                     f"({len(stream.body)} bytes of DATA came)")
         if number < BLOCKS:

@@ -30,9 +30,13 @@ def check_blocks_stream(ctx: CheckContext, requirement: str) -> None:
                             ctx.base_headers(rid)))
     for number in range(1, BLOCKS + 1):
         marker = f"block-{number}\n".encode()
-        ctx.require(conn.read_until(marker, timeout=ARRIVAL_BOUND), requirement,
-                    f"block {number} did not reach the client within {ARRIVAL_BOUND:g}s "
-                    f"({len(conn.received)} bytes received){_through(ctx)}")
+        arrived = conn.read_until(marker, timeout=ARRIVAL_BOUND)
+        ctx.require(arrived, requirement,
+                    f"block {number} did not reach the client: "
+                    + (f"the server closed the connection after {len(conn.received)} bytes"
+                       if conn.eof else
+                       f"not within {ARRIVAL_BOUND:g}s ({len(conn.received)} bytes received)")
+                    + _through(ctx))
         if number < BLOCKS:
             ctx.journal.open_gate(rid, number)
     events = ctx.journal.for_rid(rid)
