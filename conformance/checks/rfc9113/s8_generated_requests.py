@@ -25,7 +25,7 @@ from conformance.checks.rfc9113.s8_3_1_request_pseudo_headers import (
     pseudo_header_differences,
 )
 from conformance.checks.support.common import check_settings
-from conformance.context import CheckContext
+from conformance.context import JOURNAL_TIMEOUT, CheckContext
 from conformance.h2_wire import H2Client
 from conformance.oracle_h2 import H2Request
 from conformance.probes.contract import Event
@@ -142,9 +142,13 @@ def _example(ctx: CheckContext, endpoint: _Endpoint, req: H2Request) -> list[Dif
                     tls=endpoint.tls) as conn:
         client = H2Client(conn)
         stream = client.response(_send(endpoint, client, req, rid), EXAMPLE_TIMEOUT)
-        body = (ctx.journal.wait_event(rid, Event.BODY, timeout=EXAMPLE_TIMEOUT)
-                if stream.status == 200 else None)
-        if body is None:
+        # Whatever the server answered (a refusal, or nothing within EXAMPLE_TIMEOUT), the app
+        # may still be called, or still be reading the body: "never saw" and "never ended"
+        # rest on JOURNAL_TIMEOUT more seconds without the request or body event, counted from
+        # the answer (or from the end of the wait for one). The wait ends at the event.
+        body = ctx.journal.wait_event(rid, Event.BODY, timeout=JOURNAL_TIMEOUT)
+        if body is None or stream.status != 200:
+            # the request event is journalled before the body's: waited for above
             return [_unseen(ctx, endpoint, req, stream.status, ctx.journal.saw(rid))]
         events = ctx.journal.for_rid(rid)
         entry = next(e for e in events if e["event"] == Event.REQUEST)
@@ -164,15 +168,18 @@ def _reaches_app(ctx: CheckContext, endpoint: _Endpoint, req: H2Request) -> bool
 def _unseen(ctx: CheckContext, endpoint: _Endpoint, req: H2Request, status: int,
             head_seen: bool) -> Difference:
     """A valid request whose http.request events the app never got in full."""
-    answered = f"server answered {status or 'nothing'}"
+    answered = (f"server answered {status}" if status else
+                f"server answered nothing within {EXAMPLE_TIMEOUT:g}s")
     if head_seen:
         return "H2-02.c", (f"the app saw this valid request, but its body never ended with "
-                           f"more_body False within {EXAMPLE_TIMEOUT:g}s ({answered})")
+                           f"more_body False within {JOURNAL_TIMEOUT:g}s after the answer "
+                           f"({answered})")
+    never = f"the app never saw this valid request within {JOURNAL_TIMEOUT:g}s after the answer"
     if req.has_obs_text and _reaches_app(ctx, endpoint, req.without_obs_text()):
-        return "ASGI-SCOPE-05.h", (f"the app never saw this valid request ({answered}), and "
-                                   "saw it with its field values' obs-text bytes (0x80-0xFF) "
-                                   "replaced by 'x': the server refused obs-text")
-    return "ASGI-HTTP-01.a", f"the app never saw this valid request ({answered})"
+        return "ASGI-SCOPE-05.h", (f"{never} ({answered}), and saw it with its field values' "
+                                   "obs-text bytes (0x80-0xFF) replaced by 'x': the server "
+                                   "refused obs-text")
+    return "ASGI-HTTP-01.a", f"{never} ({answered})"
 
 
 def _compare(req: H2Request, rid: str, endpoint: _Endpoint, scope: dict[str, Any],

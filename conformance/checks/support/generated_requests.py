@@ -34,7 +34,7 @@ from urllib.parse import unquote_to_bytes
 
 from conformance import oracle
 from conformance.checks.support.common import check_settings
-from conformance.context import CheckContext
+from conformance.context import JOURNAL_TIMEOUT, CheckContext
 from conformance.oracle import GeneratedRequest
 from conformance.requirements import level_of
 from conformance.verdicts import Level
@@ -56,6 +56,18 @@ Unseen = Callable[[GeneratedRequest, int, bool], Difference]
 # RFC 9110 5.5 "A recipient SHOULD treat other allowed octets in field content (i.e.,
 # obs-text) as opaque data.", as each interface's generated check declares it.
 OBS_TEXT_SENTENCES = {"wsgi": "WSGI-ENV-05.g", "asgi": "ASGI-SCOPE-05.h"}
+
+
+def answered(status: int) -> str:
+    """What the server answered a generated request, 0 for nothing within EXAMPLE_TIMEOUT."""
+    return (f"server answered {status}" if status else
+            f"server answered nothing within {EXAMPLE_TIMEOUT:g}s")
+
+
+# A valid request the app has not journalled: after the answer (or the wait for one), the
+# journal was watched JOURNAL_TIMEOUT more seconds (_differences).
+NEVER_SAW = f"the app never saw this valid request within {JOURNAL_TIMEOUT:g}s after the answer"
+NOT_READ = f"within {JOURNAL_TIMEOUT:g}s after the answer"
 
 
 class _Mismatch(AssertionError):
@@ -108,11 +120,13 @@ def _differences(ctx: CheckContext, req: GeneratedRequest, rid: str, conn: Conne
         response = conn.read_response(method=req.method, timeout=EXAMPLE_TIMEOUT)
     except WireTimeout:
         response = None
-    entry = None
-    if response is not None and response.status == 200:
-        entry = ctx.journal.wait_event(rid, "body", timeout=EXAMPLE_TIMEOUT)
-    if entry is None:
-        head_seen = ctx.journal.saw(rid)
+    # Whatever the server answered (a refusal, or nothing within EXAMPLE_TIMEOUT), the app may
+    # still be called, or still be reading the body: "never saw" and "could not read its body"
+    # rest on JOURNAL_TIMEOUT more seconds without the request or body event, counted from the
+    # answer (or from the end of the wait for one). Both waits end at the event.
+    entry = ctx.journal.wait_event(rid, "body", timeout=JOURNAL_TIMEOUT)
+    if entry is None or response is None or response.status != 200:
+        head_seen = ctx.journal.saw(rid)  # journalled before the body: waited for above
         status = response.status if response else 0
         difference = unseen(req, status, head_seen)
         # RFC 3875's leeway to refuse a path covers the path, not how the client's writes cut
@@ -121,16 +135,16 @@ def _differences(ctx: CheckContext, req: GeneratedRequest, rid: str, conn: Conne
         if (not head_seen and req.cuts and difference[0] in _PATH_LEEWAY
                 and _reaches_app(ctx, replace(req, cuts=()))):
             return [("WSGI-ENV-02.h",
-                     f"the app never saw this valid request (server answered "
-                     f"{status or 'nothing'}) sent in writes cut at {list(req.cuts)}, and saw "
-                     f"it sent in one write: the server refused the split, not the path")]
+                     f"{NEVER_SAW} ({answered(status)}) sent in writes cut at "
+                     f"{list(req.cuts)}, and saw it sent in one write: the server refused the "
+                     f"split, not the path")]
         # Whatever else the request has that a server might object to (a path of non-ASCII
         # bytes, say), the twin shows whether obs-text was the objection.
         if not head_seen and req.has_obs_text and _reaches_app(ctx, req.without_obs_text()):
             return [(OBS_TEXT_SENTENCES[ctx.target.interface],
-                     f"the app never saw this valid request (server answered "
-                     f"{status or 'nothing'}), and saw it with its field values' obs-text "
-                     f"bytes (0x80-0xFF) replaced by 'x': the server refused obs-text")]
+                     f"{NEVER_SAW} ({answered(status)}), and saw it with its field values' "
+                     f"obs-text bytes (0x80-0xFF) replaced by 'x': the server refused "
+                     f"obs-text")]
         return [difference]
     events = ctx.journal.for_rid(rid)
     request_entry = next(e for e in events if e["event"] == "request")
@@ -307,18 +321,17 @@ def wsgi_unseen(req: GeneratedRequest, status: int, head_seen: bool) -> Differen
     if head_seen:
         return ("WSGI-IN-06.c" if req.chunked else "WSGI-IN-01.g",
                 f"the app saw this valid request but could not read its "
-                f"{'chunked ' if req.chunked else ''}body (server answered "
-                f"{status or 'nothing'})")
-    answered = f"the app never saw this valid request (server answered {status or 'nothing'})"
+                f"{'chunked ' if req.chunked else ''}body {NOT_READ} ({answered(status)})")
+    never = f"{NEVER_SAW} ({answered(status)})"
     decoded = unquote_to_bytes(req.path)
     if status >= 400 and b"%2f" in req.path.lower():
-        return "WSGI-ENV-06.k", answered + "; its path has an encoded '/'"
+        return "WSGI-ENV-06.k", never + "; its path has an encoded '/'"
     if status >= 400 and (not decoded.isascii() or b"%25" in req.path):
-        return "WSGI-ENV-06.j", answered + "; its path has percent-encoded non-ASCII or '%'"
+        return "WSGI-ENV-06.j", never + "; its path has percent-encoded non-ASCII or '%'"
     if req.chunked:  # not even the head reached the app: the chunked framing was not parsed
         return ("WSGI-IN-06.d" if status == 411 else "WSGI-IN-06.b"), (
-            answered + "; its body was chunked")
-    return "WSGI-ENV-02.h", answered
+            never + "; its body was chunked")
+    return "WSGI-ENV-02.h", never
 
 
 # -- ASGI ----------------------------------------------------------------------------------
@@ -373,6 +386,5 @@ def asgi_unseen(req: GeneratedRequest, status: int, head_seen: bool) -> Differen
     """A valid request whose http.request events the app never got in full."""
     if head_seen:
         return "ASGI-HTTP-01.c", (f"the app saw this valid request but not its whole body "
-                                  f"(server answered {status or 'nothing'})")
-    return "ASGI-HTTP-01.a", (f"the app never saw this valid request (server answered "
-                              f"{status or 'nothing'})")
+                                  f"{NOT_READ} ({answered(status)})")
+    return "ASGI-HTTP-01.a", f"{NEVER_SAW} ({answered(status)})"
