@@ -138,6 +138,11 @@ class Problem:
 
     ref: str
     message: str
+    # A fact that rests only on the waits the outcome ran with (no response: Case.respond).
+    absence: bool = False
+    # judge's: the message without such facts (None: nothing else), for an outcome of waits
+    # shorter than the defaults.
+    firm: str | None = None
 
 
 @dataclass
@@ -152,6 +157,8 @@ class Outcome:
     bodies_expected: tuple[bytes, ...] = ()  # Case.body resolved for this run's Parts
     # The marker went in a second write, after the first answer (see run_case).
     sequential: bool = False
+    timeout: float = READ_TIMEOUT  # the waits it ran with: for an answer before the half-close
+    drain: float = DRAIN_TIMEOUT  # and after it
 
     @property
     def finals(self) -> list[Response]:
@@ -261,7 +268,7 @@ def _run_case(ctx: CheckContext, case: Case, *, timeout: float, drain: float, tr
     events = {"invalid": ctx.journal.for_rid(rid), "marker": ctx.journal.for_rid(marker_rid),
               "smuggled": ctx.journal.for_rid(smuggled_rid)}
     return Outcome(case, data, bytes(conn.received), responses, conn.eof, half_closed, events,
-                   case.bodies(parts), sequential)
+                   case.bodies(parts), sequential, timeout, drain)
 
 
 def _finals(conn: Connection, methods: list[str]) -> list[Response]:
@@ -289,11 +296,18 @@ def _read(conn: Connection, methods: list[str], expected: int, timeout: float) -
 # -- the judge ---------------------------------------------------------------------------
 
 def judge(outcome: Outcome) -> list[Problem]:
-    """Every problem the outcome shows, each on the sentence its case names for it."""
-    merged: dict[str, list[str]] = {}  # one problem per sentence, its facts in order
+    """Every problem the outcome shows, each on the sentence its case names for it; ``firm``
+    leaves out what rests only on the waits it ran with (no response: ``Case.respond``)."""
+    merged: dict[str, list[Problem]] = {}  # one problem per sentence, its facts in order
     for problem in (*_framing_problems(outcome), *_answer_problems(outcome)):
-        merged.setdefault(problem.ref, []).append(problem.message)
-    return [Problem(ref, f"{'; and '.join(facts)}; {outcome.describe()}")
+        merged.setdefault(problem.ref, []).append(problem)
+    end = outcome.describe()
+
+    def text(facts: list[Problem]) -> str:
+        return f"{'; and '.join(p.message for p in facts)}; {end}"
+
+    return [Problem(ref, text(facts), firm=text(firm) if (
+                firm := [p for p in facts if not p.absence]) else None)
             for ref, facts in merged.items()]
 
 
@@ -401,14 +415,18 @@ def _answer_problems(outcome: Outcome) -> Iterator[Problem]:
     if status is None and case.respond:
         # Bytes that do not parse as an HTTP/1.x response (a status line echoing the invalid
         # version, an HTTP/0.9-style error body) are no response a client can read, but they
-        # are not silence either: say which.
+        # are not silence either: say which. A close that came after the client's half-close
+        # says so: a server may answer once it reads the end of the request.
         closed = ("closed the connection without any response" if not outcome.received else
                   f"sent {len(outcome.received)} bytes that are not an HTTP/1.x response "
                   "(see the bytes), then closed the connection")
+        if outcome.half_closed:
+            closed += (f", after the client had half-closed when no answer came within "
+                       f"{outcome.timeout:g} s")
         yield Problem(case.respond, closed if
                       outcome.closed else f"neither answered nor closed within "
-                      f"{READ_TIMEOUT + DRAIN_TIMEOUT:g} s (the client half-closed after "
-                      f"{READ_TIMEOUT:g} s)")
+                      f"{outcome.timeout + outcome.drain:g} s (the client half-closed after "
+                      f"{outcome.timeout:g} s)", absence=True)
 
 
 def announces_close(response: Response) -> bool:

@@ -131,6 +131,22 @@ def test_no_answer_breaks_respond() -> None:
     assert hung.message.startswith("neither answered nor closed within 2 s (the client "
                                    "half-closed after 1 s); ")
     assert judge(outcome(CL_TE, b"", closed=True)) == []  # no respond sentence: not judged
+    # What rests on no answer alone is no firm fact: left out for an outcome of short waits.
+    assert silent.firm is None and hung.firm is None
+
+
+def test_no_answer_names_the_waits_it_ran_with() -> None:
+    """The message names the waits the outcome really ran with, and a close that came after
+    the client's half-close says so."""
+    base = outcome(ALL, b"", closed=False)
+    short = Outcome(base.case, base.sent, b"", [], False, True, {}, (), False, 0.6, 0.3)
+    [hung] = judge(short)
+    assert hung.message.startswith("neither answered nor closed within 0.9 s (the client "
+                                   "half-closed after 0.6 s); ")
+    closed = Outcome(base.case, base.sent, b"", [], True, True, {}, (), False)
+    [silent] = judge(closed)
+    assert silent.message.startswith("closed the connection without any response, after the "
+                                     "client had half-closed when no answer came within 1 s; ")
 
 
 def test_answering_the_marker_after_serving_breaks_close() -> None:
