@@ -64,10 +64,10 @@ def answered(status: int) -> str:
             f"server answered nothing within {EXAMPLE_TIMEOUT:g}s")
 
 
-# A valid request the app has not journalled: after the answer (or the wait for one), the
-# journal was watched JOURNAL_TIMEOUT more seconds (_differences).
-NEVER_SAW = f"the app never saw this valid request within {JOURNAL_TIMEOUT:g}s after the answer"
-NOT_READ = f"within {JOURNAL_TIMEOUT:g}s after the answer"
+NEVER_SAW = "the app never saw this valid request"
+# What a blame on a request the app did not (fully) see rests on (_differences).
+WATCHED = (f" [after the answer, or {EXAMPLE_TIMEOUT:g}s without one, the app's journal was "
+           f"watched {JOURNAL_TIMEOUT:g}s more]")
 
 
 class _Mismatch(AssertionError):
@@ -120,35 +120,52 @@ def _differences(ctx: CheckContext, req: GeneratedRequest, rid: str, conn: Conne
         response = conn.read_response(method=req.method, timeout=EXAMPLE_TIMEOUT)
     except WireTimeout:
         response = None
-    # Whatever the server answered (a refusal, or nothing within EXAMPLE_TIMEOUT), the app may
-    # still be called, or still be reading the body: "never saw" and "could not read its body"
-    # rest on JOURNAL_TIMEOUT more seconds without the request or body event, counted from the
-    # answer (or from the end of the wait for one). Both waits end at the event.
-    entry = ctx.journal.wait_event(rid, "body", timeout=JOURNAL_TIMEOUT)
-    if entry is None or response is None or response.status != 200:
-        head_seen = ctx.journal.saw(rid)  # journalled before the body: waited for above
+    entry = None
+    answered_200 = response is not None and response.status == 200
+    if answered_200:
+        entry = ctx.journal.wait_event(rid, "body", timeout=JOURNAL_TIMEOUT)
+    if entry is None:
         status = response.status if response else 0
-        difference = unseen(req, status, head_seen)
-        # RFC 3875's leeway to refuse a path covers the path, not how the client's writes cut
-        # it: a request that reaches the app when sent in one write was refused for its split
-        # (bjoern fails a %XX escape cut across two reads), so it was never delivered.
-        if (not head_seen and req.cuts and difference[0] in _PATH_LEEWAY
-                and _reaches_app(ctx, replace(req, cuts=()))):
-            return [("WSGI-ENV-02.h",
-                     f"{NEVER_SAW} ({answered(status)}) sent in writes cut at "
-                     f"{list(req.cuts)}, and saw it sent in one write: the server refused the "
-                     f"split, not the path")]
-        # Whatever else the request has that a server might object to (a path of non-ASCII
-        # bytes, say), the twin shows whether obs-text was the objection.
-        if not head_seen and req.has_obs_text and _reaches_app(ctx, req.without_obs_text()):
-            return [(OBS_TEXT_SENTENCES[ctx.target.interface],
-                     f"{NEVER_SAW} ({answered(status)}), and saw it with its field values' "
-                     f"obs-text bytes (0x80-0xFF) replaced by 'x': the server refused "
-                     f"obs-text")]
-        return [difference]
+        found = _unseen(ctx, req, status, ctx.journal.saw(rid), unseen)
+        if level_of(found[0]) not in _BLAMES:
+            return [found]
+        if not answered_200:
+            # A refusal, or no answer within EXAMPLE_TIMEOUT: the app may still be called, or
+            # still be reading the body. "never saw" and "could not read its body" blame the
+            # server only after JOURNAL_TIMEOUT more seconds without the body event (journalled
+            # after the request's), ended by the event. A sentence that blames nothing (the
+            # leeway to refuse a path, a 411) stands on the look above: waiting could only
+            # turn it into a blame, so a server that uses the leeway pays nothing.
+            ctx.journal.wait_event(rid, "body", timeout=JOURNAL_TIMEOUT)
+            found = _unseen(ctx, req, status, ctx.journal.saw(rid), unseen)
+        return [(found[0], found[1] + WATCHED) if level_of(found[0]) in _BLAMES else found]
     events = ctx.journal.for_rid(rid)
     request_entry = next(e for e in events if e["event"] == "request")
     return compare(req, rid, conn, request_entry, events)
+
+
+_BLAMES = (Level.MUST, Level.SHOULD, Level.OPTIONAL)
+
+
+def _unseen(ctx: CheckContext, req: GeneratedRequest, status: int, head_seen: bool,
+            unseen: Unseen) -> Difference:
+    """The sentence a valid request the app did not (fully) see breaks, and what was seen."""
+    difference = unseen(req, status, head_seen)
+    # RFC 3875's leeway to refuse a path covers the path, not how the client's writes cut
+    # it: a request that reaches the app when sent in one write was refused for its split
+    # (bjoern fails a %XX escape cut across two reads), so it was never delivered.
+    if (not head_seen and req.cuts and difference[0] in _PATH_LEEWAY
+            and _reaches_app(ctx, replace(req, cuts=()))):
+        return ("WSGI-ENV-02.h",
+                f"{NEVER_SAW} ({answered(status)}) sent in writes cut at {list(req.cuts)}, and "
+                f"saw it sent in one write: the server refused the split, not the path")
+    # Whatever else the request has that a server might object to (a path of non-ASCII
+    # bytes, say), the twin shows whether obs-text was the objection.
+    if not head_seen and req.has_obs_text and _reaches_app(ctx, req.without_obs_text()):
+        return (OBS_TEXT_SENTENCES[ctx.target.interface],
+                f"{NEVER_SAW} ({answered(status)}), and saw it with its field values' obs-text "
+                f"bytes (0x80-0xFF) replaced by 'x': the server refused obs-text")
+    return difference
 
 
 def _reaches_app(ctx: CheckContext, req: GeneratedRequest) -> bool:
@@ -321,7 +338,7 @@ def wsgi_unseen(req: GeneratedRequest, status: int, head_seen: bool) -> Differen
     if head_seen:
         return ("WSGI-IN-06.c" if req.chunked else "WSGI-IN-01.g",
                 f"the app saw this valid request but could not read its "
-                f"{'chunked ' if req.chunked else ''}body {NOT_READ} ({answered(status)})")
+                f"{'chunked ' if req.chunked else ''}body ({answered(status)})")
     never = f"{NEVER_SAW} ({answered(status)})"
     decoded = unquote_to_bytes(req.path)
     if status >= 400 and b"%2f" in req.path.lower():
@@ -386,5 +403,5 @@ def asgi_unseen(req: GeneratedRequest, status: int, head_seen: bool) -> Differen
     """A valid request whose http.request events the app never got in full."""
     if head_seen:
         return "ASGI-HTTP-01.c", (f"the app saw this valid request but not its whole body "
-                                  f"{NOT_READ} ({answered(status)})")
+                                  f"({answered(status)})")
     return "ASGI-HTTP-01.a", f"{NEVER_SAW} ({answered(status)})"
