@@ -81,6 +81,9 @@ class _Seen:
 
     failure: dict[str, Any] = field(default_factory=dict)
     first: dict[str, tuple[GeneratedRequest, str]] = field(default_factory=dict)
+    # The sentences whose difference rested on the app not (fully) seeing the request within
+    # the search's short waits: each is confirmed by a patient replay before it is reported.
+    absent: set[str] = field(default_factory=set)
 
 
 def run_property(ctx: CheckContext, requests: st.SearchStrategy[GeneratedRequest],
@@ -98,24 +101,33 @@ def run_property(ctx: CheckContext, requests: st.SearchStrategy[GeneratedRequest
         rid = ctx.untracked_rid()
         with Connection(server.host, server.port, timeout=EXAMPLE_TIMEOUT) as conn:
             conn.send_split(req.to_bytes(host, rid), list(req.cuts))
-            diffs = _differences(ctx, req, rid, conn, compare, unseen)
+            diffs, absent = _differences(ctx, req, rid, conn, compare, unseen, patient=False)
         must = [d for d in diffs if level_of(d[0]) in (Level.MUST, Level.OPTIONAL)]
         for ref, text in diffs:
-            seen.first.setdefault(ref, (req, text))
+            if ref not in seen.first:
+                seen.first[ref] = (req, text)
+                if absent:
+                    seen.absent.add(ref)
         if must:
             seen.failure.update(request=req, sent=bytes(conn.sent),
-                                received=bytes(conn.received), diffs=diffs)
+                                received=bytes(conn.received), diffs=diffs, absent=absent)
             raise _Mismatch("; ".join(text for _, text in must))
 
     try:
         prop()
     except _Mismatch:
-        _report_failure(ctx, host, seen)
-    _report_others(ctx, host, seen)
+        _report_failure(ctx, host, seen, compare, unseen)
+    _report_others(ctx, host, seen, compare, unseen)
 
 
 def _differences(ctx: CheckContext, req: GeneratedRequest, rid: str, conn: Connection,
-                 compare: Compare, unseen: Unseen) -> list[Difference]:
+                 compare: Compare, unseen: Unseen, *,
+                 patient: bool) -> tuple[list[Difference], bool]:
+    """The differences of one example, and whether they rest on the app not (fully) seeing
+    the request. Hypothesis's search and shrinking (``patient`` False) wait EXAMPLE_TIMEOUT
+    for the body after a 200 and look at the journal once after anything else: hundreds of
+    examples on a failing server cannot each wait out the journal's bound. A difference of
+    that kind is only reported after a patient replay (_confirmed) shows it again."""
     try:
         response = conn.read_response(method=req.method, timeout=EXAMPLE_TIMEOUT)
     except WireTimeout:
@@ -123,12 +135,15 @@ def _differences(ctx: CheckContext, req: GeneratedRequest, rid: str, conn: Conne
     entry = None
     answered_200 = response is not None and response.status == 200
     if answered_200:
-        entry = ctx.journal.wait_event(rid, "body", timeout=JOURNAL_TIMEOUT)
+        entry = ctx.journal.wait_event(rid, "body",
+                                       timeout=JOURNAL_TIMEOUT if patient else EXAMPLE_TIMEOUT)
     if entry is None:
         status = response.status if response else 0
         found = _unseen(ctx, req, status, ctx.journal.saw(rid), unseen)
         if level_of(found[0]) not in _BLAMES:
-            return [found]
+            return [found], False
+        if not patient:
+            return [found], True
         if not answered_200:
             # A refusal, or no answer within EXAMPLE_TIMEOUT: the app may still be called, or
             # still be reading the body. "never saw" and "could not read its body" blame the
@@ -138,10 +153,11 @@ def _differences(ctx: CheckContext, req: GeneratedRequest, rid: str, conn: Conne
             # turn it into a blame, so a server that uses the leeway pays nothing.
             ctx.journal.wait_event(rid, "body", timeout=JOURNAL_TIMEOUT)
             found = _unseen(ctx, req, status, ctx.journal.saw(rid), unseen)
-        return [(found[0], found[1] + WATCHED) if level_of(found[0]) in _BLAMES else found]
+        blames = level_of(found[0]) in _BLAMES
+        return [(found[0], found[1] + WATCHED) if blames else found], blames
     events = ctx.journal.for_rid(rid)
     request_entry = next(e for e in events if e["event"] == "request")
-    return compare(req, rid, conn, request_entry, events)
+    return compare(req, rid, conn, request_entry, events), False
 
 
 _BLAMES = (Level.MUST, Level.SHOULD, Level.OPTIONAL)
@@ -182,31 +198,63 @@ def _reaches_app(ctx: CheckContext, req: GeneratedRequest) -> bool:
             and ctx.journal.wait_event(rid, "request", timeout=EXAMPLE_TIMEOUT) is not None)
 
 
-def _replay(ctx: CheckContext, host: str, req: GeneratedRequest) -> None:
-    """Send ``req`` again on a tracked connection: its bytes, the app's view of it and the
-    reproducer go into the evidence."""
+def _replay(ctx: CheckContext, host: str, req: GeneratedRequest, compare: Compare,
+            unseen: Unseen) -> list[Difference]:
+    """Send ``req`` again on a tracked connection (its bytes, the app's view of it and the
+    reproducer go into the evidence), judged patiently: the differences it shows now."""
     rid = ctx.new_rid()
     conn = ctx.connect(timeout=EXAMPLE_TIMEOUT)
     conn.send_split(req.to_bytes(host, rid), list(req.cuts))
-    conn.read_response(method=req.method, timeout=EXAMPLE_TIMEOUT)
+    return _differences(ctx, req, rid, conn, compare, unseen, patient=True)[0]
 
 
-def _report_failure(ctx: CheckContext, host: str, seen: _Seen) -> None:
+def _confirmed(ctx: CheckContext, refs: set[str], replayed: list[Difference]) -> None:
+    """Record which sentences of a quick look the patient replay did not show again: they
+    rested on the search's short waits, so they are not reported."""
+    unconfirmed = sorted(refs - {ref for ref, _ in replayed})
+    if unconfirmed:
+        ctx.details.setdefault("not_confirmed_by_patient_replay", []).extend(unconfirmed)
+
+
+def _report_failure(ctx: CheckContext, host: str, seen: _Seen, compare: Compare,
+                    unseen: Unseen) -> None:
     failure = seen.failure
-    _replay(ctx, host, failure["request"])
+    replayed = _replay(ctx, host, failure["request"], compare, unseen)
+    diffs = failure["diffs"]
+    if failure["absent"]:
+        # The minimal example's differences rested on the app not seeing it within the
+        # search's waits: what stands is what the patient replay shows.
+        _confirmed(ctx, {ref for ref, _ in diffs}, replayed)
+        diffs = replayed
     details = {"minimal_request": repr(failure["request"]), "sent": failure["sent"],
                "received": failure["received"], "examples": ctx.harness.examples}
-    for ref, text in failure["diffs"]:
+    for ref, text in diffs:
         ctx.finding(ref, f"minimal generated request on which the app's view differs from "
                          f"the spec's: {text}", **details)
         seen.first.pop(ref, None)  # the minimal example stands for this sentence
+    for ref, _ in failure["diffs"]:
+        seen.first.pop(ref, None)
 
 
-def _report_others(ctx: CheckContext, host: str, seen: _Seen) -> None:
-    """Every other sentence an example broke, with the first request that showed it."""
-    if seen.first and not seen.failure:
+def _report_others(ctx: CheckContext, host: str, seen: _Seen, compare: Compare,
+                   unseen: Unseen) -> None:
+    """Every other sentence an example broke, with the first request that showed it; one that
+    rested on the app not seeing the request only if a patient replay shows it again."""
+    replays: dict[int, list[Difference]] = {}
+    for ref, (req, _) in list(seen.first.items()):
+        if ref in seen.absent:
+            if id(req) not in replays:
+                replays[id(req)] = _replay(ctx, host, req, compare, unseen)
+            replayed = replays[id(req)]
+            again = next((t for r, t in replayed if r == ref), None)
+            _confirmed(ctx, {ref}, replayed)
+            if again is None:
+                del seen.first[ref]
+                continue
+            seen.first[ref] = (req, again)
+    if seen.first and not seen.failure and not replays:
         # The evidence of a cell without a MUST failure: the first of these requests.
-        _replay(ctx, host, next(iter(seen.first.values()))[0])
+        _replay(ctx, host, next(iter(seen.first.values()))[0], compare, unseen)
     for ref, (req, text) in seen.first.items():
         ctx.finding(ref, f"generated request on which the app's view differs from the "
                          f"oracle's: {text}", request=repr(req),
