@@ -279,14 +279,21 @@ class Connection:  # pragma: no mutate block (sockets: not a pure part)
         self.sock.sendall(data)
         self.sent += data
 
-    def send_split(self, data: bytes, cuts: list[int], pause: float = 0.0) -> None:
-        """Send ``data`` in separate writes cut at the given offsets (TCP_NODELAY is on)."""
+    def send_split(self, data: bytes, cuts: list[int], pause: float = 0.0, *,
+                   tolerate_close: bool = False) -> None:
+        """Send ``data`` in separate writes cut at the given offsets (TCP_NODELAY is on).
+        ``tolerate_close``: a server may answer before the whole request is in (a 400, a 411)
+        and close, and then the rest cannot be sent; its answer is what counts."""
         start = 0
-        for cut in sorted(set(c for c in cuts if 0 < c < len(data))) + [len(data)]:
-            self.send(data[start:cut])
-            start = cut
-            if pause:
-                time.sleep(pause)
+        try:
+            for cut in sorted(set(c for c in cuts if 0 < c < len(data))) + [len(data)]:
+                self.send(data[start:cut])
+                start = cut
+                if pause:
+                    time.sleep(pause)
+        except OSError:
+            if not tolerate_close:
+                raise
 
     def shutdown_write(self) -> None:
         """Half-close: the server sees EOF on its read side, we can still read."""

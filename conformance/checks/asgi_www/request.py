@@ -9,7 +9,6 @@ has more_body False. A MUST failure shrinks to a minimal body, framing and split
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import random
 from dataclasses import dataclass, field
@@ -46,13 +45,6 @@ def _random_chunk_sizes(length: int, rng: random.Random) -> list[int]:
         sizes.append(size)
         pos += size
     return sizes
-
-
-def _send_tolerating_early_close(conn: Connection, data: bytes, cuts: list[int]) -> None:
-    """Send a request in pieces; a server may answer before the body is in (a 411, a 413)
-    and close, and then the rest cannot be sent: its answer is what counts."""
-    with contextlib.suppress(OSError):
-        conn.send_split(data, cuts)
 
 
 def _refusal_ref(status: int, chunked: bool) -> str:
@@ -198,7 +190,7 @@ def request_body_events(ctx: CheckContext) -> None:
             head_end = len(data) - len(wire_body)
             cuts = sorted(rng.randint(1, len(data) - 1) for _ in range(min(12, len(data) - 1)))
             conn = ctx.connect(timeout=10.0)
-            _send_tolerating_early_close(conn, data, [head_end, *cuts])
+            conn.send_split(data, [head_end, *cuts], tolerate_close=True)
             response = conn.read_response(method="POST", timeout=15.0)
             conn.close()
             with ctx.case(f"{size}-byte body, {framing}"):
@@ -360,7 +352,7 @@ def generated_bodies(ctx: CheckContext) -> None:
         rid = ctx.untracked_rid()
         data = req.to_bytes(host, rid)
         with Connection(server.host, server.port, timeout=EXAMPLE_TIMEOUT) as conn:
-            _send_tolerating_early_close(conn, data, req.cut_offsets(len(data)))
+            conn.send_split(data, req.cut_offsets(len(data)), tolerate_close=True)
             response = conn.read_response(method="POST", timeout=EXAMPLE_TIMEOUT)
             events, waited = _body_events(ctx, rid, response)
         musts = []
@@ -405,5 +397,5 @@ def _replay(ctx: CheckContext, host: str, replay: BodyRequest) -> None:
     rid = ctx.new_rid()
     conn = ctx.connect(timeout=EXAMPLE_TIMEOUT)
     data = replay.to_bytes(host, rid)
-    _send_tolerating_early_close(conn, data, replay.cut_offsets(len(data)))
+    conn.send_split(data, replay.cut_offsets(len(data)), tolerate_close=True)
     conn.read_response(method="POST", timeout=EXAMPLE_TIMEOUT)

@@ -100,7 +100,7 @@ def run_property(ctx: CheckContext, requests: st.SearchStrategy[GeneratedRequest
     def prop(req: GeneratedRequest) -> None:
         rid = ctx.untracked_rid()
         with Connection(server.host, server.port, timeout=EXAMPLE_TIMEOUT) as conn:
-            conn.send_split(req.to_bytes(host, rid), list(req.cuts))
+            conn.send_split(req.to_bytes(host, rid), list(req.cuts), tolerate_close=True)
             diffs, absent = _differences(ctx, req, rid, conn, compare, unseen, patient=False)
         must = [d for d in diffs if level_of(d[0]) in (Level.MUST, Level.OPTIONAL)]
         for ref, text in diffs:
@@ -189,7 +189,8 @@ def _reaches_app(ctx: CheckContext, req: GeneratedRequest) -> bool:
     server = ctx.server
     rid = ctx.untracked_rid()
     with Connection(server.host, server.port, timeout=EXAMPLE_TIMEOUT) as conn:
-        conn.send_split(req.to_bytes(f"{server.host}:{server.port}", rid), list(req.cuts))
+        conn.send_split(req.to_bytes(f"{server.host}:{server.port}", rid), list(req.cuts),
+                        tolerate_close=True)
         try:
             response = conn.read_response(method=req.method, timeout=EXAMPLE_TIMEOUT)
         except WireTimeout:
@@ -204,7 +205,7 @@ def _replay(ctx: CheckContext, host: str, req: GeneratedRequest, compare: Compar
     reproducer go into the evidence), judged patiently: the differences it shows now."""
     rid = ctx.new_rid()
     conn = ctx.connect(timeout=EXAMPLE_TIMEOUT)
-    conn.send_split(req.to_bytes(host, rid), list(req.cuts))
+    conn.send_split(req.to_bytes(host, rid), list(req.cuts), tolerate_close=True)
     return _differences(ctx, req, rid, conn, compare, unseen, patient=True)[0]
 
 
