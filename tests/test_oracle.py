@@ -779,3 +779,18 @@ def test_content_length_zero_may_leave_content_length_unset() -> None:
         assert environ_differences(expected, environ) == []
     environ["CONTENT_LENGTH"] = "5"
     assert len(environ_differences(expected, environ)) == 1
+
+
+@pytest.mark.parametrize(("want", "got", "only_obs_text"), [
+    ("\xa8\x85T\tf0I\x80q", "", True),  # granian: a value with obs-text emptied whole
+    ("!!,!\x80", "!!,", True),  # one combined value with obs-text emptied, the rest kept
+    ("!!, !\x80", "!!, ", True),
+    ("!!,!\x80", ",", False),  # a value without obs-text lost too
+    ("!!,!!", "!!,", False),  # no obs-text at all: a value lost
+    ("!!,!\x80", "!!", False),  # an element gone, not emptied
+])
+def test_only_obs_text_differs_when_obs_text_values_are_lost_whole(
+        want: str, got: str, only_obs_text: bool) -> None:
+    """A server that cannot represent obs-text and empties each value that carries it, keeping
+    the others, broke the obs-text SHOULD, not the combining MUST."""
+    assert only_obs_text_differs(want, got) is only_obs_text
