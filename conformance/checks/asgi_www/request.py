@@ -268,14 +268,16 @@ def body_requests() -> st.SearchStrategy[BodyRequest]:
     return request()
 
 
-def _body_events(ctx: CheckContext, rid: str,
-                 response: Response) -> tuple[list[dict[str, Any]], str]:
+def _body_events(ctx: CheckContext, rid: str, response: Response, *,
+                 patient: bool = True) -> tuple[list[dict[str, Any]], str]:
     """The app's journal entries for one generated request, once its body summary is there or
     the wait for it is over, and what that wait was (for the finding's message). The app
     answers 200 only after journalling the summary. After any other answer, or none, the app
     may still be reading a large body on a slow server: it gets JOURNAL_TIMEOUT after the
     response wait, unless the server answered by itself and the app was not called within
-    CALLED_WAIT of that answer."""
+    CALLED_WAIT of that answer. Hypothesis's search and shrinking (not ``patient``) look at
+    the journal once instead: a missing body found so is reported only when a patient replay
+    shows it again (hundreds of examples on a failing server cannot each wait the bound)."""
 
     def summarised(events: list[dict[str, Any]]) -> bool:
         return any(e["event"] == Event.BODY_SUMMARY for e in events)
@@ -286,6 +288,8 @@ def _body_events(ctx: CheckContext, rid: str,
     if response.status and ctx.journal.wait_event(rid, Event.REQUEST,
                                                   timeout=CALLED_WAIT) is None:
         return ctx.journal.for_rid(rid), f"the app was not called within {CALLED_WAIT:g}s"
+    if not patient:
+        return ctx.journal.for_rid(rid), "at a first look"
     return (ctx.journal.wait_for(summarised, rid=rid, timeout=JOURNAL_TIMEOUT) or [],
             f"within {JOURNAL_TIMEOUT:g}s after the response wait")
 
@@ -344,7 +348,8 @@ def generated_bodies(ctx: CheckContext) -> None:
     server = ctx.server
     host = f"{server.host}:{server.port}"
     failure: dict[str, Any] = {}
-    lesser: dict[str, tuple[str, BodyRequest]] = {}  # sentence -> (message, first request)
+    # sentence -> (message, first request, whether it rested on a missing body)
+    lesser: dict[str, tuple[str, BodyRequest, bool]] = {}
 
     @check_settings(ctx.harness.examples)
     @given(body_requests())
@@ -354,15 +359,16 @@ def generated_bodies(ctx: CheckContext) -> None:
         with Connection(server.host, server.port, timeout=EXAMPLE_TIMEOUT) as conn:
             conn.send_split(data, req.cut_offsets(len(data)), tolerate_close=True)
             response = conn.read_response(method="POST", timeout=EXAMPLE_TIMEOUT)
-            events, waited = _body_events(ctx, rid, response)
+            events, waited = _body_events(ctx, rid, response, patient=False)
+        absent = not any(e["event"] == Event.BODY_SUMMARY for e in events)
         musts = []
         for ref, message in _differences(req, response, events, waited):
             if level_of(ref) is Level.MUST:
                 musts.append((ref, message))
             else:
-                lesser.setdefault(ref, (message, req))
+                lesser.setdefault(ref, (message, req, absent))
         if musts:
-            failure.update(request=req, diffs=musts)
+            failure.update(request=req, diffs=musts, absent=absent)
             raise AssertionError("; ".join(message for _, message in musts))
 
     # Flaky: a body that failed once and not when Hypothesis sent it again (a server whose
@@ -379,23 +385,44 @@ def generated_bodies(ctx: CheckContext) -> None:
             raise
         flaky = " (seen once; not reproduced when Hypothesis sent it again)"
     if failure:
-        _replay(ctx, host, failure["request"])
+        replayed = _replay(ctx, host, failure["request"])
+        diffs = failure["diffs"]
+        if failure["absent"]:
+            # The body was missing at the search's first look: what stands is what the
+            # patient replay shows.
+            diffs = _confirmed(ctx, diffs, replayed)
         what = "generated body" if flaky else "minimal generated body"
-        for ref, message in failure["diffs"]:
+        for ref, message in diffs:
             ctx.finding(ref, f"{what} on which the http.request events differ: "
                              f"{message}{flaky}", minimal_request=_shown(failure["request"]),
                         examples=ctx.harness.examples)
-    for ref, (message, req) in lesser.items():
-        _replay(ctx, host, req)
-        ctx.finding(ref, f"first generated body on which this showed: {message}",
-                    request=_shown(req))
+    for sentence, (first, req, absent) in lesser.items():
+        replayed = _replay(ctx, host, req)
+        for ref, message in (_confirmed(ctx, [(sentence, first)], replayed) if absent
+                             else [(sentence, first)]):
+            ctx.finding(ref, f"first generated body on which this showed: {message}",
+                        request=_shown(req))
 
 
-def _replay(ctx: CheckContext, host: str, replay: BodyRequest) -> None:
-    """Send a request found by the search once more on a tracked connection: its bytes and
-    journal entries become the evidence."""
+def _confirmed(ctx: CheckContext, found: list[tuple[str, str]],
+               replayed: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The differences of the patient replay on the sentences the first look found; the
+    others rested on the search's short look and are only recorded in the details."""
+    refs = {ref for ref, _ in found}
+    kept = [(ref, message) for ref, message in replayed if ref in refs]
+    lost = sorted(refs - {ref for ref, _ in kept})
+    if lost:
+        ctx.details.setdefault("not_confirmed_by_patient_replay", []).extend(lost)
+    return kept
+
+
+def _replay(ctx: CheckContext, host: str, replay: BodyRequest) -> list[tuple[str, str]]:
+    """Send a request found by the search once more on a tracked connection (its bytes and
+    journal entries become the evidence), judged patiently: the differences it shows now."""
     rid = ctx.new_rid()
     conn = ctx.connect(timeout=EXAMPLE_TIMEOUT)
     data = replay.to_bytes(host, rid)
     conn.send_split(data, replay.cut_offsets(len(data)), tolerate_close=True)
-    conn.read_response(method="POST", timeout=EXAMPLE_TIMEOUT)
+    response = conn.read_response(method="POST", timeout=EXAMPLE_TIMEOUT)
+    events, waited = _body_events(ctx, rid, response)
+    return _differences(replay, response, events, waited)
