@@ -12,15 +12,14 @@ from typing import Any
 from conformance.catalogue import check
 from conformance.checks.support.common import (
     OBS_TEXT_VALUE,
+    get_on_own_server,
     observed_entry,
     observed_scope,
     request_with_obs_text,
 )
 from conformance.checks.support.generated_requests import asgi_compare, asgi_unseen, run_property
 from conformance.context import CheckContext
-from conformance.probes.contract import Event
 from conformance.verdicts import HarnessError, Level
-from conformance.wire import request_bytes
 
 MOUNT = "/app"  # the mount every target's [proxy] prefix_args configure
 
@@ -404,13 +403,7 @@ def root_path_option(ctx: CheckContext) -> None:
     consistent = False
     # Both deployments servers document: a proxy that keeps the prefix, and one that strips it.
     for target in ("/app/mounted/x", "/mounted/x"):
-        rid = ctx.new_rid()
-        conn = ctx.connect(host=server.host, port=server.port)
-        conn.send(request_bytes("GET", target + "?q=1",
-                                [("Host", f"{server.host}:{server.port}"), ("X-Probe-Id", rid),
-                                 ("Connection", "close")]))
-        response = conn.read_response(timeout=5.0)
-        entry = server.journal.wait_event(rid, Event.REQUEST, timeout=5.0)
+        response, entry = get_on_own_server(ctx, server, target + "?q=1")
         if entry is None:
             views.append(f"GET {target}: {response.status or 'no answer'}, not seen by the app")
             continue

@@ -11,12 +11,10 @@ from typing import Any
 from conformance.catalogue import check
 from conformance.checks.pep3333.scripted_responses import required_step, respond
 from conformance.checks.pep3333.unicode_issues import CGI_VARIABLES
-from conformance.checks.support.common import observed_entry, observed_environ
+from conformance.checks.support.common import get_on_own_server, observed_entry, observed_environ
 from conformance.checks.support.generated_requests import run_property, wsgi_compare, wsgi_unseen
 from conformance.context import CheckContext
-from conformance.probes.contract import Event
 from conformance.verdicts import Level
-from conformance.wire import request_bytes
 
 # PEP 3333: "only lower-case letters, numbers, dots, and underscores" (no dot required: the
 # separator after the server's prefix is not specified).
@@ -482,13 +480,7 @@ def script_name_option(ctx: CheckContext) -> None:
     server = ctx.start_server(extra_args=args, label="script-name")
     views: list[str] = []
     for target in (f"{_MOUNT}/mounted/x", _ENCODED_MOUNT_PATH):
-        rid = ctx.new_rid()
-        conn = ctx.connect(host=server.host, port=server.port)
-        conn.send(request_bytes("GET", target + "?q=1",
-                                [("Host", f"{server.host}:{server.port}"), ("X-Probe-Id", rid),
-                                 ("Connection", "close")]))
-        response = conn.read_response(timeout=5.0)
-        entry = server.journal.wait_event(rid, Event.REQUEST, timeout=5.0)
+        response, entry = get_on_own_server(ctx, server, target + "?q=1")
         if entry is None:
             views.append(f"GET {target}: {response.status or 'no answer'}, not seen by the app")
             ctx.finding("WSGI-ENV-06.j", f"with {' '.join(args)}, GET {target} got "

@@ -10,6 +10,8 @@ from conformance.wire import Response
 if TYPE_CHECKING:
     from hypothesis import settings
 
+    from conformance.servers import ServerUnderTest
+
 
 def observed_entry(ctx: CheckContext, exchange: Exchange) -> dict[str, Any]:
     """The probe's "request" journal entry for an exchange (a harness error if missing)."""
@@ -24,6 +26,22 @@ def observed_scope(ctx: CheckContext, exchange: Exchange) -> dict[str, Any]:
 def observed_environ(ctx: CheckContext, exchange: Exchange) -> dict[str, Any]:
     """The WSGI environ the probe app saw for this exchange (stream objects as type names)."""
     return observed_entry(ctx, exchange)["environ"]
+
+
+def get_on_own_server(ctx: CheckContext, server: ServerUnderTest,
+                      target: str) -> tuple[Response, dict[str, Any] | None]:
+    """GET ``target`` straight to a server the check started itself (under a prefix option,
+    say): the response, and the app's request entry, or None when the app did not see it
+    within 5 s."""
+    from conformance.probes.contract import Event
+    from conformance.wire import request_bytes
+
+    rid = ctx.new_rid()
+    conn = ctx.connect(host=server.host, port=server.port)
+    conn.send(request_bytes("GET", target, [("Host", f"{server.host}:{server.port}"),
+                                            ("X-Probe-Id", rid), ("Connection", "close")]))
+    response = conn.read_response(timeout=5.0)
+    return response, server.journal.wait_event(rid, Event.REQUEST, timeout=5.0)
 
 
 def problems_text(response: Response) -> str:
