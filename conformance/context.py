@@ -88,14 +88,17 @@ class CheckContext:
         return front.port if front is not None else self.server.port
 
     def client_tls(self, *, alpn: tuple[str, ...] = ("http/1.1",),
-                   client_certificate: bool | None = None) -> ssl.SSLContext | None:
+                   client_certificate: bool | None = None,
+                   unverifiable: bool = False) -> ssl.SSLContext | None:
         """The client TLS context of this check's path: nginx-tls's listener, a [tls]
         target reached directly (a client certificate where the target asks for one, unless
-        ``client_certificate`` says otherwise), or None for plain TCP."""
+        ``client_certificate`` says otherwise; ``unverifiable``: one issued by a CA the
+        server was not given), or None for plain TCP."""
         front = self.front
         if front is not None:
             return front.client_tls(alpn=alpn)
-        return self.server.client_tls(alpn=alpn, client_certificate=client_certificate)
+        return self.server.client_tls(alpn=alpn, client_certificate=client_certificate,
+                                      unverifiable=unverifiable)
 
     @property
     def journal(self) -> Journal:

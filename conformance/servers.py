@@ -402,16 +402,18 @@ class ServerUnderTest:
         )
 
     def client_tls(self, *, alpn: tuple[str, ...] = ("http/1.1",),
-                   client_certificate: bool | None = None) -> ssl.SSLContext | None:
+                   client_certificate: bool | None = None,
+                   unverifiable: bool = False) -> ssl.SSLContext | None:
         """A client context for this server (None on plain TCP). A client certificate is
         presented where the target's [tls] asks for one, unless ``client_certificate``
-        says otherwise."""
+        says otherwise; ``unverifiable``: the one issued by a CA the server was not given."""
         if self.target.tls is None or self.certificates is None:
             return None
         if client_certificate is None:
             client_certificate = self.target.tls.client_certificate != "none"
         return self.certificates.client_context(alpn=alpn,
-                                                client_certificate=client_certificate)
+                                                client_certificate=client_certificate,
+                                                unverifiable=unverifiable)
 
     def alive(self) -> bool:
         return self.process is not None and self.process.alive()

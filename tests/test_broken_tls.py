@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import broken_target, check_broken_stack, run_suite
+from tests.conftest import BROKEN, broken_target, check_broken_stack, run_suite
 
 # targets/uvicorn-h11-tls.toml's command, with the server's certificate path in the
 # environment (``env`` execs uvicorn): the wrappers read the PEM the server was given.
@@ -18,6 +18,10 @@ UVICORN_TLS = ('["env", "BROKEN_TLS_CERT={tls_cert}", '
                '"{bin}/uvicorn", "--host", "{host}", "--port", "{port}", "--http", "h11", '
                '"--ssl-certfile", "{tls_cert}", "--ssl-keyfile", "{tls_key}", '
                '"--ssl-ca-certs", "{tls_ca}", "--ssl-cert-reqs", "1", "{app}"]')
+# The same uvicorn, its handshake also accepting the certificate of a CA it was not given
+# (tests/broken/broken_tls.py run as a script): the wrappers judge verification by ca.pem.
+UVICORN_TLS_ANY_CLIENT = UVICORN_TLS.replace('"{bin}/uvicorn", ',
+                                             f'"{{python}}", "{BROKEN}/broken_tls.py", ')
 MUTUAL_TLS = '[tls]\nclient_certificate = "optional"\nalpn = ["http/1.1"]'
 GUNICORN_TLS = ('["{bin}/gunicorn", "-k", "sync", "-w", "1", "--no-control-socket", '
                 '"-b", "{host}:{port}", "--certfile", "{tls_cert}", "--keyfile", "{tls_key}", '
@@ -56,6 +60,9 @@ BROKEN_STACKS: list[Row] = [
     ("tls-wrong-c", "asgi", "broken_tls:tls_wrong_c", UVICORN_TLS, MUTUAL_TLS, None,
      {CONTENTS: "fail: TLS-02.h, ASGI-EXT-06.e"}),
     # What a server behind a TLS-terminating proxy may say: allowed, reported.
+    # A client certificate that failed verification, reported as verified (None).
+    ("tls-unverified-as-verified", "asgi", "broken_tls:tls_unverified_as_verified",
+     UVICORN_TLS_ANY_CLIENT, MUTUAL_TLS, None, {CONTENTS: "fail: TLS-02.q"}),
     ("tls-unavailable", "asgi", "broken_tls:tls_unavailable", UVICORN_TLS, MUTUAL_TLS, None,
      {CONTENTS: "info: TLS-02.f"}),
     ("tls-on-plain-tcp", "asgi", "broken_tls:tls_on_plain_tcp", None, "", None,
@@ -85,6 +92,10 @@ def test_check_catches_broken_tls(tmp_path: Path, name: str, interface: str, app
 PASSING_STACKS = [
     ("tls-correct", "asgi", "broken_tls:tls_correct", UVICORN_TLS, MUTUAL_TLS, "direct",
      (SCHEME, WS_SCHEME, CONTENTS)),
+    # The failed verification reported in client_cert_error (the details say that the
+    # connection with the unverifiable certificate reached the app: the clause was judged).
+    ("tls-correct-unverifiable", "asgi", "broken_tls:tls_correct", UVICORN_TLS_ANY_CLIENT,
+     MUTUAL_TLS, "direct", (CONTENTS,)),
     ("wsgi-tls-correct", "wsgi", "conformance.probes.wsgi_app:app", GUNICORN_TLS, SERVER_TLS,
      "direct", (URL_SCHEME,)),
     ("client-scheme-nginx", "asgi", "broken_tls:tls_wrong_a_scheme_http", UVICORN_TLS,
@@ -106,3 +117,8 @@ def test_correct_tls_report_passes(tmp_path: Path, name: str, interface: str, ap
     assert {check: run.verdict(check, name, via) for check in checks} == dict.fromkeys(
         checks, "pass"), run.output[-3000:]
     assert run.returncode == 0
+    if CONTENTS in checks:  # the unverifiable certificate: judged where accepted, else not
+        details = next(r["details"] for r in run.records if r["check"] == CONTENTS)
+        accepted = "accepted: the request reached the app"
+        assert (details.get("unverifiable_certificate") == accepted) == (
+            command == UVICORN_TLS_ANY_CLIENT), details

@@ -479,5 +479,8 @@ def test_only_the_marker_answered_is_told_apart() -> None:
     assert not _only_marker_answered(outcome(VALID, one + one, events={"marker": seen}))
     assert not _only_marker_answered(outcome(VALID, one, events={}))
     described = replace(outcome(VALID, one, events={"marker": seen}), sequential=True)
-    assert "marker in a second write" in described.describe()
+    # The whole sentence, as a finding's message carries it between the sent and received.
+    assert (" (sent again with the marker in a second write after the first answer: in one "
+            "write the server answered only the marker and the app never saw the request); "
+            "received '") in described.describe()
     assert "second write" not in outcome(VALID, one).describe()

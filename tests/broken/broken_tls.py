@@ -8,6 +8,11 @@ No server the suite runs offers the ASGI tls extension, so the wrappers offer it
 certificate) and off the certificate the server was given (its path in $BROKEN_TLS_CERT, set
 by the target's command). ``tls_correct`` offers exactly that and must pass; each other
 wrapper breaks some keys, per connection with or without the client's certificate.
+
+Run as a script, this module is uvicorn whose handshake also accepts the client certificate
+no server is given the CA of (a server with a verify callback that goes on regardless), while
+the wrappers judge verification by the CA the server was given, ca.pem: ``tls_correct`` then
+reports the failure in client_cert_error, ``tls_unverified_as_verified`` reports None.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 
 from conformance.probes.asgi_app import app as asgi_probe
 from conformance.probes.wsgi_app import app as wsgi_probe
@@ -40,6 +46,16 @@ def _pem(name: str) -> str:
     return text[:text.index(end) + len(end)]
 
 
+def _verification_error(peer: bytes) -> str | None:
+    """Why the client's certificate (DER) fails verification by the server's CA (ca.pem)."""
+    issuer = x509.load_pem_x509_certificate(_pem("ca.pem").encode())
+    try:
+        x509.load_der_x509_certificate(peer).verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature) as exc:
+        return f"unable to get local issuer certificate ({type(exc).__name__})"
+    return None
+
+
 def connection_tls(receive: Receive) -> Tls:
     """The tls extension asgi-tls.rst defines, for the connection this request came on."""
     transport = getattr(getattr(receive, "__self__", None), "transport", None)
@@ -54,7 +70,7 @@ def connection_tls(receive: Receive) -> Tls:
         "client_cert_chain": [ssl.DER_cert_to_PEM_cert(peer)] if peer else [],
         "client_cert_name": (x509.load_der_x509_certificate(peer).subject.rfc4514_string()
                              if peer else None),
-        "client_cert_error": None,
+        "client_cert_error": _verification_error(peer) if peer else None,
         "tls_version": TLS_VERSIONS[version],
         "cipher_suite": codes[name],
     }
@@ -147,6 +163,8 @@ tls_wrong_b_scheme_empty = _offering(_wrong_b, scheme="", ws_scheme=None)
 tls_crossed_schemes = _offering(lambda tls, presented: tls, scheme="ws", ws_scheme="https")
 tls_wrong_c = _offering(_wrong_c)
 tls_unavailable = _offering(_unavailable)
+# A failed verification reported as a successful one (TLS-02.q), all else right.
+tls_unverified_as_verified = _offering(lambda tls, presented: _with(tls, client_cert_error=None))
 
 
 async def tls_on_plain_tcp(scope: Scope, receive: Receive, send: Send) -> None:
@@ -178,3 +196,24 @@ url_scheme_http = _url_scheme("http")  # TLS-01.h
 url_scheme_missing = _url_scheme(_DROP)  # TLS-01.f
 url_scheme_bytes = _url_scheme(b"https")  # TLS-01.g
 url_scheme_ws = _url_scheme("ws")  # TLS-01.h on any path
+
+
+# -- uvicorn accepting any client certificate in the handshake ----------------------------
+def main() -> None:
+    """``broken_tls.py [uvicorn's arguments]`` with --ssl-ca-certs naming the run's ca.pem:
+    uvicorn trusting that CA and the one of unverifiable-client-cert.pem beside it, so that
+    the handshake goes on where a server with Python's ssl would refuse it."""
+    import sys
+
+    import uvicorn.main
+
+    args = sys.argv[1:]
+    ca = Path(args[args.index("--ssl-ca-certs") + 1])
+    both = ca.parent / "ca-and-unverifiable-ca.pem"
+    both.write_text(ca.read_text() + (ca.parent / "unverifiable-ca.pem").read_text())
+    args[args.index("--ssl-ca-certs") + 1] = str(both)
+    uvicorn.main.main(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -53,10 +53,18 @@ class TlsExchange:
     """One request on its own TLS connection, and the tls extension the app was given."""
 
     label: str  # says which connection, in a finding
-    presented: bool  # the client presented the run's client certificate
+    presented: bool  # the client presented a client certificate
     conn: Connection
     context: ssl.SSLContext
     extensions: Any  # scope["extensions"] as the app saw it
+    # False: the certificate presented was issued by a CA the server was not given
+    verifiable: bool = True
+
+    def client_cert(self, ctx: CheckContext) -> tuple[str, x509.Name]:
+        """The PEM and subject of the certificate the client presented."""
+        certs = ctx.harness.certificates
+        return ((certs.client_cert_pem, certs.client_subject) if self.verifiable else
+                (certs.unverifiable_client_cert_pem, certs.unverifiable_client_subject))
 
 
 def _exchange(ctx: CheckContext, label: str, presented: bool) -> TlsExchange:
@@ -70,6 +78,37 @@ def _exchange(ctx: CheckContext, label: str, presented: bool) -> TlsExchange:
     conn.close()
     return TlsExchange(label, presented, conn, context,
                        ctx.observed(rid)["scope"].get("extensions"))
+
+
+UNVERIFIABLE = "with a client certificate the server cannot verify"
+
+
+def _unverifiable_exchange(ctx: CheckContext) -> TlsExchange | None:
+    """One GET presenting a client certificate issued by a CA the server was not given; None
+    where the server refuses it in the handshake (what a server with Python's ssl does, and
+    asgi-tls.rst allows: the sentence on client_cert_error only says what the app is told
+    when the connection goes on)."""
+    context = ctx.client_tls(unverifiable=True)
+    assert context is not None
+    rid = ctx.new_rid()
+    try:
+        conn = ctx.connect(tls=context)
+        conn.send(request_bytes("GET", "/scope/tls-extension",
+                                [("Host", f"{ctx.host}:{ctx.port}"), ("X-Probe-Id", rid)]))
+    except OSError as exc:  # TLS 1.2: the server's alert ends the handshake itself
+        ctx.details["unverifiable_certificate"] = f"refused in the handshake ({exc})"
+        return None
+    response = conn.read_response(method="GET")
+    conn.close()
+    entry = ctx.journal.wait_event(rid, "request", timeout=0.5 if not response.status else 5)
+    if entry is None:  # TLS 1.3: the alert comes after the client's Finished, on the read
+        ctx.details["unverifiable_certificate"] = (
+            "refused: the request never reached the app "
+            f"({'; '.join(response.problems) or f'status {response.status}'})")
+        return None
+    ctx.details["unverifiable_certificate"] = "accepted: the request reached the app"
+    return TlsExchange(UNVERIFIABLE, True, conn, context,
+                       entry["scope"].get("extensions"), verifiable=False)
 
 
 @check(
@@ -107,7 +146,12 @@ def tls_contents(ctx: CheckContext) -> None:
       that is consistent with client_cert_chain[0]." (.o);
     - client_cert_error: "None if a client certificate was provided and successfully
       verified, or was not provided." (.p: the run's client certificate is issued by the CA
-      the server verifies with);
+      the server verifies with); "If a client certificate was provided but verification
+      failed, this is a non-empty string containing an error message or error code
+      indicating why validation failed" (.q: where the configuration asks for client
+      certificates, one more connection presents a certificate issued by a CA the server
+      was not given; a server that refuses it in the handshake, as every server with
+      Python's ssl does, is not judged on it);
     - tls_version: "This is one of the version numbers as defined in the TLS specifications,
       which is an unsigned integer." (.r) and "Common values include 0x0303 for TLS 1.2 or
       0x0304 for TLS 1.3." (.s): the version the client negotiated;
@@ -118,9 +162,7 @@ def tls_contents(ctx: CheckContext) -> None:
     All MUST (definitions, and the musts and shalls). "Some web server implementations may be
     unable to provide this (e.g. if TLS is terminated by a separate proxy or load balancer)"
     (.f): None for server_cert, tls_version, cipher_suite, an empty chain or no name with a
-    client certificate are allowed and reported as INFO. Not judged: a client certificate
-    whose verification failed (.q: a server that asks for one with Python's ssl rejects the
-    handshake instead, as the spec expects of most). Direct only: through nginx the
+    client certificate are allowed and reported as INFO. Direct only: through nginx the
     extension would describe nginx's own connection to the server, which the suite's client
     cannot see."""
     mode = ctx.target.tls.client_certificate if ctx.target.tls else "none"
@@ -134,6 +176,11 @@ def tls_contents(ctx: CheckContext) -> None:
     if not offered:
         ctx.unsupported("scope['extensions'] has no 'tls' on a TLS connection (the extension "
                         "is optional)")
+    if mode != "none":
+        unverifiable = _unverifiable_exchange(ctx)
+        if unverifiable is not None and isinstance(unverifiable.extensions, dict) \
+                and "tls" in unverifiable.extensions:
+            offered.append(unverifiable)
     for exchange in offered:
         with ctx.case(exchange.label):
             _judge(ctx, exchange, exchange.extensions["tls"])
@@ -232,13 +279,13 @@ def _judge_chain(ctx: CheckContext, exchange: TlsExchange, where: str,
         return []
     if not chain:
         return ["client_cert_chain (empty)"]
-    client_pem = ctx.harness.certificates.client_cert_pem
+    client_pem, client_subject = exchange.client_cert(ctx)
     first = certs[0]
     assert first is not None
     if not _same(first, client_pem):
         ctx.finding("TLS-02.i", f"{where}client_cert_chain[0] is the certificate of "
                                 f"{first.subject.rfc4514_string()!r}, not the client's "
-                                f"({ctx.harness.certificates.client_subject.rfc4514_string()!r})")
+                                f"({client_subject.rfc4514_string()!r})")
     for index, (lower, upper) in enumerate(zip(certs, certs[1:], strict=False), start=1):
         assert lower is not None and upper is not None
         try:
@@ -283,7 +330,7 @@ def _judge_name(ctx: CheckContext, exchange: TlsExchange, where: str,
                                     "although client_cert_chain is non-empty")
             return []
         return ["client_cert_name"]
-    subject = first.subject if first is not None else ctx.harness.certificates.client_subject
+    subject = first.subject if first is not None else exchange.client_cert(ctx)[1]
     parsed = _parse_name(name)
     if parsed is None:
         ctx.finding("TLS-02.m", f"{where}client_cert_name {name!r} is no RFC 4514 string "
@@ -299,6 +346,12 @@ def _judge_name(ctx: CheckContext, exchange: TlsExchange, where: str,
 def _judge_error(ctx: CheckContext, exchange: TlsExchange, where: str,
                  tls: dict[str, Any]) -> None:
     error = tls.get("client_cert_error")
+    if not exchange.verifiable:
+        if not isinstance(error, str) or not error:
+            ctx.finding("TLS-02.q", f"{where}client_cert_error is {_brief(error)}, not an "
+                                    "error message: the client's certificate was issued by a "
+                                    "CA the server was not given, and the server went on")
+        return
     if error is not None:
         why = ("the client's certificate was issued by the CA the server verifies with, and "
                "the handshake succeeded" if exchange.presented else
