@@ -127,6 +127,19 @@ misnamed = _alone(_misnamed)
 drops_query = _alone(lambda env: env.pop("QUERY_STRING", None))
 
 
+_DROPPED_ONCE: list[str] = []
+
+
+def _drop_query_once(env: dict[str, Any]) -> None:
+    """QUERY_STRING left out of the first request with a query only: a failure Hypothesis
+    cannot reproduce (its replay of the example passes), as a timing-dependent server's."""
+    if env.get("QUERY_STRING") and not _DROPPED_ONCE:
+        _DROPPED_ONCE.append(env.pop("QUERY_STRING"))
+
+
+drops_query_once = _alone(_drop_query_once)
+
+
 def _path_info_as_utf8(env: dict[str, Any]) -> None:
     """The decoded path bytes read as UTF-8: code points above U+00FF (WSGI-ENV-06.g)."""
     env["PATH_INFO"] = env["PATH_INFO"].encode("latin-1").decode("utf-8", "replace")
