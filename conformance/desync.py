@@ -412,11 +412,19 @@ def _answer_problems(outcome: Outcome) -> Iterator[Problem]:
         elif not served and case.close_after_reject:
             yield Problem(case.close_after_reject, f"answered {status}, then the connection "
                                                    f"stayed open and {after}")
-    if status is None and case.respond:
-        # Bytes that do not parse as an HTTP/1.x response (a status line echoing the invalid
-        # version, an HTTP/0.9-style error body) are no response a client can read, but they
-        # are not silence either: say which. A close that came after the client's half-close
-        # says so: a server may answer once it reads the end of the request.
+    if status is None and case.respond and _unparsed(outcome) and outcome.saw("invalid"):
+        # The app was called, and the server wrapped its answer in a status line that does
+        # not parse (uWSGI echoes the request's invalid version: "HTTP/1.1 extra 200 OK"):
+        # the request was served, not left unanswered. Not a fact of the waits either.
+        yield Problem(case.respond, "not rejected: the app was called, and the server sent "
+                                    f"its answer under the status line '{_first_line(outcome)}'"
+                                    ", which is not an HTTP/1.x status line"
+                                    + (", then closed the connection" if outcome.closed else ""))
+    elif status is None and case.respond:
+        # Bytes that do not parse as an HTTP/1.x response (an HTTP/0.9-style error body, a
+        # status line the server made up) are no response a client can read, but they are not
+        # silence either: say which. A close that came after the client's half-close says so:
+        # a server may answer once it reads the end of the request.
         closed = ("closed the connection without any response" if not outcome.received else
                   f"sent {len(outcome.received)} bytes that are not an HTTP/1.x response "
                   "(see the bytes), then closed the connection")
@@ -427,6 +435,16 @@ def _answer_problems(outcome: Outcome) -> Iterator[Problem]:
                       outcome.closed else f"neither answered nor closed within "
                       f"{outcome.timeout + outcome.drain:g} s (the client half-closed after "
                       f"{outcome.timeout:g} s)", absence=True)
+
+
+def _unparsed(outcome: Outcome) -> bool:
+    """The server sent bytes, and the first of them do not parse as an HTTP/1.x response."""
+    return bool(outcome.received) and not (outcome.responses and outcome.responses[0].status)
+
+
+def _first_line(outcome: Outcome) -> str:
+    """The first line of what the server sent, escaped and cut to a readable length."""
+    return escape_bytes(outcome.received.split(b"\r\n", 1)[0])[:120]
 
 
 def announces_close(response: Response) -> bool:

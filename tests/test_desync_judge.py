@@ -135,6 +135,24 @@ def test_no_answer_breaks_respond() -> None:
     assert silent.firm is None and hung.firm is None
 
 
+def test_a_served_request_under_an_unparsed_status_line_says_it_was_served() -> None:
+    """The app was called and the server wrapped its answer in a status line that echoes the
+    request's invalid version (uWSGI): the request was served, and the message quotes the
+    status line, on the same sentence; a fact of the bytes, not of the waits."""
+    echoed = b"HTTP/1.1 extra 200 OK\r\nContent-Length: 5\r\n\r\necho\n"
+    [served] = judge(outcome(ALL, echoed, closed=True, events={"invalid": [REQUEST]}))
+    assert served.ref == "R.respond"
+    assert served.message.startswith(
+        "not rejected: the app was called, and the server sent its answer under the status "
+        "line 'HTTP/1.1 extra 200 OK', which is not an HTTP/1.x status line, then closed the "
+        "connection; sent '")
+    assert served.firm == served.message
+    # A 1xx alone parses: that is no unparsed status line, whoever was called.
+    [interim] = judge(outcome(ALL, b"HTTP/1.1 100 Continue\r\n\r\n", closed=True,
+                              events={"invalid": [REQUEST]}))
+    assert "not rejected" not in interim.message
+
+
 def test_no_answer_names_the_waits_it_ran_with() -> None:
     """The message names the waits the outcome really ran with, and a close that came after
     the client's half-close says so."""
