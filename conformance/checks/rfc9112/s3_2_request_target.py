@@ -147,6 +147,13 @@ def _judge_utf8_path(ctx: CheckContext, unjudged: Unjudged) -> None:
                                  f"UTF-8-decoded {UTF8_PATH!r}")
 
 
+def _death(ctx: CheckContext) -> str:
+    """The shared server's exit, when the request killed it, for the finding's message (an
+    unanswered request otherwise reads as a server that chose to answer nothing)."""
+    died = ctx.server_exit_status()
+    return "" if died is None else f": the server process exited (status {died})"
+
+
 def _app_raised(ctx: CheckContext, rid: str) -> bool:
     return ctx.journal.saw(rid, Event.APP_EXCEPTION)
 
@@ -176,7 +183,7 @@ def invalid_utf8_path(ctx: CheckContext) -> None:
                 unjudged.add(f"GET {escape_bytes(target)}: the probe app itself raised")
             elif status == 0 or status >= 500:
                 ctx.finding(ref, f"GET {escape_bytes(target)} was answered "
-                                 f"{status or 'with nothing'}")
+                                 f"{status or 'with nothing'}{_death(ctx)}")
             elif raw and 200 <= status < 300:
                 ctx.finding(ref, f"GET {escape_bytes(target)} was served ({status}): raw octets "
                                  "0xFF 0xFE in the request-target were not rejected with 400 "
