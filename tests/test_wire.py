@@ -892,3 +892,19 @@ def test_marker_answer_after_leaked_bytes(received: bytes, over: bool) -> None:
 
     responses = parse_responses(received, ["HEAD", "GET"], eof=False)
     assert marker_answered_after_leak(responses) is over
+
+
+@pytest.mark.parametrize("seen,answered,lost", [
+    ([False, True], 1, [0]),  # bjoern: the marker alone reached the app and was answered
+    ([False, False, True], 1, [0, 1]),  # three in one write: only the last served
+    ([True, False, True], 2, [1]),  # one in the middle dropped
+    ([True, False], 1, []),  # the pipelined request unanswered: a close or stall, not a drop
+    ([False, True], 2, []),  # every request answered (the first by the server itself)
+    ([False, False], 0, []),  # the app saw none: nothing shows a later one was served
+])
+def test_dropped_pipelined_requests(seen: list[bool], answered: int, lost: list[int]) -> None:
+    """A pipelined request the app never saw, sent before one it did see, with fewer answers
+    than requests, was dropped: the answers sent are the later requests'."""
+    from conformance.checks.rfc9112.pipelined_exchanges import dropped
+
+    assert dropped(seen, answered) == lost

@@ -69,6 +69,8 @@ Issue 13: switches that break one clause each (some only make one part right, to
 --drain                an unread body is read and dropped after the response (right)
 --one-shot             one request per connection, then close without "Connection: close"
                        (HTTP-13.c)
+--last-of-read         of bodiless requests that arrive in one read, only the last is served:
+                       the ones before it are dropped unanswered (bjoern 3.2.2: HTTP-14.a)
 --announce-close       every response says "Connection: close"; the connection stays open
                        (HTTP-13.g)
 --close-hold           Connection: close is answered with "close" and nothing more is read,
@@ -303,6 +305,11 @@ def _content_length_values(headers: list[tuple[str, str]]) -> list[str]:
             for v in line.split(",") if v.strip()]
 
 
+def _bodiless(headers: list[tuple[str, str]]) -> bool:
+    """No Content-Length and no Transfer-Encoding: the request ends with its head."""
+    return not {"content-length", "transfer-encoding"} & {n.lower() for n, _ in headers}
+
+
 def _transfer_codings(fields: dict[str, str], version: bytes) -> bool:
     """Whether the body is chunked; --strict-te rejects what 6.3 says it must."""
     value = fields.get("transfer-encoding", "")
@@ -356,6 +363,8 @@ class Handler(socketserver.BaseRequestHandler):
                     self.send(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
                     continue
                 request = parse_head(reader)
+                if OPTIONS.last_of_read and reader.buf and _bodiless(request[3]):
+                    continue  # another request follows in the same read: this one is lost
                 if self.reorder and reader.buf:
                     second = parse_head(reader)
                     self.respond(reader, *second)
@@ -528,7 +537,8 @@ SWITCHES = ("wrap-chunk-size", "hold-on-eof", "strict-te", "te-501", "strict-cl"
             "list-te-raw", "chunk-ext-in-data", "raw-cl-list", "answer-absolute",
             "date-asctime", "date-twice", "discard-head", "frame-all", "framed-1xx",
             "strict-expect", "expect-hang", "expect-silent", "continue-hang",
-            "continue-hang-early", "expect-no-body", "drain", "one-shot", "announce-close",
+            "continue-hang-early", "expect-no-body", "drain", "one-shot", "last-of-read",
+            "announce-close",
             "close-hold", "close-late",
             "reject-chunk-ext", "cl-ows-ignored", "fold-drop", "reject-open", "head-silent",
             "short-lines", "continue-body", "date", "continue-late")

@@ -96,6 +96,18 @@ def pipeline(ctx: CheckContext, first: bytes, method: str, *, follow: bool = Tru
     return conn, responses, marker_rid
 
 
+def dropped(seen: list[bool], answered: int) -> list[int]:
+    """The positions of pipelined requests (in the order sent, ``seen``: whether the app
+    journalled each) that the app never saw although a later one reached it, where fewer
+    answers than requests came: the server dropped them unanswered (bjoern answers only the
+    last request of one read), so the answers it sent belong to the later requests. A server
+    that answered every request (a 400 of its own to an earlier one) dropped nothing."""
+    if answered >= len(seen) or True not in seen:
+        return []
+    last_seen = len(seen) - 1 - seen[::-1].index(True)
+    return [i for i in range(last_seen) if not seen[i]]
+
+
 def unanswered(ctx: CheckContext, conn: Connection, responses: list[Response],
                wanted: int, what: str, *, closed_too: bool = False) -> None:
     """Fewer than ``wanted`` answers after a response that did not announce "close": the

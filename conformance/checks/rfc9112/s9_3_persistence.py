@@ -8,15 +8,25 @@ from __future__ import annotations
 from conformance.catalogue import check
 from conformance.checks.rfc9112.pipelined_exchanges import (
     READ,
+    dropped,
     pipeline,
     read_until_done,
     unanswered,
 )
+from conformance.checks.support.final_responses import finals
 from conformance.context import CheckContext
-from conformance.desync import Case, Outcome, Parts, Unjudged, announces_close, run_cases
+from conformance.desync import (
+    MARKER_PATH,
+    Case,
+    Outcome,
+    Parts,
+    Unjudged,
+    announces_close,
+    run_cases,
+)
 from conformance.probes.contract import Route
 from conformance.verdicts import Level
-from conformance.wire import parse_responses, request_bytes
+from conformance.wire import Response, parse_responses, request_bytes
 
 
 def _unread_body(parts: Parts) -> bytes:
@@ -52,9 +62,17 @@ def _judge_said_close(ctx: CheckContext, outcome: Outcome) -> None:
                                 "closed without reading the request that followed the body")
 
 
+def _connection_field(response: Response) -> str:
+    """The response's Connection field as sent, or that it had none."""
+    values = response.header_all("connection")
+    return (f"Connection: {b', '.join(values).decode('latin-1')}" if values
+            else "no Connection field")
+
+
 def _persistence_http11(ctx: CheckContext, unjudged: Unjudged) -> None:
-    conn, responses, _ = pipeline(
-        ctx, request_bytes("GET", "/desync/keep", ctx.base_headers(ctx.new_rid())), "GET")
+    rid = ctx.new_rid()
+    conn, responses, marker = pipeline(
+        ctx, request_bytes("GET", "/desync/keep", ctx.base_headers(rid)), "GET")
     if not responses or responses[0].status != 200:
         conn.close()
         unjudged.add(f"GET /desync/keep was answered "
@@ -64,12 +82,22 @@ def _persistence_http11(ctx: CheckContext, unjudged: Unjudged) -> None:
     if not first.keeps_alive():
         # Allowed when announced (c), but the connection persistence should support is gone.
         ctx.finding("HTTP-13.b", f"a plain HTTP/1.1 GET was answered by a {first.version} "
-                                 "response that ends the connection (Connection: "
-                                 f"{b', '.join(first.header_all('connection')).decode('latin-1')}"
+                                 f"response that ends the connection ({_connection_field(first)}"
                                  f", framing {first.framing})")
-    if first.keeps_alive():
+    answered = len(finals(responses))
+    if dropped([ctx.journal.saw(rid), ctx.journal.saw(marker)], answered):
+        # The server neither closed nor stalled on the pipelined request (9.3's rule for a
+        # server without persistence): it served that one and dropped the first, so the one
+        # answer is not the first request's, as 9.3.2's order of answers demands.
+        ctx.finding("HTTP-14.a", f"GET /desync/keep and a pipelined GET {MARKER_PATH.decode()}"
+                                 " in one write: the app never saw GET /desync/keep, only the "
+                                 f"marker, and the one response ({first.status}) is the "
+                                 "marker's: GET /desync/keep was dropped unanswered ("
+                                 + ("the server then closed the connection)" if conn.eof else
+                                    f"the connection was left open for {READ:g} s)"))
+    elif first.keeps_alive():
         unanswered(ctx, conn, responses, 2, "GET and a pipelined GET", closed_too=True)
-    elif not conn.eof and not conn.read_until_close(timeout=READ):
+    if not first.keeps_alive() and not conn.eof and not conn.read_until_close(timeout=READ):
         ref = "HTTP-13.g" if announces_close(first) else "HTTP-13.e"
         ctx.finding(ref, f"the {first.version} response said the connection closes, but it "
                          f"was still open {READ:g} s later")
@@ -91,8 +119,8 @@ def _persistence_http10(ctx: CheckContext) -> None:
 
 @check(id="rfc9112.persistence", title="HTTP/1.1 persists by default, 1.0 only with "
        "keep-alive; an unread body is drained or the connection closed",
-       requirements=["HTTP-13", "HTTP-12"], level=Level.MUST, interfaces=("wsgi", "asgi"),
-       via=("direct",), section="RFC 9112 9.3, 9.6")
+       requirements=["HTTP-13", "HTTP-12", "HTTP-14"], level=Level.MUST,
+       interfaces=("wsgi", "asgi"), via=("direct",), section="RFC 9112 9.3, 9.3.2, 9.6")
 def persistence(ctx: CheckContext) -> None:
     """RFC 9112 9.3: "A server MUST read the entire request message body or close the
     connection after sending its response; otherwise, the remaining data on a persistent
@@ -104,7 +132,11 @@ def persistence(ctx: CheckContext) -> None:
     that kept the connection, then a close with the marker unanswered). "A server
     that does not support persistent connections MUST send the "close" connection option in
     every response message that does not have a 1xx (Informational) status code." (HTTP-13.c:
-    a response without "close" and an unanswered pipelined request); "HTTP implementations
+    a response without "close" and an unanswered pipelined request; but where the app saw
+    only the pipelined request and its answer is the one sent, the first request was dropped:
+    9.3.2 "A server MAY process a sequence of pipelined requests in parallel if they all have
+    safe methods (Section 9.2.1 of [HTTP]), but it MUST send the corresponding responses in
+    the same order that the requests were received.", HTTP-14.a); "HTTP implementations
     SHOULD support persistent connections." (HTTP-13.b, a warn: a plain HTTP/1.1 GET answered
     with "close"). For HTTP/1.0 without
     keep-alive: "The connection will close after the current response." (HTTP-13.e). 9.6: "A
@@ -129,10 +161,14 @@ def pipelining_order(ctx: CheckContext) -> None:
     responses in the same order that the requests were received." (HTTP-14.a) Three requests in
     one write ask for 201, 202, 203. Fewer answers on a connection left open break 9.3 when the
     responses did not announce "close" (HTTP-13.c, as in rfc9112.persistence), and 9.6
-    when they did (HTTP-13.g)."""
+    when they did (HTTP-13.g); but where the app never saw an earlier request and saw a
+    later one, the server dropped it and answered the later one in its place (HTTP-14.a
+    alone)."""
+    codes = (201, 202, 203)
+    rids = [ctx.new_rid() for _ in codes]
     data = b"".join(request_bytes("GET", f"{Route.FRAMING_STATUS}?code={code}",
-                                  ctx.base_headers(ctx.new_rid()))
-                    for code in (201, 202, 203))
+                                  ctx.base_headers(rid))
+                    for code, rid in zip(codes, rids, strict=True))
     conn = ctx.connect(timeout=READ + 1)
     conn.send(data)
     read_until_done(conn, lambda: len(parse_responses(bytes(conn.received), ["GET"] * 3,
@@ -140,7 +176,16 @@ def pipelining_order(ctx: CheckContext) -> None:
     responses = parse_responses(bytes(conn.received), ["GET"] * 3, eof=conn.eof)
     conn.close()
     statuses = [r.status for r in responses]
-    if statuses != [201, 202, 203][: len(statuses)]:
+    lost = dropped([ctx.journal.saw(rid) for rid in rids], len(finals(responses)))
+    if lost:
+        ctx.finding("HTTP-14.a", f"pipelined requests for 201, 202, 203 were answered "
+                                 f"{statuses}: the app never saw the request"
+                                 f"{'s' if len(lost) > 1 else ''} for "
+                                 f"{', '.join(str(codes[i]) for i in lost)}, which came before "
+                                 "one it did see, so the answers sent are the later "
+                                 "requests'")
+    elif statuses != list(codes[: len(statuses)]):
         ctx.finding("HTTP-14.a", f"pipelined requests for 201, 202, 203 were answered "
                                  f"{statuses}")
-    unanswered(ctx, conn, responses, 3, "three pipelined GETs")
+    if not lost:
+        unanswered(ctx, conn, responses, 3, "three pipelined GETs")
