@@ -111,8 +111,8 @@ class Harness:
             # silently reads as "answered with nothing" otherwise.
             self._crashed.add(target.name)
             self._deaths.setdefault(target.name, []).append(
-                f"{server.log_path.stem} exited with status {server.exit_status()}; "
-                f"its log ends:\n{server.log_tail()}")
+                f"{server.log_path.stem} exited with status {server.exit_status()}\n"
+                f"{server.log_path.stem}'s log ends:\n{server.log_tail()}")
             self.release(target)
         server = self.new_server(target)
         try:
