@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conformance.proxy import nginx_binary
-from tests.conftest import BROKEN, check_broken_stack
+from tests.conftest import BROKEN, broken_target, check_broken_stack, run_suite
 
 
 def lax(bugs: str) -> str:
@@ -177,3 +177,26 @@ def test_check_catches_broken_proxy_stack(tmp_path: Path, name: str, interface: 
         pytest.skip("uWSGI is not installed (pip install pyuwsgi)")
     check_broken_stack(tmp_path, name, interface, app, command, expected,
                        extra_toml=EXTRA_TOML.get(name, ""), examples=25, via=VIA.get(name))
+
+
+@pytest.mark.skipif(nginx_binary() is None,
+                    reason="nginx is not installed; run: apt-get install -y nginx-light")
+def test_server_death_is_not_a_desync(tmp_path: Path) -> None:
+    """A server whose process aborts on an app error before the response, after logging it
+    (as socketify-wsgi does): deployment.pooled-desync records the death, not a PROXY-06.b
+    desync (the 502 that follows has no server behind it; the crash is
+    pep3333.app-exception's); it reads the dead server's log, which names the error, not its
+    replacement's (no PROXY-06.i); and the next sub-case runs on the restarted server behind
+    a new pool nginx (no harness error)."""
+    target = broken_target(tmp_path, "aborts-on-app-error", "wsgi",
+                           "broken_proxy:aborts_on_app_error", lax(""))
+    run = run_suite(tmp_path, f"--target={target}", "--via=nginx",
+                    "--checks=deployment.pooled-desync")
+    (record,) = run.records
+    assert (record["verdict"], record["findings"]) == ("pass", []), record["message"]
+    assert record["message"] == ("the server died 1 time(s) during this check: server-1 "
+                                 "exited with status -6")
+    (not_judged,) = record["details"]["not_judged"]
+    assert not_judged.startswith("app error before the response: after GET /probe/error the "
+                                 "server process exited (status -6), and GET /probe/whoami "
+                                 "from another client got status 502"), not_judged

@@ -908,3 +908,25 @@ def test_dropped_pipelined_requests(seen: list[bool], answered: int, lost: list[
     from conformance.checks.rfc9112.pipelined_exchanges import dropped
 
     assert dropped(seen, answered) == lost
+
+
+# What gevent's pywsgi sent on nginx's pooled connection after a HEAD: the HEAD's body, then
+# its next response, relayed by nginx as HTTP/0.9 (no status line of nginx's own).
+_LEAKED = (b"rid=a197ee6f2a3a4ff6\nHTTP/1.1 200 OK\r\nContent-Length: 21\r\n\r\n"
+           b"rid=baecffb8126b4a95\n")
+
+
+@pytest.mark.parametrize("received,says", [
+    (_LEAKED, "b'rid=a197ee6f2a3a4ff6\\nHTTP/1.1 200 OK\\r\\nContent-Length: 21\\r\\n\\r\\n"
+              "rid=baecffb8126b4a95\\n' (81 bytes), which is not an HTTP response"),
+    (b"", "no response within 8s"),
+    (b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 3\r\n\r\nbad",
+     "status 502 and body b'bad'"),
+])
+def test_pooled_desync_says_what_arrived(received: bytes, says: str) -> None:
+    """deployment.pooled-desync quotes bytes that are not an HTTP response instead of calling
+    them no response (D2)."""
+    from conformance.checks.deployment.connection_reuse import what_arrived
+
+    response = parse_response(received, method="GET", eof=True)[0] or Response()
+    assert what_arrived(response) == says

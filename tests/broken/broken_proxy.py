@@ -39,6 +39,7 @@ import asyncio
 import importlib
 import inspect
 import io
+import os
 import socket
 import sys
 import threading
@@ -134,6 +135,19 @@ def keeps_iterating(environ: dict[str, Any], start_response: StartResponse) -> I
     """A server that calls close() only after iterating the app's stream to its end, even
     when the client is gone (late, not never: RFC 9112 9.5's SHOULD, not PEP 3333's MUST)."""
     return _DrainedOnClose(wsgi_probe(environ, start_response))
+
+
+def aborts_on_app_error(environ: dict[str, Any],
+                        start_response: StartResponse) -> Iterable[bytes]:
+    """A server whose process dies (SIGABRT) on an app error before the response, after
+    printing the traceback: as socketify's WSGI server does (uWS aborts when a handler
+    returns without responding). Errors during the iteration are left to the server."""
+    try:
+        return wsgi_probe(environ, start_response)
+    except RuntimeError:
+        traceback.print_exc()
+        sys.stderr.flush()
+        os.abort()
 
 
 def drops_query_when_proxied(environ: dict[str, Any],
