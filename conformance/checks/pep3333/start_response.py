@@ -282,22 +282,32 @@ def hop_by_hop(ctx: CheckContext) -> None:
     valid: RFC 9112 6.1 "A sender MUST NOT apply the chunked transfer coding more than once to
     a message body" (WSGI-RESP-12.e, MUST), and a response that claims a chunking it does not
     do breaks RFC 9110 2.2 "A sender MUST NOT generate protocol elements that do not match the
-    grammar defined by the corresponding ABNF rules." (WSGI-RESP-12.f, MUST)."""
+    grammar defined by the corresponding ABNF rules." (WSGI-RESP-12.f, MUST).
+
+    Why those two sender MUSTs bind the server although the Transfer-Encoding is the app's
+    (whose own MUST NOTs, WSGI-RESP-12.a/c/d, bind only the app): PEP 3333, Other HTTP
+    Features: "In a sense, a server should consider itself to be like an HTTP "gateway server",
+    with the application being an HTTP "origin server"." and RFC 9110 3.7: "All HTTP
+    requirements applicable to an origin server also apply to the outbound communication of a
+    gateway." The WSGI server is the sender of the message on the wire, so what it passes on
+    from the app it sends itself. The messages say which part came from the app."""
     exchange = respond(ctx, "hop-by-hop")
     response = exchange.response
-    codings = b",".join(response.header_all("transfer-encoding")).split(b",")
+    declared = response.header_all("transfer-encoding")
+    codings = b",".join(declared).split(b",")
     if sum(c.strip().lower() == b"chunked" for c in codings) > 1:
         # Declared twice: applied twice (the body, decoded once, is still chunked) is .e; a
         # body chunked once under a header that claims two chunkings (gevent.pywsgi) applies
         # it once and mismatches the grammar the header announces: .f.
         applied_once = response.body == b"hello\n"
         ctx.finding("WSGI-RESP-12.f" if applied_once else "WSGI-RESP-12.e",
-                    f"Transfer-Encoding {response.header_all('transfer-encoding')}: the "
-                    "response declares the chunked coding applied twice (the app's plus the "
-                    "server's own)" + (", over a body chunked once" if applied_once else ""))
+                    f"Transfer-Encoding {declared}: the response declares chunked twice (the "
+                    "app's, passed on, plus the server's own)"
+                    + (", over a body the server chunked once" if applied_once else
+                       f", and the body, decoded once, is {response.body[:60]!r}, not the "
+                       "app's b'hello\\n'"))
     elif not response.complete or response.problems:
-        ctx.finding("WSGI-RESP-12.f", f"the response is malformed: {response.problems} "
-                                      f"(complete: {response.complete})")
+        ctx.finding("WSGI-RESP-12.f", _malformed(response))
     elif response.status == 200 and response.body != b"hello\n":
         ctx.finding("WSGI-RESP-12.e", f"body {response.body!r}, expected b'hello\\n': the body "
                                       "was chunked more than once")
@@ -305,6 +315,24 @@ def hop_by_hop(ctx: CheckContext) -> None:
     if not step or step[0]["raised"] is None:
         ctx.finding("WSGI-RESP-12.b", "start_response accepted Transfer-Encoding from the app "
                                       "without raising")
+
+
+def _malformed(response: Response) -> str:
+    """What is wrong with a hop-by-hop response that does not parse: where the app's
+    'Transfer-Encoding: chunked' went out with the app's raw body after it, say so."""
+    problems = f"{response.problems} (complete: {response.complete})"
+    declared = [v.strip().lower() for v in response.header_all("transfer-encoding")]
+    if declared == [b"chunked"] and _body_section(response).startswith(b"hello\n"):
+        return ("the app's 'Transfer-Encoding: chunked' went out over the app's unchunked "
+                f"body {_body_section(response)[:60]!r}, both passed on as the app gave them: "
+                + problems)
+    return f"the response is malformed: {problems}"
+
+
+def _body_section(response: Response) -> bytes:
+    """The bytes after the response's header section, as they came (not decoded)."""
+    _, blank, rest = response.raw.partition(b"\r\n\r\n")
+    return rest if blank else b""
 
 
 @check(
