@@ -54,16 +54,33 @@ OBS_TEXT_VALUE = b"caf\xe9 \xff\x80 end"
 
 
 def request_with_obs_text(ctx: CheckContext, target: str) -> tuple[Exchange, str | None]:
-    """Send ``X-Latin: OBS_TEXT_VALUE``; returns the exchange and, when the server rejected
-    the request, the SHOULD that broke (the caller decides when to report it)."""
+    """Send ``X-Latin: OBS_TEXT_VALUE``; returns the exchange and, when it got no answer or one
+    of 400 or above, the SHOULD that broke, said as it happened (the caller decides when to
+    report it)."""
     exchange = ctx.request("GET", target, headers=[("X-Latin", OBS_TEXT_VALUE)])
     status = exchange.response.status
     if 0 < status < 400:
         return exchange, None
-    # No answer at all (a close, or a server that crashed on the bytes) refuses them too.
-    return exchange, (f"the server rejected a header value with obs-text bytes 0x80-0xFF "
-                      f"(answered {status or 'nothing'}); RFC 9110 5.5: a recipient "
-                      "SHOULD treat obs-text as opaque data")
+    return exchange, f"{_obs_text_refusal(ctx, status)}; {_OPAQUE}"
+
+
+_OPAQUE = "RFC 9110 5.5: a recipient SHOULD treat obs-text as opaque data"
+
+
+def _obs_text_refusal(ctx: CheckContext, status: int) -> str:
+    """What became of the obs-text request that got ``status`` (0: no response). A server
+    that died on the bytes did not reject them, and through nginx the answer is nginx's."""
+    died = ctx.server_exit_status()
+    if died is None:
+        # No answer at all (a close) refuses the bytes too.
+        through = "" if ctx.via == "direct" else " through nginx"
+        return (f"the server rejected a header value with obs-text bytes 0x80-0xFF "
+                f"(the client got {status or 'no response'}{through})")
+    crash = (f"the server process died (exit status {died}) on a header value with obs-text "
+             "bytes 0x80-0xFF")
+    if ctx.via == "direct" or not status:
+        return f"{crash}: the client got {status or 'no response'}"
+    return f"nginx answered {status} because {crash}"
 
 
 def check_settings(examples: int, *, shrink: bool = True) -> settings:
