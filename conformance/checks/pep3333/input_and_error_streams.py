@@ -30,10 +30,12 @@ from conformance.wire import Connection, request_bytes
 
 
 class _Run:
-    """One /probe/input request: what each operation returned, and which one blocked."""
+    """One /probe/input request: what each operation returned, which one blocked, and
+    whether the request declared a Content-Length (a GET without a body does not)."""
 
-    def __init__(self, steps: list[dict[str, Any]], ops: list[str], conn: Connection) -> None:
-        self.steps, self.ops, self.conn = steps, ops, conn
+    def __init__(self, steps: list[dict[str, Any]], ops: list[str], conn: Connection, *,
+                 sized: bool) -> None:
+        self.steps, self.ops, self.conn, self.sized = steps, ops, conn, sized
         self.blocked = next((op for i, op in enumerate(ops) if i >= len(steps)), None)
 
 
@@ -65,7 +67,9 @@ def _run_ops(ctx: CheckContext, ops: list[str], body: bytes, *, extra: bytes = b
     conn.send(request_bytes(method, f"{Route.INPUT}?ops={','.join(ops)}", all_headers, body)
               + extra)
     ctx.observed(rid)
-    return _Run(wait_steps(ctx.journal, rid, len(ops)), ops, conn)
+    sized = any((name.decode("latin-1") if isinstance(name, bytes) else name).lower()
+                == "content-length" for name, _ in all_headers)
+    return _Run(wait_steps(ctx.journal, rid, len(ops)), ops, conn, sized=sized)
 
 
 def _expected(oracle: io.BytesIO, op: str) -> Any:
@@ -160,10 +164,12 @@ def _blocked(ctx: CheckContext, run: _Run, body: bytes, judge: _Judge) -> None:
     ref: str | None
     if not rest or _needs_eof(run.blocked, rest):
         ref, why = (judge.at_end if not rest else judge.eof), (
-            "the stream does not simulate end-of-file at CONTENT_LENGTH")
+            "the stream does not simulate end-of-file at CONTENT_LENGTH" if run.sized else
+            "an empty input stream gives no end-of-file")
     else:
         ref, why = judge.within, "although those bytes had all been sent"
-    where = (f"at the end of the {len(body)}-byte body" if not rest else
+    where = ("on a request with no body and no Content-Length" if not run.sized else
+             f"at the end of the {len(body)}-byte body" if not rest else
              f"with {len(rest)} of the body's {len(body)} bytes not yet read")
     message = f"wsgi.input {run.blocked} did not return within {STEP_DEADLINE:g}s {where}: {why}"
     if ref is None:  # a precondition of this sub-case (another check's concern) blocked
