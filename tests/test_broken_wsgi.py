@@ -174,7 +174,7 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
      {"pep3333.optional-cgi-keys": "fail: WSGI-ENV-04.d",
       "pep3333.generated-environ": "fail: WSGI-ENV-07.b"}),
     ("environ-content-length-zero", "wsgi", "broken_wsgi:content_length_zero", None,
-     {"pep3333.optional-cgi-keys": "fail: WSGI-ENV-04.f"}),
+     {"pep3333.optional-cgi-keys": "fail: WSGI-ENV-04.h"}),
     ("environ-content-length-int", "wsgi", "broken_wsgi:content_length_int", None,
      {"pep3333.latin1-strings": "fail: WSGI-ENV-05.a"}),
     ("environ-path-with-query", "wsgi", "broken_wsgi:path_with_query", None,

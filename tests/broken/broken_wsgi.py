@@ -170,7 +170,7 @@ no_server_protocol = _rewrite(lambda env: env.pop("SERVER_PROTOCOL", None))
 # QUERY_STRING keeps the "?" (WSGI-ENV-04.d, WSGI-ENV-07.b).
 query_with_mark = _alone(lambda env: env.update(
     QUERY_STRING="?" + env["QUERY_STRING"]) if env.get("QUERY_STRING") else None)
-# CONTENT_LENGTH "0" for a request with no Content-Length (WSGI-ENV-04.f).
+# CONTENT_LENGTH "0" for a request with no Content-Length and no body (WSGI-ENV-04.h).
 content_length_zero = _alone(lambda env: env.update(
     CONTENT_LENGTH=env.get("CONTENT_LENGTH") or "0"))
 # CONTENT_LENGTH as an int (WSGI-ENV-05.a).

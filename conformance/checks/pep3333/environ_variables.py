@@ -175,8 +175,11 @@ def optional_cgi_keys(ctx: CheckContext) -> None:
     portion of the request URL that follows the "?", if any." (WSGI-ENV-04.d); CONTENT_TYPE
     and CONTENT_LENGTH are "The contents of any Content-Type fields in the HTTP request." and
     the same for Content-Length (WSGI-ENV-04.e, .f), so empty or absent when the request has
-    none; PATH_INFO and SCRIPT_NAME are the remainder of the path and the part of it that
-    corresponds to the application, here mounted at the root (WSGI-ENV-06.a, .b); RFC 3875
+    none; for CONTENT_LENGTH RFC 3875 4.1.2 says it outright: "The server MUST set this
+    meta-variable if and only if the request is accompanied by a message-body entity."
+    (WSGI-ENV-04.h), so a value for the bare GET, which has no body, rests there; PATH_INFO
+    and SCRIPT_NAME are the remainder of the path and the part of it that corresponds to the
+    application, here mounted at the root (WSGI-ENV-06.a, .b); RFC 3875
     4.1.5 gives PATH_INFO's syntax, "PATH_INFO = "" | ( "/" path )" (WSGI-ENV-06.e), and "the
     server MUST preserve the case of the path as presented in the request URI." (WSGI-ENV-06.f:
     the bare GET's path has an upper-case letter). A bare GET and a POST with query, body and
@@ -190,9 +193,12 @@ def optional_cgi_keys(ctx: CheckContext) -> None:
             headers=[("Content-Type", "application/x-www-form-urlencoded")])))
 
 
-# Where a value the request does not supply must be absent or "" (the definition it breaks).
+# Where a value the request does not supply must be absent or "" (the sentence it breaks:
+# the key's definition; for CONTENT_LENGTH, RFC 3875 4.1.2's "if and only if the request is
+# accompanied by a message-body entity", which says it in so many words, and the bare GET has
+# no body).
 _EMPTY_WHEN_UNSENT = (("QUERY_STRING", "WSGI-ENV-04.d"), ("CONTENT_TYPE", "WSGI-ENV-04.e"),
-                      ("CONTENT_LENGTH", "WSGI-ENV-04.f"), ("SCRIPT_NAME", "WSGI-ENV-06.b"))
+                      ("CONTENT_LENGTH", "WSGI-ENV-04.h"), ("SCRIPT_NAME", "WSGI-ENV-06.b"))
 
 
 def _judge_bare(ctx: CheckContext, bare: dict[str, Any]) -> None:
