@@ -68,3 +68,31 @@ def test_finding_as_json() -> None:
     assert SHOULD.as_json() == {"requirement": "HTTP-08", "level": "SHOULD", "verdict": "warn",
                                 "case": "NUL", "message": "NUL in the target served"}
     assert HARDENING.as_json()["case"] == "" and HARDENING.as_json()["verdict"] == "hardening"
+
+
+def test_a_close_delimited_body_tells_the_apps_bytes_from_the_servers() -> None:
+    """pep3333.app-exception: bytes the server wrote after the app's block (pyruvate's 500
+    status line) are named as the server's, not counted as the body."""
+    from conformance.checks.pep3333.error_handling import _before_close
+
+    assert _before_close(b"first block\n") == "12 bytes before the close"
+    assert _before_close(b"first") == "5 bytes before the close"
+    assert _before_close(b"first block\nHTTP/1.1 500 Internal Server Error\r\n\r\n") == (
+        "12 bytes from the app, then 38 bytes the server wrote into the body itself, "
+        "b'HTTP/1.1 500 Internal Server Error\\r\\n\\r\\n', before the close")
+
+
+def test_a_hop_by_hop_response_names_the_apps_transfer_encoding() -> None:
+    """pep3333.hop-by-hop: the app's Transfer-Encoding over the app's raw body is said to be
+    the app's, passed on; any other malformed response is only called malformed."""
+    from conformance.checks.pep3333.start_response import _malformed
+    from conformance.wire import parse_response
+
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+    passed_on, _ = parse_response(head + b"hello\n", eof=True)
+    assert passed_on is not None
+    assert _malformed(passed_on).startswith(
+        "the app's 'Transfer-Encoding: chunked' went out over the app's unchunked body "
+        "b'hello\\n', both passed on as the app gave them: [\"invalid chunk size line")
+    cut, _ = parse_response(head + b"6\r\nhel", eof=True)
+    assert cut is not None and _malformed(cut).startswith("the response is malformed: ")

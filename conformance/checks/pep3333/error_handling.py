@@ -88,7 +88,21 @@ def _judge_chunked_abort(ctx: CheckContext) -> None:
         # An HTTP/1.1 response to an HTTP/1.1 request could have been chunked: "whenever
         # possible" holds, and close-delimited hides the cut.
         ctx.finding("WSGI-RESP-13.g", f"the unsized response to an HTTP/1.1 request was "
-                                      f"HTTP/1.1 and close-delimited ({len(chunked.body)} bytes "
-                                      "before the close): the client cannot tell the "
-                                      "exception cut it short, where chunked framing would "
-                                      "have shown it")
+                                      f"HTTP/1.1 and close-delimited "
+                                      f"({_before_close(chunked.body)}): the client cannot "
+                                      "tell the exception cut it short, where chunked framing "
+                                      "would have shown it")
+
+
+# What the raise-after probe yields before it raises (conformance/probes/wsgi_respond.py).
+_APP_BLOCK = b"first block\n"
+
+
+def _before_close(body: bytes) -> str:
+    """The bytes of a close-delimited body, the app's told apart from any the server wrote
+    after them (pyruvate writes a 500 status line into a response already under way)."""
+    added = body[len(_APP_BLOCK):] if body.startswith(_APP_BLOCK) else b""
+    if not added:
+        return f"{len(body)} bytes before the close"
+    return (f"{len(_APP_BLOCK)} bytes from the app, then {len(added)} bytes the server wrote "
+            f"into the body itself, {added[:80]!r}, before the close")
