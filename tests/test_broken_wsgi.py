@@ -40,7 +40,8 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
      {"pep3333.input-exhausted": "warn: WSGI-IN-05.a"}),
     # wsgiref as it is: its wsgi.input is the socket file (no EOF at CONTENT_LENGTH, chunked
     # framing passed through), write() sends the headers for an empty block, Content-Length
-    # is not enforced, header values are not checked, X-A_B joins X-A-B, and it answers as
+    # is not enforced (also under wsgi.file_wrapper, which sends the file past it), header
+    # values are not checked, X-A_B joins X-A-B, and it answers as
     # HTTP/1.0 (no 100 Continue: the PEP's Expect/Continue rule is for HTTP/1.1 servers).
     # X-A_B merged is hardening (WSGI-ENV-09 rests on no sentence); read-methods shows its
     # SHOULD (readlines()/iteration block at CONTENT_LENGTH, WSGI-IN-04.a). The chunk framing
@@ -52,6 +53,7 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
       "pep3333.read-methods": "warn: WSGI-IN-04.a", "pep3333.expect-continue": "info: WSGI-IN-07.f",
       "pep3333.headers-held-until-body": "fail: WSGI-RESP-02.b",
       "pep3333.content-length-too-many": "warn: WSGI-RESP-09.a",
+      "pep3333.file-wrapper": "warn: WSGI-FILE-01.f",
       "pep3333.control-characters": "warn: WSGI-RESP-11.e",
       "pep3333.underscore-header-spoofing": "hardening: WSGI-ENV-09.b"}),
     # An HTTP/1.1 server that never sends 100 Continue: the PEP's third way, "not recommended"
