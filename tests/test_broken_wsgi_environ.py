@@ -64,6 +64,10 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
      {"pep3333.chunked-request-body": "fail: WSGI-IN-06.c"}),
     ("chunked-wrong-length", "wsgi", "broken_wsgi_environ:chunked_wrong_length", HTTP11,
      {"pep3333.chunked-request-body": "fail: WSGI-IN-06.e"}),
+    # De-chunked (a coding the server supports, so PEP 3333's "must handle any supported"
+    # binds it), but wrongly: each chunk's closing CRLF left in the body.
+    ("chunked-mis-decoded", "wsgi", "broken_wsgi_environ:chunked_mis_decoded", HTTP11,
+     {"pep3333.chunked-request-body": "fail: WSGI-IN-06.a"}),
 ]
 
 # The prefix option a row's server takes ([proxy] prefix_args, as a bundled target declares it):

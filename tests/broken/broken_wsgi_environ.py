@@ -220,6 +220,25 @@ def chunked_wrong_length(environ: dict[str, Any], start_response: Callable[..., 
     return plain(environ, start_response)
 
 
+def _dechunk_keeping_crlf(stream: Any) -> bytes:
+    """The body with the CRLF that ends each chunk's data kept in it (the defect)."""
+    body = b""
+    while size := int(stream.readline().split(b";")[0].strip(), 16):
+        body += stream.read(size + 2)
+    while stream.readline() not in (b"\r\n", b"\n", b""):
+        pass
+    return body
+
+
+def chunked_mis_decoded(environ: dict[str, Any], start_response: Callable[..., Any]
+                        ) -> Iterable[bytes]:
+    """De-chunked, so a server that supports the coding, but each chunk's closing CRLF is
+    left in the body (WSGI-IN-06.a)."""
+    if _chunked(environ):
+        environ["wsgi.input"] = io.BytesIO(_dechunk_keeping_crlf(environ["wsgi.input"]))
+    return plain(environ, start_response)
+
+
 # -- a wsgiref that refuses paths RFC 3875 4.1.5 lets it refuse ---------------------------------
 
 class _RefusesOddPaths(WSGIRequestHandler):

@@ -31,9 +31,11 @@ from conformance.wire import Connection, WireTimeout, chunked_body, request_byte
 def chunked_request_body(ctx: CheckContext) -> None:
     """PEP 3333, Other HTTP Features: "WSGI servers must handle any supported inbound
     "hop-by-hop" headers on their own, such as by decoding any inbound Transfer-Encoding,
-    including chunked encoding if applicable." (WSGI-IN-06.a); RFC 9112 7.1: "A recipient MUST
-    be able to parse and decode the chunked transfer coding." (WSGI-IN-06.c: the reads do not
-    finish); RFC 9112 6.1: "A recipient MUST be able to parse the chunked transfer coding"
+    including chunked encoding if applicable." (WSGI-IN-06.a: binds a server that decodes
+    chunked, so a body de-chunked wrongly); RFC 9112 7.1: "A recipient MUST be able to parse
+    and decode the chunked transfer coding." (WSGI-IN-06.c: the reads do not finish, or the
+    app gets the framing as sent or nothing, as from a server that does not decode at all);
+    RFC 9112 6.1: "A recipient MUST be able to parse the chunked transfer coding"
     (WSGI-IN-06.b: the request never reaches the app, and no 411). Where the server gives the
     app a CONTENT_LENGTH, RFC 3875 4.2: "the server MUST remove any such codings from the
     message-body, and recalculate the CONTENT_LENGTH." (WSGI-IN-06.e: it must be the decoded
@@ -71,13 +73,14 @@ def chunked_request_body(ctx: CheckContext) -> None:
     ctx.details["CONTENT_LENGTH"] = seen["environ"].get("CONTENT_LENGTH")
     steps = _steps(ctx, rid, len(ops))
     with ctx.case("the decoded body"):
-        _judge_decoded(ctx, conn, steps, len(sizes), http10)
-    length = str(seen["environ"].get("CONTENT_LENGTH") or "").strip()
-    if length:  # a server that gives one must have recalculated it (RFC 3875 4.2)
+        _judge_decoded(ctx, conn, steps, sizes, http10)
+    given = seen["environ"].get("CONTENT_LENGTH")
+    if str(given or "").strip():  # a server that gives one must have recalculated it
         with ctx.case("the recalculated CONTENT_LENGTH"):
-            ctx.require(length == str(len(BODY)), "WSGI-IN-06.e",
-                        f"CONTENT_LENGTH is {length!r} for a chunked body of {len(BODY)} "
-                        f"decoded bytes")
+            # As the app got it: pyruvate's is an int, the framed length.
+            ctx.require(str(given).strip() == str(len(BODY)), "WSGI-IN-06.e",
+                        f"CONTENT_LENGTH is {_as_given(given)} for a chunked body of "
+                        f"{len(BODY)} decoded bytes")
     # Where the body itself came out wrong, what follows it in the stream says nothing more;
     # where the server gave the app a CONTENT_LENGTH (nginx de-chunks, RFC 3875 recalculates),
     # reading past it is note 1's concern (pep3333.read-past-content-length).
@@ -87,6 +90,13 @@ def chunked_request_body(ctx: CheckContext) -> None:
             _judge_end(ctx, conn, steps, len(sizes), status)
     if len(steps) < len(ops):
         conn.abort()  # a read still blocked: let the server go
+
+
+def _as_given(value: Any) -> str:
+    """An environ value as the app got it: a str quoted, anything else with its type."""
+    if isinstance(value, str):
+        return repr(value)
+    return f"{value!r} (of type {type(value).__name__})"
 
 
 def _send_chunked(ctx: CheckContext, ops: list[str], sizes: list[int]
@@ -146,7 +156,8 @@ def _steps(ctx: CheckContext, rid: str, count: int) -> list[dict[str, Any]]:
 
 
 def _judge_decoded(ctx: CheckContext, conn: Connection, steps: list[dict[str, Any]],
-                   reads: int, http10: bool) -> None:
+                   sizes: list[int], http10: bool) -> None:
+    reads = len(sizes)
     body_steps = steps[:reads]
     errors = [s["error"] for s in body_steps if "error" in s]
     got = b"".join(result_bytes(s.get("result")) for s in body_steps)
@@ -157,11 +168,38 @@ def _judge_decoded(ctx: CheckContext, conn: Connection, steps: list[dict[str, An
                 f"{STEP_DEADLINE:g}s although the whole chunked body had been sent (got "
                 f"{got!r} so far)")
     if errors or got != BODY:
-        ctx.finding("WSGI-IN-06.f" if http10 else "WSGI-IN-06.a",
+        undecoded = _undecoded(got, sizes)
+        ctx.finding(_decoding_sentence(undecoded, http10),
                     f"the app read {got!r} from a chunked body"
                     f"{' (raised ' + errors[0] + ')' if errors else ''}, expected the decoded "
-                    f"body {BODY!r}"
-                    f"{'; the HTTP/1.0 server neither decoded nor rejected it' if http10 else ''}")
+                    f"body {BODY!r}{_what_was_read(undecoded, got, http10)}")
+
+
+def _undecoded(got: bytes, sizes: list[int]) -> bool:
+    """Whether the app read the chunked body as it was sent, framing and all, or nothing: no
+    decoding happened at all."""
+    return chunked_body(BODY, sizes).startswith(got)
+
+
+def _decoding_sentence(undecoded: bool, http10: bool) -> str:
+    """PEP 3333's "must handle any supported inbound "hop-by-hop" headers" (WSGI-IN-06.a)
+    binds the codings a server supports, so only one that decodes chunked (the framing is
+    gone, the body still wrong) is held to it; one that did not decode at all breaks RFC 9112
+    7.1's "A recipient MUST be able to parse and decode the chunked transfer coding."
+    (WSGI-IN-06.c), which binds every HTTP/1.1 recipient, and an HTTP/1.0 server RFC 3875's
+    SHOULD reject (WSGI-IN-06.f)."""
+    if http10:
+        return "WSGI-IN-06.f"
+    return "WSGI-IN-06.c" if undecoded else "WSGI-IN-06.a"
+
+
+def _what_was_read(undecoded: bool, got: bytes, http10: bool) -> str:
+    if http10:
+        return "; the HTTP/1.0 server neither decoded nor rejected it"
+    if not undecoded:
+        return "; the chunk framing was removed, but the body is not the one sent"
+    return (f"; the server did not decode the chunked transfer coding: "
+            f"{'the reads returned nothing' if not got else 'that is the chunk framing as sent'}")
 
 
 def _judge_end(ctx: CheckContext, conn: Connection, steps: list[dict[str, Any]],
