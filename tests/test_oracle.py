@@ -29,6 +29,7 @@ from conformance.oracle import (
     expected_scope,
     only_obs_text_differs,
     scope_differences,
+    sent_twins,
 )
 
 HOST = "127.0.0.1:8000"
@@ -157,8 +158,8 @@ def test_environ_keeps_obs_text_and_str_whitespace_exactly() -> None:
     stripped = conforming_environ(expected)
     stripped["HTTP_X_LATIN"] = "caf\xe9\tb,two\xff"  # wsgiref: each line's value .strip()ped
     stripped["PATH_INFO"] = "/a\x0bb\x1c/\x85x"
-    assert sorted(d.split(":")[0] for d in environ_differences(expected, stripped)) == [
-        "HTTP_X_LATIN", "PATH_INFO"]
+    diffs = environ_differences(expected, stripped, sent_twins(OBS_TEXT_REQUEST))
+    assert sorted(d.split(":")[0] for d in diffs) == ["HTTP_X_LATIN", "PATH_INFO"]
 
 
 def test_scope_keeps_obs_text_bytes_and_repeated_lines() -> None:
@@ -228,7 +229,8 @@ def test_obs_text_only_difference_rests_on_the_should() -> None:
 def test_environ_differences_accepts_conforming_environ(joiner: int) -> None:
     """An environ built by the rules, with either allowed join of repeated headers, passes."""
     expected = environ_for()
-    assert environ_differences(expected, conforming_environ(expected, joiner)) == []
+    environ = conforming_environ(expected, joiner)
+    assert environ_differences(expected, environ, sent_twins(REQUEST)) == []
 
 
 def test_environ_differences_rejects_other_join() -> None:
@@ -236,10 +238,10 @@ def test_environ_differences_rejects_other_join() -> None:
     expected = environ_for()
     environ = conforming_environ(expected)
     environ["HTTP_X_MULTI"] = "a;b"
-    diffs = environ_differences(expected, environ)
+    diffs = environ_differences(expected, environ, sent_twins(REQUEST))
     assert len(diffs) == 1 and diffs[0].startswith("HTTP_X_MULTI")
     environ["HTTP_X_MULTI"] = "a"
-    assert len(environ_differences(expected, environ)) == 1
+    assert len(environ_differences(expected, environ, sent_twins(REQUEST))) == 1
 
 
 def test_environ_differences_missing_and_extra_http_keys() -> None:
@@ -248,7 +250,7 @@ def test_environ_differences_missing_and_extra_http_keys() -> None:
     environ = conforming_environ(expected)
     del environ["HTTP_ACCEPT"]
     environ["HTTP_X_INVENTED"] = "1"
-    diffs = environ_differences(expected, environ)
+    diffs = environ_differences(expected, environ, sent_twins(REQUEST))
     assert len(diffs) == 2
     assert any(d.startswith("HTTP_ACCEPT") for d in diffs)
     assert any("HTTP_X_INVENTED" in d for d in diffs)
@@ -259,7 +261,7 @@ def test_environ_differences_content_type_as_http_key() -> None:
     expected = environ_for()
     environ = conforming_environ(expected)
     environ["HTTP_CONTENT_TYPE"] = environ.pop("CONTENT_TYPE")
-    diffs = environ_differences(expected, environ)
+    diffs = environ_differences(expected, environ, sent_twins(REQUEST))
     assert any(d.startswith("CONTENT_TYPE") for d in diffs)
     assert any("HTTP_CONTENT_TYPE" in d for d in diffs)
 
@@ -272,7 +274,7 @@ def test_environ_differences_script_name(script_name: str | None, ok: bool) -> N
     environ = conforming_environ(expected)
     if script_name is not None:
         environ["SCRIPT_NAME"] = script_name
-    diffs = environ_differences(expected, environ)
+    diffs = environ_differences(expected, environ, sent_twins(REQUEST))
     assert (diffs == []) is ok
     if not ok:
         assert diffs[0].startswith("SCRIPT_NAME")
@@ -284,7 +286,8 @@ def test_environ_differences_wrong_path_info() -> None:
     for wrong in ("/café/x*", "/caf%C3%A9/x%2a"):
         environ = conforming_environ(expected)
         environ["PATH_INFO"] = wrong
-        assert [d.split(":")[0] for d in environ_differences(expected, environ)] == ["PATH_INFO"]
+        diffs = environ_differences(expected, environ, sent_twins(REQUEST))
+        assert [d.split(":")[0] for d in diffs] == ["PATH_INFO"]
 
 
 # --- expected_scope and scope_differences --------------------------------------------------------
@@ -507,7 +510,8 @@ def test_generated_requests_fit_their_oracles(req: GeneratedRequest) -> None:
     does exactly what they derive is never reported."""
     expected = expected_environ(req, host=HOST, rid=RID)
     for joiner in (0, 1):
-        assert environ_differences(expected, conforming_environ(expected, joiner)) == []
+        environ = conforming_environ(expected, joiner)
+        assert environ_differences(expected, environ, sent_twins(req)) == []
     try:
         unquote_to_bytes(req.path).decode("utf-8")
     except UnicodeDecodeError:
@@ -576,8 +580,8 @@ def test_environ_chunked_content_length_and_path() -> None:
                        if k not in ("CONTENT_LENGTH", "HTTP_TRANSFER_ENCODING")}
             environ.update({k: v for k, v in (("CONTENT_LENGTH", length),
                                               ("HTTP_TRANSFER_ENCODING", te)) if v is not None})
-            assert environ_differences(expected, environ) == []
-    assert environ_differences(expected, {**base, "CONTENT_LENGTH": "5"})
+            assert environ_differences(expected, environ, sent_twins(CHUNKED)) == []
+    assert environ_differences(expected, {**base, "CONTENT_LENGTH": "5"}, sent_twins(CHUNKED))
 
 
 @pytest.mark.parametrize(("req", "body", "readable", "ok"), [
@@ -715,12 +719,12 @@ def test_environ_difference_names_every_allowed_value() -> None:
     expected = environ_for(CHUNKED_HELLO)
     environ = conforming_environ(expected)
     environ["CONTENT_LENGTH"] = "7"
-    assert environ_differences(expected, environ) == [
+    assert environ_differences(expected, environ, sent_twins(CHUNKED_HELLO)) == [
         "CONTENT_LENGTH: expected absent or '' or '5', got '7'"]
     expected = environ_for()
     environ = conforming_environ(expected)
     environ["HTTP_X_MULTI"] = "a;b"
-    assert environ_differences(expected, environ) == [
+    assert environ_differences(expected, environ, sent_twins(REQUEST)) == [
         "HTTP_X_MULTI: expected 'a,b' or 'a, b', got 'a;b'"]
 
 
@@ -751,13 +755,103 @@ def test_environ_differences_http_twin_of_a_sent_content_header() -> None:
     assert isinstance(expected.get("CONTENT_TYPE"), str)
     environ = conforming_environ(expected)
     environ["HTTP_CONTENT_TYPE"] = environ["CONTENT_TYPE"]
-    assert environ_differences(expected, environ) == [
+    assert environ_differences(expected, environ, sent_twins(REQUEST)) == [
         "HTTP_* twins of CONTENT_TYPE/CONTENT_LENGTH: ['HTTP_CONTENT_TYPE']"]
     if not isinstance(expected.get("CONTENT_LENGTH"), str):
         environ["HTTP_CONTENT_LENGTH"] = "0"
-        assert environ_differences(expected, environ) == [
+        assert environ_differences(expected, environ, sent_twins(REQUEST)) == [
             "HTTP_* twins of CONTENT_TYPE/CONTENT_LENGTH: ['HTTP_CONTENT_TYPE']",
             "HTTP_* keys for headers that were not sent: ['HTTP_CONTENT_LENGTH']"]
+
+
+POST_EMPTY = GeneratedRequest("POST", b"/", None, ())  # sends "Content-Length: 0"
+CHUNKED_EMPTY = GeneratedRequest("POST", b"/", None, (), chunks=())  # no Content-Length
+
+
+@pytest.mark.parametrize(("req", "twins"), [
+    (POST_EMPTY, {"HTTP_CONTENT_LENGTH"}),
+    (CHUNKED_EMPTY, set()),
+    (REQUEST, {"HTTP_CONTENT_TYPE"}),
+    (CHUNKED_HELLO, set()),
+    (replace(CHUNKED_HELLO, chunks=None), {"HTTP_CONTENT_LENGTH"}),
+])
+def test_sent_twins_are_the_content_fields_the_request_carried(
+        req: GeneratedRequest, twins: set[str]) -> None:
+    """Content-Length is carried whenever the request frames its body by it, "0" included;
+    a chunked request carries none; Content-Type when it is among the headers."""
+    assert sent_twins(req) == twins
+    assert (b"Content-Length" in req.to_bytes(HOST, RID)) is ("HTTP_CONTENT_LENGTH" in twins)
+
+
+@pytest.mark.parametrize(("req", "diff"), [
+    # twisted-wsgi: "Content-Length: 0" sent, HTTP_CONTENT_LENGTH '0' beside CONTENT_LENGTH.
+    (POST_EMPTY, "HTTP_* twins of CONTENT_TYPE/CONTENT_LENGTH: ['HTTP_CONTENT_LENGTH']"),
+    # The same expected CONTENT_LENGTH (absent, "" or "0"), but no Content-Length was sent.
+    (CHUNKED_EMPTY, "HTTP_* keys for headers that were not sent: ['HTTP_CONTENT_LENGTH']"),
+])
+def test_http_content_length_of_an_empty_body_is_a_twin_only_when_sent(
+        req: GeneratedRequest, diff: str) -> None:
+    """An empty body's expected CONTENT_LENGTH reads the same with "Content-Length: 0" as
+    chunked: the request, not the expected value, says whether HTTP_CONTENT_LENGTH has a
+    header behind it (WSGI-ENV-08.f) or none (WSGI-ENV-08.b)."""
+    expected = environ_for(req)
+    assert expected["CONTENT_LENGTH"] == (None, "", "0")
+    environ = {**conforming_environ(expected), "HTTP_CONTENT_LENGTH": "0"}
+    assert environ_differences(expected, environ, sent_twins(req)) == [diff]
+
+
+def test_wsgi_compare_rests_a_sent_content_length_twin_on_the_should_remove() -> None:
+    """In the WSGI property, HTTP_CONTENT_LENGTH '0' for a sent "Content-Length: 0" is RFC
+    3875 4.1.18's "SHOULD remove" (WSGI-ENV-08.f), never "a header that was not sent"."""
+    from types import SimpleNamespace
+
+    from conformance.checks.support.generated_requests import wsgi_compare
+
+    conn: Any = SimpleNamespace(host="127.0.0.1", port=8000)
+    expected = expected_environ(POST_EMPTY, host=HOST, rid=RID)
+    environ = {**conforming_environ(expected), "CONTENT_LENGTH": "0",
+               "HTTP_CONTENT_LENGTH": "0"}
+    events = [{"event": "body", "body": b"", "readable": True}]
+    diffs = wsgi_compare(POST_EMPTY, RID, conn, {"environ": environ}, events)
+    assert [ref for ref, _ in diffs] == ["WSGI-ENV-08.f"]
+
+
+@pytest.mark.parametrize(("body", "ref", "note"), [
+    # the framing as sent (pyruvate)
+    (CHUNKED_HELLO.framed_body(), "WSGI-IN-06.c", " (the chunked framing as sent)"),
+    (b"", "WSGI-IN-06.c", ""),  # nothing: not decoded either
+    (b"hello\r\n", "WSGI-IN-06.a", ""),  # de-chunked, but wrongly: a coding it supports
+])
+def test_wsgi_compare_rests_an_undecoded_chunked_body_on_rfc_9112(body: bytes, ref: str,
+                                                                  note: str) -> None:
+    """PEP 3333's "must handle any supported inbound "hop-by-hop" headers" (WSGI-IN-06.a)
+    binds the codings a server supports: a server that hands over the chunk framing, or
+    nothing, did not decode, which RFC 9112 7.1's recipient MUST (WSGI-IN-06.c) reaches."""
+    from types import SimpleNamespace
+
+    from conformance.checks.support.generated_requests import wsgi_compare
+
+    conn: Any = SimpleNamespace(host="127.0.0.1", port=8000)
+    environ = conforming_environ(expected_environ(CHUNKED_HELLO, host=HOST, rid=RID))
+    events = [{"event": "body", "body": body, "readable": True}]
+    diffs = wsgi_compare(CHUNKED_HELLO, RID, conn, {"environ": environ}, events)
+    assert diffs == [(ref, f"wsgi.input gave {body!r}{note}, sent b'hello'")]
+
+
+@pytest.mark.parametrize(("path", "status", "ref"), [
+    (b"/caf%C3%A9", 411, "WSGI-IN-06.d"),  # mod_wsgi: 411 for the chunked body, whatever path
+    (b"/a%2Fb", 411, "WSGI-IN-06.d"),
+    (b"/caf%C3%A9", 404, "WSGI-ENV-06.j"),  # a refusal of the path
+    (b"/a%2Fb", 404, "WSGI-ENV-06.k"),
+    (b"/", 400, "WSGI-IN-06.b"),
+])
+def test_wsgi_unseen_files_a_411_under_length_required(path: bytes, status: int,
+                                                        ref: str) -> None:
+    """A chunked request the app never saw, answered 411 (Length Required), rests on RFC
+    9112 6.3's MAY (WSGI-IN-06.d) even where its path is one RFC 3875 lets a server refuse."""
+    from conformance.checks.support.generated_requests import wsgi_unseen
+
+    assert wsgi_unseen(replace(CHUNKED_HELLO, path=path), status, False)[0] == ref
 
 
 def test_content_length_zero_may_leave_content_length_unset() -> None:
@@ -776,9 +870,9 @@ def test_content_length_zero_may_leave_content_length_unset() -> None:
         environ.pop("CONTENT_LENGTH", None)
         if value is not None:
             environ["CONTENT_LENGTH"] = value
-        assert environ_differences(expected, environ) == []
+        assert environ_differences(expected, environ, sent_twins(req)) == []
     environ["CONTENT_LENGTH"] = "5"
-    assert len(environ_differences(expected, environ)) == 1
+    assert len(environ_differences(expected, environ, sent_twins(req))) == 1
 
 
 @pytest.mark.parametrize(("want", "got", "only_obs_text"), [

@@ -359,10 +359,16 @@ def _decoded_forms(raw: str) -> tuple[str, ...]:
     return tuple(form.decode("latin-1") for form in forms if form.decode("latin-1") != raw)
 
 
-def _body_sentence(req: GeneratedRequest, text: str) -> str:
+def _body_sentence(req: GeneratedRequest, text: str, body: bytes) -> str:
     if text.startswith("chunked body"):
         return "WSGI-IN-06.h"  # no CONTENT_LENGTH and no end-of-file: left open by the PEP
-    return "WSGI-IN-06.a" if req.chunked else "WSGI-IN-01.g"
+    if not req.chunked:
+        return "WSGI-IN-01.g"
+    # PEP 3333's "must handle any supported inbound "hop-by-hop" headers" binds the codings
+    # a server supports: one that handed over the framing as sent (or nothing) did not decode
+    # at all, which only RFC 9112 7.1's "A recipient MUST be able to parse and decode the
+    # chunked transfer coding." reaches.
+    return "WSGI-IN-06.c" if oracle.undecoded(req, body) else "WSGI-IN-06.a"
 
 
 def wsgi_compare(req: GeneratedRequest, rid: str, conn: Connection, entry: dict[str, Any],
@@ -371,15 +377,16 @@ def wsgi_compare(req: GeneratedRequest, rid: str, conn: Connection, entry: dict[
     expected = oracle.expected_environ(req, host=host, rid=rid)
     environ = entry["environ"]
     diffs: list[Difference] = []
-    for text in oracle.environ_differences(expected, environ):
+    for text in oracle.environ_differences(expected, environ, oracle.sent_twins(req)):
         key = text.split(":")[0]
         ref = ("WSGI-ENV-08.f" if key.startswith("HTTP_* twins")  # HTTP_CONTENT_* of sent ones
                else "WSGI-ENV-08.b" if key.startswith("HTTP_* keys")  # keys for headers not sent
                else _environ_sentence(req, key, expected, environ, host, rid))
         diffs.append((ref, text))
     body_event = next(e for e in events if e["event"] == "body")
-    diffs += [(_body_sentence(req, text), text) for text in oracle.body_differences(
-        req, environ, body_event["body"], body_event.get("readable", True))]
+    body = body_event["body"]
+    diffs += [(_body_sentence(req, text, body), text) for text in oracle.body_differences(
+        req, environ, body, body_event.get("readable", True))]
     kind = body_event.get("body_type")  # the journal keeps bytes and bytearray alike
     if kind not in (None, "bytes", "NoneType"):
         diffs.append(("WSGI-IN-01.d", f"wsgi.input.read() returned a {kind}, not bytes"))
@@ -398,14 +405,17 @@ def wsgi_unseen(req: GeneratedRequest, status: int, head_seen: bool) -> Differen
                 f"the app saw this valid request but could not read its "
                 f"{'chunked ' if req.chunked else ''}body ({answered(status)})")
     never = f"{NEVER_SAW} ({answered(status)})"
+    if req.chunked and status == 411:
+        # "Length Required" names the missing Content-Length, whatever the path: the MAY of
+        # RFC 9112 6.3, not RFC 3875's leeway to refuse a path.
+        return "WSGI-IN-06.d", never + "; its body was chunked"
     decoded = unquote_to_bytes(req.path)
     if status >= 400 and b"%2f" in req.path.lower():
         return "WSGI-ENV-06.k", never + "; its path has an encoded '/'"
     if status >= 400 and (not decoded.isascii() or b"%25" in req.path):
         return "WSGI-ENV-06.j", never + "; its path has percent-encoded non-ASCII or '%'"
     if req.chunked:  # not even the head reached the app: the chunked framing was not parsed
-        return ("WSGI-IN-06.d" if status == 411 else "WSGI-IN-06.b"), (
-            never + "; its body was chunked")
+        return "WSGI-IN-06.b", never + "; its body was chunked"
     return "WSGI-ENV-02.h", never
 
 
