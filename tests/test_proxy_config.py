@@ -120,3 +120,45 @@ def test_relay_records_what_the_upstream_sends() -> None:
     finally:
         relay.stop()
         upstream.close()
+
+
+def test_request_as_nginx_forwards_it() -> None:
+    """deployment.differential: nginx's documented changes to a request, applied before the
+    server sees it directly; a request nginx forwards unchanged needs no second look."""
+    from conformance.checks.deployment.differential import as_nginx_forwards
+    from conformance.oracle import GeneratedRequest
+
+    req = GeneratedRequest(method="GET", path=b"/", query=None, version="HTTP/1.0",
+                           headers=((b"x-$&R", b"a"), (b"X-Ok", b"b"), (b"x-$&R", b"c")),
+                           body=b"", chunks=None)
+    forwarded, changes = as_nginx_forwards(req)
+    assert forwarded.headers == ((b"X-Ok", b"b"),)
+    assert forwarded.version == "HTTP/1.1"
+    assert changes == ["nginx drops fields whose names hold other than letters, digits and "
+                       "'-' (x-$&R)", "nginx speaks HTTP/1.1 upstream whatever the client spoke"]
+    chunked = GeneratedRequest(method="GET", path=b"/", query=None, headers=(),
+                               body=b"", chunks=())
+    forwarded, changes = as_nginx_forwards(chunked)
+    assert forwarded.to_bytes("h", "r").endswith(b"Content-Length: 0\r\n\r\n")
+    assert changes == ["nginx de-chunks a chunked request body and sends Content-Length"]
+    plain = GeneratedRequest(method="POST", path=b"/", query=None, headers=(), body=b"x")
+    assert as_nginx_forwards(plain) == (plain, [])
+
+
+def test_differential_says_what_came_instead_of_a_status() -> None:
+    from conformance.checks.deployment.differential import Observation, _refusal, no_response
+    from conformance.wire import Response
+
+    assert no_response(Response()) == "no response within 3 s"
+    assert no_response(Response(problems=["the server closed the connection without a "
+                                          "response"])) == "the connection closed with no response"
+    assert no_response(Response(raw=b"HTTP/1.1 2")) == (
+        "no complete response within 3 s (10 bytes)")
+    log = ('2024/01/01 00:00:00 [info] 7#7: *3 client sent duplicate header line: '
+           '"If-None-Match: ^", previous value: "If-None-Match: a", client: 127.0.0.1, '
+           'server: localhost, request: "GET / HTTP/1.0"\n')
+    assert _refusal(Observation(0, "no response within 3 s", False),
+                    Observation(400, "400", False), log) == (
+        'status: direct no response within 3 s, through nginx 400: nginx answered itself '
+        '(its error log: client sent duplicate header line: "If-None-Match: ^", previous '
+        'value: "If-None-Match: a"), the server never saw the request')

@@ -2,11 +2,14 @@
 
 What nginx is documented to change is listed once, in :data:`PROXY_CHANGES`; values that
 differ between any two connections (the client's port, the request id) in
-:data:`PER_CONNECTION`. Every other difference between the two views is reported."""
+:data:`PER_CONNECTION`. A difference that goes away when the request is sent straight to the
+server as nginx forwards it (:func:`as_nginx_forwards`) follows from those changes; every
+other difference between the two views is reported."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
 from typing import Any
 
 from conformance.catalogue import check
@@ -15,7 +18,7 @@ from conformance.context import CheckContext
 from conformance.oracle import GeneratedRequest
 from conformance.probes.contract import Event
 from conformance.verdicts import Level
-from conformance.wire import Connection, WireTimeout
+from conformance.wire import Connection, Response, WireTimeout
 
 EXAMPLE_TIMEOUT = 3.0
 MAX_EXAMPLES = 25  # two requests each; the oracle checks already cover the direct view
@@ -57,6 +60,7 @@ PROXY_CHANGES = {
     "invalid-names": "nginx drops fields whose names hold other than letters, digits and '-'",
 }
 _NGINX_VALID_NAME = re.compile(r"[A-Za-z0-9-]+")
+_NGINX_CLIENT_ERROR = re.compile(r"\*\d+ (client (?:sent|intended) .*?)(?: while |, client: |$)")
 _NGINX_VALID_KEY = re.compile(r"HTTP_[A-Z0-9_]+")  # the same names as CGI keys
 # Values that differ between any two connections or requests, proxy or not. mod_wsgi stamps
 # every request with its id, its timings, the daemon thread and the Apache child that took it
@@ -87,36 +91,101 @@ def _wsgi_view(environ: dict[str, Any]) -> dict[str, Any]:
             and not (k.startswith("HTTP_") and not _NGINX_VALID_KEY.fullmatch(k))}
 
 
-def _observe(ctx: CheckContext, host: str, port: int, req: GeneratedRequest) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Observation:
+    """What one request got on one path."""
+
+    status: int  # 0: no complete response
+    answer: str  # the status, or what came instead of one, for a message
+    reached_app: bool
+    view: dict[str, Any] | None = None  # what the app saw, set-aside values left out
+
+
+def no_response(response: Response) -> str:
+    """What came instead of a status line, for a message (wire.Response's status 0)."""
+    if response.raw:
+        return f"no complete response within {EXAMPLE_TIMEOUT:g} s ({len(response.raw)} bytes)"
+    if response.problems and "closed" in response.problems[0]:
+        return "the connection closed with no response"
+    return f"no response within {EXAMPLE_TIMEOUT:g} s"
+
+
+def _observe(ctx: CheckContext, host: str, port: int, req: GeneratedRequest) -> Observation:
     rid = ctx.untracked_rid()
     with Connection(host, port, timeout=EXAMPLE_TIMEOUT) as conn:
         conn.send(req.to_bytes(f"{ctx.server.host}:{ctx.server.port}", rid))
         try:
             response = conn.read_response(method=req.method, timeout=EXAMPLE_TIMEOUT)
         except WireTimeout:
-            return {"status": "no response"}
+            response = Response()
+    answer = str(response.status) if response.status else no_response(response)
     entry = ctx.journal.wait_event(rid, Event.REQUEST, timeout=EXAMPLE_TIMEOUT) if (
         response.status == 200) else None
     if entry is None:  # the app journals before it answers: no wait needed here
-        return {"status": response.status, "reached_app": bool(ctx.journal.for_rid(rid))}
-    if ctx.target.interface == "asgi":
-        return {"status": 200, **_asgi_view(entry["scope"])}
-    return {"status": 200, **_wsgi_view(entry["environ"])}
+        return Observation(response.status, answer, bool(ctx.journal.for_rid(rid)))
+    view = (_asgi_view(entry["scope"]) if ctx.target.interface == "asgi"
+            else _wsgi_view(entry["environ"]))
+    return Observation(200, answer, True, view)
 
 
-def _differences(direct: dict[str, Any], proxied: dict[str, Any]) -> list[str]:
-    refused = (isinstance(proxied["status"], int) and 400 <= proxied["status"] < 500
-               and not proxied.get("reached_app"))
-    if "refused-by-nginx" in PROXY_CHANGES and direct["status"] == 200 and refused:
-        return []
-    if direct["status"] != 200 or proxied["status"] != 200:
-        # Only one side reached the app (nginx refuses some requests the server takes, e.g.
-        # a repeated Authorization field): the answer is the difference.
-        return ([] if direct["status"] == proxied["status"] else
-                [f"status: direct {direct['status']!r}, through nginx {proxied['status']!r}"])
-    return [f"{key}: direct {direct.get(key, '<absent>')!r}, through nginx "
-            f"{proxied.get(key, '<absent>')!r}"
-            for key in sorted(set(direct) | set(proxied)) if direct.get(key) != proxied.get(key)]
+def _nginx_keeps(name: bytes) -> bool:
+    return bool(_NGINX_VALID_NAME.fullmatch(name.decode("latin-1")))
+
+
+def as_nginx_forwards(req: GeneratedRequest) -> tuple[GeneratedRequest, list[str]]:
+    """``req`` with the documented changes nginx makes to a request it forwards (those of
+    PROXY_CHANGES that change what the server parses, not what it is told), and which of them
+    applied: fields with names nginx drops left out, a chunked body sent with Content-Length
+    (nginx sends one even for an empty body), HTTP/1.1. The forwarding fields nginx adds are
+    not: what a server does with them is the forwarded-* checks' question."""
+    changes: list[str] = []
+    kept = tuple((name, value) for name, value in req.headers if _nginx_keeps(name))
+    dropped = dict.fromkeys(name.decode("latin-1") for name, _ in req.headers
+                            if not _nginx_keeps(name))
+    if dropped:
+        changes.append(f"{PROXY_CHANGES['invalid-names']} ({', '.join(dropped)})")
+    forwarded = replace(req, headers=kept, version="HTTP/1.1")
+    if req.chunked:
+        forwarded = replace(forwarded, chunks=None)
+        if not forwarded.sends_content_length:
+            forwarded = replace(forwarded, headers=kept + ((b"Content-Length", b"0"),))
+        changes.append(PROXY_CHANGES["transfer-encoding"])
+    if req.version != "HTTP/1.1":
+        changes.append(PROXY_CHANGES["http_version"])
+    return forwarded, changes
+
+
+def _refused_by_nginx(proxied: Observation) -> bool:
+    return 400 <= proxied.status < 500 and not proxied.reached_app
+
+
+def _refusal(direct: Observation, proxied: Observation, log: str) -> str:
+    """A request nginx answered itself, for the details: why, from the lines its error log
+    gained meanwhile (it logs a client's bad request at level info: "client sent duplicate
+    header line: ...")."""
+    reasons = [match.group(1) for match in map(_NGINX_CLIENT_ERROR.search, log.splitlines())
+               if match]
+    why = f" (its error log: {reasons[0]})" if reasons else ""
+    return (f"status: direct {direct.answer}, through nginx {proxied.answer}: nginx answered "
+            f"itself{why}, the server never saw the request")
+
+
+def _differences(direct: Observation, proxied: Observation) -> dict[str, str]:
+    """Each difference between what the two paths got, by key ("status" or a view key)."""
+    if direct.view is None or proxied.view is None:
+        # Only one side reached the app, or neither: the answer is the difference.
+        return ({} if direct.answer == proxied.answer else
+                {"status": f"status: direct {direct.answer}, through nginx {proxied.answer}"})
+    return {key: f"{key}: direct {direct.view.get(key, '<absent>')!r}, through nginx "
+                 f"{proxied.view.get(key, '<absent>')!r}"
+            for key in sorted(set(direct.view) | set(proxied.view))
+            if direct.view.get(key) != proxied.view.get(key)}
+
+
+def _value_of(observation: Observation, key: str) -> str:
+    if key == "status" or observation.view is None:
+        return observation.answer
+    return repr(observation.view.get(key, "<absent>"))
 
 
 # Always among a WSGI target's examples, whatever order Hypothesis draws the others in: a
@@ -142,9 +211,13 @@ def differential(ctx: CheckContext) -> None:
     specification." For up to 25 generated valid requests (conformance/strategies.py), each
     is sent straight to the server and through nginx; the environ / scope the app saw is
     compared once the proxy's documented changes (PROXY_CHANGES in this module) and
-    per-connection values are set aside. Each other field that differs is its own INFO
-    finding (with the first request that shows it): nginx and the server share the
-    responsibility, and the direct checks judge the server's own view."""
+    per-connection values are set aside. A request nginx refused itself never reached the
+    server: nothing to compare. Where the two differ, the request is sent straight to the
+    server again as nginx forwards it (as_nginx_forwards): what no longer differs then
+    follows from those changes (details "explained"; what the server does with the request
+    as the client sent it is the direct checks' question). Each other field that differs is
+    its own INFO finding (with the first request that shows it): nginx and the server share
+    the responsibility, and the direct checks judge the server's own view."""
     from hypothesis import example, given
 
     from conformance import strategies  # Hypothesis: imported when a check generates
@@ -154,19 +227,40 @@ def differential(ctx: CheckContext) -> None:
     nginx = ctx.nginx("default")
     server = ctx.server
     found: dict[str, str] = {}
-    first: list[GeneratedRequest] = []
+    explained: dict[str, str] = {}
+    first: list[tuple[GeneratedRequest, GeneratedRequest]] = []  # (sent directly, to nginx)
     unanswered: list[GeneratedRequest] = []
 
     def compare(req: GeneratedRequest) -> None:
         if len(unanswered) >= MAX_UNANSWERED:
             return
         direct = _observe(ctx, server.host, server.port, req)
+        logged = len(nginx.error_log())
         proxied = _observe(ctx, nginx.host, nginx.port, req)
-        if {"no response", 0} & {direct["status"], proxied["status"]}:
+        if not direct.status or not proxied.status:
             unanswered.append(req)
-        for diff in _differences(direct, proxied):
-            found.setdefault(diff.split(":", 1)[0], f"{diff} (request {req!r})")
-            first[:] = first or [req]
+        if _refused_by_nginx(proxied):  # the server never saw it: nothing to compare
+            if direct.answer != proxied.answer:
+                explained.setdefault("refused-by-nginx", (
+                    f"{_refusal(direct, proxied, nginx.error_log()[logged:])} "
+                    f"(request {req!r})"))
+            return
+        differences = _differences(direct, proxied)
+        sent_directly, note = req, ""
+        forwarded, changes = as_nginx_forwards(req)
+        if differences and changes:
+            again = _observe(ctx, server.host, server.port, forwarded)
+            remaining = _differences(again, proxied)
+            how = "; ".join(changes)
+            for key in differences.keys() - remaining.keys():
+                explained.setdefault(key, (
+                    f"{differences[key]}; sent directly as nginx forwards it ({how}): "
+                    f"{_value_of(again, key)} (request {req!r})"))
+            differences, sent_directly = remaining, forwarded
+            note = f"; direct: sent as nginx forwards it ({how})"
+        for key, difference in differences.items():
+            found.setdefault(key, f"{difference} (request {req!r}{note})")
+            first[:] = first or [(sent_directly, req)]
 
     if ctx.target.interface == "wsgi":  # the ASGI strategy sends no chunked bodies
         compare = example(CHUNKED_EXAMPLE)(compare)
@@ -175,14 +269,18 @@ def differential(ctx: CheckContext) -> None:
     prop()
     if len(unanswered) >= MAX_UNANSWERED:
         ctx.details["stopped_after_unanswered"] = len(unanswered)
+    if explained:
+        ctx.details["explained"] = explained
     if not found:
         return
     # The first differing request again on tracked connections: its bytes both ways and the
     # app's two views go into the evidence.
-    for host, port in ((server.host, server.port), (nginx.host, nginx.port)):
+    sent_directly, sent_to_nginx = first[0]
+    for host, port, req in ((server.host, server.port, sent_directly),
+                            (nginx.host, nginx.port, sent_to_nginx)):
         conn = ctx.connect(host=host, port=port, timeout=EXAMPLE_TIMEOUT)
-        conn.send(first[0].to_bytes(f"{server.host}:{server.port}", ctx.new_rid()))
-        conn.read_response(method=first[0].method, timeout=EXAMPLE_TIMEOUT)
+        conn.send(req.to_bytes(f"{server.host}:{server.port}", ctx.new_rid()))
+        conn.read_response(method=req.method, timeout=EXAMPLE_TIMEOUT)
         conn.close()
     ctx.details["differences"] = found
     for difference in found.values():
