@@ -27,7 +27,7 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
     # One wrapper per check's bug (see the module's table): each check sees only its own.
     ("nginx-tls-asgi", "asgi", "broken_nginx_tls:asgi_broken", None,
      {"deployment.nginx-tls-trusted": "fail: TLS-03.b, PROXY-04.g",
-      "deployment.nginx-tls-websocket": "fail: TLS-03.c",
+      "deployment.nginx-tls-websocket": "fail: TLS-01.d",
       "deployment.nginx-tls-host": "info: PROXY-09",
       # A held block may be nginx's as well as the server's: reported (PROXY-02.d).
       "deployment.nginx-tls-streaming": "info: PROXY-02.d"}),

@@ -202,7 +202,7 @@ def nginx_tls_spoofing(ctx: CheckContext) -> None:
     id="deployment.nginx-tls-websocket",
     title="WebSocket through nginx terminating TLS, trusted by the server: the scope's "
           "scheme is wss",
-    requirements=["TLS-03", "PROXY-04"],
+    requirements=["TLS-01", "TLS-03", "PROXY-04"],
     level=Level.MUST,
     interfaces=("asgi",),
     via=(NGINX_TLS,),
@@ -215,12 +215,15 @@ def nginx_tls_websocket(ctx: CheckContext) -> None:
     with HTTP/1.1 (ALPN http/1.1) to nginx's WebSocket proxying (tls-websocket variant:
     Upgrade and Connection passed on, X-Forwarded-Proto: https), in front of the server run
     with its [proxy] trust_args (unsupported without them, and where the server hands the app
-    no websocket scope). RFC 6455 4.2 (TLS-03.c): "the server for the purposes of this
-    specification is considered to include all parts of the server-side infrastructure from
-    the first device to terminate the TCP connection all the way to the server that processes
-    requests and sends responses." nginx and the server are one server whose client used
-    wss, so a scope scheme other than "wss" is a TLS-03.c finding; where the server's trust
-    option does not cover the scheme (trust_covers), it is reported on PROXY-04.h (INFO)."""
+    no websocket scope). The scope's scheme is defined by asgi-www.rst's WebSocket Connection
+    Scope (TLS-01.d): "URL scheme portion (likely "ws" or "wss")." -- the scheme the client
+    used, wss, as on a direct TLS connection (asgi-www.tls-ws-scheme). Why that holds behind
+    nginx is RFC 6455 4.2 (TLS-03.c, said in the message, not a finding of its own): "the
+    server for the purposes of this specification is considered to include all parts of the
+    server-side infrastructure from the first device to terminate the TCP connection all the
+    way to the server that processes requests and sends responses." So a scope scheme other
+    than "wss" is a TLS-01.d finding; where the server's trust option does not cover the
+    scheme (trust_covers), it is reported on PROXY-04.h (INFO)."""
     stack = trusted_stack(ctx, WEBSOCKET_VARIANT)
     server, nginx, setting, covers = stack.server, stack.nginx, stack.setting, stack.covers
     rid = ctx.new_rid()
@@ -249,6 +252,7 @@ def nginx_tls_websocket(ctx: CheckContext) -> None:
                     f"X-Forwarded-Proto ({setting} does not cover it): the websocket scope "
                     f"{shown} for a wss client")
     elif scheme != "wss":
-        ctx.finding("TLS-03.c", f"with {setting}, the websocket scope {shown} "
+        ctx.finding("TLS-01.d", f"with {setting}, the websocket scope {shown} "
                     f"for a client's WebSocket over TLS to nginx (nginx sent X-Forwarded-Proto:"
-                    f" {', '.join(proto) or 'none the app saw'})")
+                    f" {', '.join(proto) or 'none the app saw'}); nginx and the server are one "
+                    f"server to that client (RFC 6455 4.2, TLS-03.c), whose URL scheme is wss")
