@@ -12,7 +12,7 @@ import shutil
 import tempfile
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +30,7 @@ from conformance.proxy import (
 )
 from conformance.report.redaction import WITHHELD_WHY, Redactor
 from conformance.report.results import jsonable
-from conformance.servers import ServerStartError, ServerUnderTest, wait_for_stops
+from conformance.servers import ServerStartError, ServerUnderTest, command_line, wait_for_stops
 from conformance.targets import Target
 from conformance.verdicts import (
     CaseEnded,
@@ -264,7 +264,7 @@ class Harness:
             evidence["log_tail"] = "\n".join(log for log in logs if log.strip())
         return self.record(check, target, via, verdict, message, time.monotonic() - started,
                            details=details, evidence=evidence, findings=ctx.findings,
-                           environments=[s.env for s in ctx.own_servers])
+                           own_servers=ctx.own_servers)
 
     def _shared_death(self, target: Target, check: Check) -> list[str]:
         """The shared server's exit, if it has exited by the end of the check (a short wait
@@ -295,9 +295,11 @@ class Harness:
     def record(self, check: Check, target: Target, via: str, verdict: Verdict, message: str,
                duration: float, *, details: dict[str, Any] | None = None,
                evidence: dict[str, Any] | None = None, findings: Sequence[Finding] = (),
-               environments: Sequence[Mapping[str, str]] = ()) -> dict[str, Any]:
+               own_servers: Sequence[ServerUnderTest] = ()) -> dict[str, Any]:
         """The published record of one cell: redacted of this machine's paths and
-        environment (report/redaction.py), with ids only for editorial data."""
+        environment (report/redaction.py), with ids only for editorial data. The server
+        command is that of the servers the check started itself (``own_servers``), if any:
+        those are the ones it judged, not the shared one."""
         server = self._servers.get(target.name)
         record = {
             "check": check.id,
@@ -315,8 +317,8 @@ class Harness:
             "server": {
                 "name": target.name,
                 "version": self.server_version(target),
-                "command": (server.display_command_line if server
-                            else " ".join(target.command)),
+                "command": command_line(own_servers or ([server] if server else []),
+                                        target),
             },
             "nginx_version": self.nginx_version if via != "direct" else None,
             "python_version": platform.python_version(),
@@ -325,8 +327,9 @@ class Harness:
             "details": jsonable(details or {}, RECORD_TEXT_LIMIT),
             "evidence": jsonable(evidence or {}, RECORD_TEXT_LIMIT),
         }
+        environments = [s.env for s in own_servers]
         if server is not None:
-            environments = [*environments, server.env]
+            environments.append(server.env)
         redactor = Redactor.for_this_machine(workdir=self.workdir,
                                              server_environments=environments)
         published: dict[str, Any] = redactor.value(record)

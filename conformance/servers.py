@@ -457,6 +457,14 @@ class ServerUnderTest:
         return self.process.log_tail(lines) if self.process else ""
 
 
+def command_line(servers: Sequence[ServerUnderTest], target: Target) -> str:
+    """The published command of the servers a check used ("; " between two), path
+    placeholders kept; the target's command as written where none ran."""
+    if not servers:
+        return " ".join(target.command)
+    return "; ".join(server.display_command_line for server in servers)
+
+
 def wait_for_stops() -> None:
     """Wait until every stop under way in the background has ended (before the working
     directory with their logs and sockets is removed)."""
