@@ -37,7 +37,10 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
         "rfc9112.cl-te": "fail: HTTP-02.b, HTTP-02.c",
         "rfc9112.transfer-encoding": "fail: HTTP-03.a, HTTP-03.g",
         "rfc9112.content-length": "fail: HTTP-04.a, HTTP-04.b",
-        "rfc9112.generated-invalid-framing": "fail: HTTP-04.a",
+        # The search's first MUST is now a Transfer-Encoding mutation (HTTP-02.b, served by
+        # Content-Length and kept open), which Hypothesis shrinks to a differing duplicate
+        # Content-Length, the last value taken: its body served as a request.
+        "rfc9112.generated-invalid-framing": "fail: HTTP-16.b",
     }),
     # A 64-bit chunk size: 2**68 wraps to 0 and the bytes after it are served (HTTP-01.c).
     ("lax-chunk-wrap", "wsgi", PROBE, lax("--wrap-chunk-size"), {
@@ -56,14 +59,27 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
         # "gzip" rejected and closed; "Content-Length: +5" still served (HTTP-18.b).
         "rfc9112.invalid-then-valid": "fail: HTTP-18.b",
     }),
+    # A request with both framing fields gets the rest of the read as its body, then a close
+    # (pyruvate): the marker read as body is the Content-Length-or-nothing framing that 6.3's
+    # "the Transfer-Encoding overrides the Content-Length" excludes (HTTP-02.c), not the close.
+    ("lax-both-rest-as-body", "wsgi", PROBE,
+     lax("--strict-te", "--strict-cl", "--both-rest-as-body"), {
+        "rfc9112.generated-invalid-framing": "fail: HTTP-02.c",
+    }),
     ("lax-te-501", "wsgi", PROBE, lax("--strict-te", "--te-501"), {
         "rfc9112.transfer-encoding": "hardening: HTTP-03.h",
     }),
-    # Content-Length parsed strictly: only the SHOULD on odd chunk sizes (HTTP-01.d) is left.
+    # Content-Length parsed strictly, but with Transfer-Encoding too it still wins and the
+    # marker is then served on the same connection: 6.1's close after such a request (HTTP-02.b).
     ("lax-strict-cl", "wsgi", PROBE, lax("--strict-cl"), {
-        "rfc9112.generated-invalid-framing": "warn",
+        "rfc9112.generated-invalid-framing": "fail: HTTP-02.b",
         # "+5" rejected and closed; "Transfer-Encoding: gzip" still served (HTTP-18.c).
         "rfc9112.invalid-then-valid": "fail: HTTP-18.c",
+    }),
+    # Content-Length parsed strictly and Transfer-Encoding winning over it, then a close: only
+    # the SHOULD on odd chunk sizes (HTTP-01.d) is left.
+    ("lax-strict-framing", "wsgi", PROBE, lax("--strict-cl", "--strict-te"), {
+        "rfc9112.generated-invalid-framing": "warn: HTTP-01.d",
     }),
     ("lax-headers", "wsgi", PROBE, lax(), {
         "rfc9112.field-syntax": "fail: HTTP-06.a, HTTP-06.b, HTTP-06.d",

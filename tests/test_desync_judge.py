@@ -502,3 +502,23 @@ def test_only_the_marker_answered_is_told_apart() -> None:
             "write the server answered only the marker and the app never saw the request); "
             "received '") in described.describe()
     assert "second write" not in outcome(VALID, one).describe()
+
+
+def test_a_generated_cl_te_mutation_files_framing_and_close_apart() -> None:
+    """rfc9112.generated-invalid-framing, a Content-Length with Transfer-Encoding added: the
+    marker read as body is a framing that 6.3's "the Transfer-Encoding overrides the
+    Content-Length" excludes (HTTP-02.c), whether or not the server then closed (pyruvate:
+    200 and close); the marker answered on the same connection breaks 6.1's close (HTTP-02.b).
+    A Content-Length-only mutation keeps its own sentence."""
+    from conformance.checks.rfc9112.s6_3_message_body_length import FramingMutation, _case
+
+    te = _case(FramingMutation((), b" {n}", (b"Transfer-Encoding: chunked",)))
+    body = b"GET " + SMUGGLED_PATH + b" HTTP/1.1\r\n\r\nGET " + MARKER_PATH + b" HTTP/1.1\r\n"
+    read_marker = {"invalid": [REQUEST, {"event": "body", "body": body}]}
+    assert refs(outcome(te, OK, closed=True, events=read_marker)) == ["HTTP-02.c"]
+    assert refs(outcome(te, OK + OK, closed=False, events={"invalid": [REQUEST],
+                                                           "marker": [REQUEST]})) == ["HTTP-02.b"]
+    assert refs(outcome(te, BAD + OK, closed=False, events={"marker": [REQUEST]})) == [
+        "HTTP-02.b"]
+    duplicate = _case(FramingMutation((), b" {n}", (b"Content-Length: 0",)))
+    assert refs(outcome(duplicate, OK, events=read_marker)) == ["HTTP-16.b"]

@@ -29,6 +29,9 @@ can report shows up on some variant (tests/test_broken_http.py):
                        but the app's CONTENT_LENGTH is the Content-Length it overrides
 --list-te-raw          with --strict-te: a Transfer-Encoding list (",chunked", "gzip, chunked")
                        is framed as chunked, but the app gets the chunked bytes undecoded
+--both-rest-as-body    with --strict-te: a request with both Content-Length and chunked
+                       Transfer-Encoding takes whatever is buffered after its head as its
+                       body, undecoded (pyruvate 1.6.1), then closes (HTTP-02.c)
 --chunk-ext-in-data    a chunk extension (a bare CR in it replaced with SP) is handed to the
                        app in front of its chunk's data
 --strict-cl            Content-Length must be digits, duplicates equal (else 400 and close)
@@ -417,7 +420,10 @@ class Handler(socketserver.BaseRequestHandler):
                 pass  # the client's body first, then the 100
             self.send(b"HTTP/1.1 100 Continue\r\n" + framing + b"\r\n" + content)
         is_chunked = _transfer_codings(fields, version)
-        if "content-length" in fields and not (OPTIONS.strict_te and is_chunked):
+        if OPTIONS.both_rest_as_body and is_chunked and "content-length" in fields:
+            body, reader.buf = reader.buf, b""  # neither framing: the rest of the read
+            stream, content_length = io.BytesIO(body), str(len(body))
+        elif "content-length" in fields and not (OPTIONS.strict_te and is_chunked):
             length = _content_length(headers, fields)
             stream: io.RawIOBase | io.BytesIO = LazyInput(reader, length)
             content_length = str(length)
@@ -541,7 +547,7 @@ SWITCHES = ("wrap-chunk-size", "hold-on-eof", "strict-te", "te-501", "strict-cl"
             "announce-close",
             "close-hold", "close-late",
             "reject-chunk-ext", "cl-ows-ignored", "fold-drop", "reject-open", "head-silent",
-            "short-lines", "continue-body", "date", "continue-late")
+            "short-lines", "continue-body", "date", "continue-late", "both-rest-as-body")
 
 # The event types an ASGI HTTP server knows (asgi-www.rst and its extensions).
 KNOWN_SEND_TYPES = frozenset({

@@ -317,6 +317,8 @@ def _case(mutation: FramingMutation | ChunkMutation) -> Case:
             return Case(name, mutation.build, framing="HTTP-01.b", body=mutation.data)
         return Case(name, mutation.build, reject="HTTP-01.d", respond="HTTP-01.d",
                     close="HTTP-01.d", close_after_reject="HTTP-01.d", framing="HTTP-01.d")
+    if _adds_transfer_encoding(mutation):
+        return Case(name, mutation.build, **_CL_AND_TE)
     # A valid length (optional whitespace, or the same value repeated) frames the smuggled
     # request as the body: served, the app reads it.
     return Case(name, mutation.build, framing=_framing_ref(mutation),
@@ -332,11 +334,24 @@ def _valid_length(mutation: FramingMutation) -> bool:
         line == b"Content-Length: {n}" for line in extra)
 
 
+# Content-Length and Transfer-Encoding together, as in rfc9112.cl-te: 6.3 "the
+# Transfer-Encoding overrides the Content-Length" (HTTP-02.c: a smuggled request served, or the
+# marker read as body, is a framing by Content-Length), and 6.1 "Regardless, the server MUST
+# close the connection after responding to such a request" (HTTP-02.b: the marker answered on
+# the same connection, whatever the first answer was).
+_CL_AND_TE: Rules = {"framing": "HTTP-02.c", "close": "HTTP-02.b",
+                     "close_after_reject": "HTTP-02.b"}
+
+
+def _adds_transfer_encoding(mutation: FramingMutation) -> bool:
+    """The mutation added a Transfer-Encoding line next to the Content-Length."""
+    return any(line.startswith(b"Transfer-Encoding:")
+               for line in (*mutation.before, *mutation.after))
+
+
 def _framing_ref(mutation: FramingMutation) -> str:
-    """The sentence a request served out of the body breaks, by what the mutation did."""
-    fields = b" ".join((*mutation.before, mutation.value or b"", *mutation.after))
-    if b"Transfer-Encoding" in fields:
-        return "HTTP-02.b"  # CL and TE: whatever the framing, the connection must close
+    """The sentence a request served out of the body breaks, by what a Content-Length-only
+    mutation did."""
     if mutation.before or mutation.after:
         return "HTTP-16.b"  # duplicated Content-Length lines
     return "HTTP-04.a" if _corrupted(mutation.value or b"") else "HTTP-04.e"
@@ -361,20 +376,21 @@ def generated_invalid(ctx: CheckContext) -> None:
     Transfer-Encoding, its decimal value defines the expected message body length in octets."
     (HTTP-04.e: the body of a request with optional whitespace around its Content-Length is
     never a request); an invalid value is an unrecoverable error (HTTP-04.a), as are differing
-    duplicates (HTTP-16.b); 6.1: with both Content-Length and Transfer-Encoding "the server
-    MUST close the connection after responding to such a request to avoid the potential
-    attacks." (HTTP-02.b). Whatever a server accepts or rejects among generated mutations of
-    the framing lines, serving the bytes of the body as a request or reading the pipelined
-    marker as body breaks those MUSTs. Chunk sizes: a valid upper-case or zero-padded size must
-    be decoded (HTTP-01.b, "A recipient MUST be able to parse and decode the chunked transfer
-    coding."), a 64-bit wrap must not happen (HTTP-01.c), and other spellings rest on 2.2's
-    SHOULD (HTTP-01.d: served, kept open or swallowing the marker is a warn). Where a valid
-    length (optional whitespace, the same value repeated) or a valid chunk size is served, the
-    app must read the body it frames (another body is on the same sentence); a WSGI app told
-    the repeated value as it came ("86, 86") is reported at INFO on HTTP-16.c, the permission
-    to use it once. The search stops at the first example with a MUST
-    finding, which Hypothesis shrinks; otherwise the first example with a lesser finding is
-    reported."""
+    duplicates (HTTP-16.b); with both fields, 6.3: "If a message is received with both a
+    Transfer-Encoding and a Content-Length header field, the Transfer-Encoding overrides the
+    Content-Length." (HTTP-02.c), and 6.1: "Regardless, the server MUST close the connection
+    after responding to such a request to avoid the potential attacks." (HTTP-02.b: the marker
+    answered on the same connection). Whatever a server accepts or rejects among generated
+    mutations of the framing lines, serving the bytes of the body as a request or reading the
+    pipelined marker as body breaks those MUSTs. Chunk sizes: a valid upper-case or zero-padded
+    size must be decoded (HTTP-01.b, "A recipient MUST be able to parse and decode the chunked
+    transfer coding."), a 64-bit wrap must not happen (HTTP-01.c), and other spellings rest on
+    2.2's SHOULD (HTTP-01.d: served, kept open or swallowing the marker is a warn). Where a
+    valid length (optional whitespace, the same value repeated) or a valid chunk size is served,
+    the app must read the body it frames (another body is on the same sentence); a WSGI app told
+    the repeated value as it came ("86, 86") is reported at INFO on HTTP-16.c, the permission to
+    use it once. The search stops at the first example with a MUST finding, which Hypothesis
+    shrinks; otherwise the first example with a lesser finding is reported."""
     must: dict[str, Any] = {}
     lesser: dict[str, Any] = {}
     started = time.monotonic()
