@@ -115,7 +115,7 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
         "rfc9112.oversized": "warn: HTTP-19.c",
     }),
     ("lax-connection", "wsgi", PROBE, lax(), {
-        "rfc9112.bodiless-responses": "fail: HTTP-10.j",
+        "rfc9112.bodiless-responses": "fail: HTTP-10.a",
         "rfc9112.http10-no-chunked": "fail",
         "rfc9110.expect-continue": "fail: HTTP-12.g",
         "rfc9112.persistence": "fail: HTTP-12.j, HTTP-13.e, HTTP-13.f",

@@ -930,3 +930,32 @@ def test_pooled_desync_says_what_arrived(received: bytes, says: str) -> None:
 
     response = parse_response(received, method="GET", eof=True)[0] or Response()
     assert what_arrived(response) == says
+
+
+@pytest.mark.parametrize("closed,answered_after,alone,end", [
+    (False, True, False, "the connection stayed open, and the pipelined request's response "
+                         "came after those bytes: a client reads the next response starting "
+                         "at them"),
+    (True, True, False, "the pipelined request's response came after those bytes, then the "
+                        "server closed: a client reads the next response starting at them"),
+    (True, False, False, "then the server closed the connection: no later response was read "
+                         "from them"),
+    (False, False, False, "the connection was left open with the pipelined request "
+                          "unanswered: a client reads the next response starting at them"),
+    (True, False, True, 'it was sent alone with "Connection: close", and the server closed '
+                        "after it as asked"),
+])
+def test_a_leaked_body_says_whose_it_was_and_what_the_connection_did(
+        closed: bool, answered_after: bool, alone: bool, end: str) -> None:
+    """rfc9112.bodiless-responses: the app's body forwarded for HEAD is named as such, and the
+    message says whether a later response was read from those bytes."""
+    from conformance.checks.rfc9112.s6_3_message_body_length import _leak_message
+
+    message = _leak_message("HEAD", 200, b"echo\n" + _MARKER, closed=closed,
+                            answered_after=answered_after, alone=alone)
+    assert message == ("the server forwarded the body the app returned for HEAD (b'echo\\n'): "
+                       "after the 200 head came 'echo\\nHTTP/1.1 200 OK\\r\\nContent-Length: "
+                       "5\\r\\n\\r\\necho\\n'; " + end)
+    assert _leak_message("GET", 204, b"ok", closed=True, answered_after=False,
+                         alone=False).startswith(
+        "the 204 response carried body bytes: after the 204 head came 'ok'; then the server")

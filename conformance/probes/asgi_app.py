@@ -49,7 +49,7 @@ import anyio
 from conformance.probes import journal
 from conformance.probes.asgi_respond import EXT_FILE, ext, loop_identity, respond
 from conformance.probes.asgi_websocket import websocket
-from conformance.probes.contract import Event, Route, probe_query
+from conformance.probes.contract import ECHO_BODY, Event, Route, probe_query
 from conformance.probes.proxy_probes import ASGI_BEHAVIOURS
 
 Scope = dict[str, Any]
@@ -185,7 +185,7 @@ async def _echo(scope: Scope, receive: Receive, send: Send, rid: str | None) -> 
     journal.record(Event.REQUEST, rid, **snapshot_scope(scope))
     body = await _read_body(receive, rid)
     journal.record(Event.BODY, rid, body=body)
-    await _respond(send, 200, b"echo\n")
+    await _respond(send, 200, ECHO_BODY)
 
 
 async def _stream(scope: Scope, receive: Receive, send: Send, rid: str | None) -> None:

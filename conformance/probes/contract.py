@@ -93,6 +93,9 @@ class Event(StrEnum):
 # characters 0x80-0xFF, with \xa0 and \x85 (whitespace to str.strip()) at its edges. A WSGI app
 # sends it as this str (PEP 3333: ISO-8859-1 characters), an ASGI app as its latin-1 bytes.
 LATIN1_HEADER_VALUE = "\xa0caf\xe9\xa0\x85 \xff\x85"
+# The echo behaviour's answer, to every method (HEAD too: whether a server forwards an app's
+# body for HEAD is what rfc9112.bodiless-responses looks at).
+ECHO_BODY = b"echo\n"
 # The app's own repeated header: one name in two lines, values in this order.
 REPEATED_HEADER = ("X-Repeat", ("one", "two"))
 

@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from conformance.probes import journal
-from conformance.probes.contract import Event, Route
+from conformance.probes.contract import ECHO_BODY, Event, Route
 from conformance.probes.proxy_probes import WSGI_BEHAVIOURS
 from conformance.probes.wsgi_input import input_behaviour
 from conformance.probes.wsgi_respond import respond_behaviour
@@ -119,10 +119,9 @@ def _echo(
     # The journal keeps bytes and bytearray alike: the type is what WSGI-IN-01.d is about.
     journal.record(Event.BODY, rid, body=body or b"", readable=body is not None,
                    body_type=type(body).__name__)
-    payload = b"echo\n"
     start_response("200 OK", [("Content-Type", "text/plain"),
-                              ("Content-Length", str(len(payload)))])
-    return JournalledIterable(rid, [payload])
+                              ("Content-Length", str(len(ECHO_BODY)))])
+    return JournalledIterable(rid, [ECHO_BODY])
 
 
 def _stream(

@@ -14,11 +14,16 @@ from typing import TYPE_CHECKING, Any
 from conformance.catalogue import check
 from conformance.checks.rfc9112.chunked_decoding import decodes_chunked
 from conformance.checks.rfc9112.framing_requests import post
-from conformance.checks.rfc9112.pipelined_exchanges import READ, pipeline, unanswered
+from conformance.checks.rfc9112.pipelined_exchanges import (
+    READ,
+    marker_answered_after_leak,
+    pipeline,
+    unanswered,
+)
 from conformance.checks.support.common import check_settings
 from conformance.context import CheckContext
 from conformance.desync import Case, Parts, Problem, Rules, Unjudged, judge, run_case, run_cases
-from conformance.probes.contract import Route
+from conformance.probes.contract import ECHO_BODY, Route
 from conformance.requirements import level_of
 from conformance.verdicts import Level
 from conformance.wire import Response, escape_bytes, parse_responses, request_bytes
@@ -27,17 +32,41 @@ if TYPE_CHECKING:
     from hypothesis import strategies as st
 
 
-def _leak(responses: list[Response]) -> str | None:
-    """Bytes after the first response that are not a well-formed response: a leaked body."""
+def _leaked(responses: list[Response]) -> bytes | None:
+    """Bytes after the first response that are not a well-formed response: a leaked body
+    (and whatever came after it)."""
     for resp in responses[1:]:
         if resp.status == 0 or resp.problems:
-            return f"after the first response came {escape_bytes(resp.raw[:200])!r}"
+            return resp.raw
     return None
 
 
-# RFC 3875 4.3.3: "If it does, then the server MUST discard the message-body when reading the
-# response from the script." The WSGI gateway's own HEAD duty (the app's body is the app's).
-HEAD_DISCARD = "HTTP-10.j"
+def _leak_message(method: str, status: int, leaked: bytes, *, closed: bool,
+                  answered_after: bool, alone: bool) -> str:
+    """What the bytes after the head were, and what became of the connection: while it stays
+    open, a client reads the next response starting at those bytes."""
+    if method == "HEAD" and leaked.startswith(ECHO_BODY):
+        # The probe app answers every method with this body; a HEAD response's must go.
+        what = f"the server forwarded the body the app returned for HEAD ({ECHO_BODY!r})"
+    else:
+        what = f"the {status} response carried body bytes"
+    if alone:
+        end = ('it was sent alone with "Connection: close", and the server '
+               + ("closed after it as asked" if closed else "left the connection open"))
+    elif answered_after and closed:
+        end = ("the pipelined request's response came after those bytes, then the server "
+               "closed: a client reads the next response starting at them")
+    elif answered_after:
+        end = ("the connection stayed open, and the pipelined request's response came after "
+               "those bytes: a client reads the next response starting at them")
+    elif closed:
+        end = "then the server closed the connection: no later response was read from them"
+    else:
+        end = ("the connection was left open with the pipelined request unanswered: a client "
+               "reads the next response starting at them")
+    return f"{what}: after the {status} head came '{escape_bytes(leaked[:200])}'; {end}"
+
+
 # (method, target, status, the sentence a leaked body breaks)
 BODILESS = [("HEAD", "/desync/head", 200, "HTTP-10.a"),
             ("GET", f"{Route.FRAMING_STATUS}?code=204", 204, "HTTP-10.c"),
@@ -50,6 +79,7 @@ def _bodiless_case(ctx: CheckContext, method: str, target: str, status: int, lea
     rid = ctx.new_rid()
     conn, responses, marker_rid = pipeline(
         ctx, request_bytes(method, target, ctx.base_headers(rid)), method, first_rid=rid)
+    closed = conn.eof
     conn.close()  # gunicorn's sync worker lingers on an open client before the next one
     alone = _marker_answered_alone(ctx, rid, marker_rid, responses)
     if alone:
@@ -62,6 +92,7 @@ def _bodiless_case(ctx: CheckContext, method: str, target: str, status: int, lea
         conn.send(request_bytes(method, target, ctx.base_headers(ctx.new_rid())
                                 + [("Connection", "close")]))
         conn.read_until_close(READ)
+        closed = conn.eof
         conn.close()
         # All that came is in: bytes after the head are parsed as what follows it.
         responses = parse_responses(bytes(conn.received), [method], eof=True)
@@ -70,13 +101,13 @@ def _bodiless_case(ctx: CheckContext, method: str, target: str, status: int, lea
         unjudged.add(f"{label} was answered {got or 'with nothing'}, not the app's {status}")
         return
     first = responses[0]
-    leak = _leak(responses)
-    if leak is not None:
-        if method == "HEAD" and ctx.target.interface == "wsgi":
-            # The probe app writes a body for HEAD; RFC 9110 9.3.2 binds the origin server (app
-            # and gateway together), CGI's 4.3.3 the gateway alone: it must discard the body.
-            leak_ref = HEAD_DISCARD
-        ctx.finding(leak_ref, f"{label}: the {status} response carried body bytes: {leak}")
+    leaked = _leaked(responses)
+    if leaked is not None:
+        # HEAD: the app's body forwarded is the server's own breach of 9.3.2 on WSGI too, the
+        # gateway's outbound side (RFC 9110 3.7, PEP 3333: see the check's docstring).
+        ctx.finding(leak_ref, f"{label}: " + _leak_message(
+            method, status, leaked, closed=closed, alone=alone,
+            answered_after=marker_answered_after_leak(responses)))
     elif not alone:  # leaked bytes hide the marker's answer: only a clean exchange shows it
         unanswered(ctx, conn, responses, 2, f"{label} and a pipelined GET")
     if status == 204:
@@ -100,9 +131,12 @@ def _marker_answered_alone(ctx: CheckContext, rid: str, marker_rid: str,
        via=("direct",), section="RFC 9112 6.3, 6.1; RFC 9110 9.3.2, 15.3.5, 15.4.5, 8.6")
 def bodiless_responses(ctx: CheckContext) -> None:
     """RFC 9110 9.3.2: "The HEAD method is identical to GET except that the server MUST NOT
-    send content in the response." (HTTP-10.a; for WSGI, whose probe app itself writes a body
-    for HEAD, the gateway's duty is RFC 3875 4.3.3's "If it does, then the server MUST discard
-    the message-body when reading the response from the script." HTTP-10.j). 15.3.5 and
+    send content in the response." (HTTP-10.a). The probe app returns a body for HEAD as for
+    GET; a WSGI server that forwards it breaks the same sentence, as the client's gateway:
+    RFC 9110 3.7 "All HTTP requirements applicable to an origin server also apply to the
+    outbound communication of a gateway." and PEP 3333 "In a sense, a server should consider
+    itself to be like an HTTP "gateway server", with the application being an HTTP "origin
+    server"." (CGI states that duty in RFC 3875 4.3.3, HTTP-10.j, part of a). 15.3.5 and
     15.4.5: "A 204 response is terminated by the end of the header
     section; it cannot contain content or trailers." (HTTP-10.c) and the same of 304
     (HTTP-10.d). 8.6: "A server MUST NOT send a Content-Length header field in any response
