@@ -13,6 +13,7 @@ from conformance.checks.pep3333.input_operations import (
     result_bytes,
     wait_steps,
 )
+from conformance.checks.support.http10_servers import answers_as_http10
 from conformance.context import JOURNAL_TIMEOUT, CheckContext
 from conformance.polling import poll_until
 from conformance.probes.contract import Event, Route
@@ -54,8 +55,7 @@ def chunked_request_body(ctx: CheckContext) -> None:
     (WSGI-IN-06.f, SHOULD): for such a server a body not decoded is that should."""
     sizes = [5, 1, 23, len(BODY) - 29]
     ops = [f"read:{n}" for n in sizes] + ["read:7"]
-    http10 = ctx.request("GET", Route.READY).response.version == "HTTP/1.0"
-    ctx.details["server_answers_as"] = "HTTP/1.0" if http10 else "HTTP/1.1"
+    http10 = answers_as_http10(ctx)
     rid, conn, seen = _send_chunked(ctx, ops, sizes)
     status, seen = _answer(ctx, rid, conn, seen)
     if seen is None and ctx.via == "nginx" and status == 502:
