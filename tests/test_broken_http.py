@@ -14,6 +14,7 @@ import pytest
 from conformance.desync import Case, Outcome, Parts, judge
 from tests.conftest import BROKEN, broken_target, check_broken_stack, run_suite
 from tests.test_broken_asgi import NAIVE_SERVER
+from tests.test_broken_wsgi import variant
 
 PROBE = "conformance.probes.wsgi_app:app"
 ASGI_PROBE = "conformance.probes.asgi_app:app"
@@ -211,6 +212,14 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
     # A server that writes the app's body for HEAD (and 204/304): HTTP-10.a.
     ("asgi-naive-head", "asgi", ASGI_PROBE, NAIVE_SERVER,
      {"rfc9112.bodiless-responses": "fail: HTTP-10.a"}),
+    # wsgiref's parsing behind an HTTP/1.1 status line (tests/broken/broken_wsgiref_variants.py
+    # "no-100"): as an HTTP/1.1 recipient the Transfer-Encoding sentences (HTTP-03.a/.b,
+    # HTTP-18.c) and the missing-Host rule (HTTP-07.a) reach it, which they do not on wsgiref
+    # itself, an HTTP/1.0 server (LENIENT_STACKS below).
+    ("wsgiref-http11", "wsgi", PROBE, variant("no-100"), {
+        "rfc9112.transfer-encoding": "fail: HTTP-03.a, HTTP-03.b",
+        "rfc9112.invalid-then-valid": "fail: HTTP-18.b, HTTP-18.c",
+        "rfc9112.host": "fail: HTTP-07.a, HTTP-16.a"}),
 ]
 
 
@@ -268,6 +277,24 @@ LENIENT_STACKS: list[tuple[str, str, str, str, str, str, set[tuple[str, str, str
     # absolute-form answered 200 by the server itself: the app never saw it.
     ("lax-answer-absolute", "wsgi", PROBE, lax("--answer-absolute", "--strict-target"),
      "rfc9112.request-target", "fail", {("absolute-form", "HTTP-08.a", "MUST")}),
+    # wsgiref answers as HTTP/1.0, so it processes the requests as HTTP/1.0 (RFC 9110 6.2) and
+    # RFC 9112 6.1 assumes it "will not understand how to process transfer-encoded content":
+    # the Transfer-Encoding requests it serves are a missing defence (HTTP-03.h), not HTTP-03.a,
+    # HTTP-03.b or HTTP-18.c; "+5" is still no Content-Length (HTTP-18.b); the request without
+    # Host, a fault of "any HTTP/1.1 request message" only, is not judged (its HTTP/1.1
+    # counterpart: wsgiref-http11 above).
+    ("wsgiref", "wsgi", PROBE, None, "rfc9112.transfer-encoding", "hardening",
+     {('Transfer-Encoding: "\\x0bchunked"', "HTTP-03.h", "HARDENING"),
+      ("Transfer-Encoding: foo (unknown, final)", "HTTP-03.h", "HARDENING"),
+      ("Transfer-Encoding: chunked, foo", "HTTP-03.h", "HARDENING"),
+      ("Transfer-Encoding: chunked, chunked", "HTTP-03.h", "HARDENING"),
+      ("Transfer-Encoding: gzip, chunked (unknown coding)", "HTTP-03.h", "HARDENING")}),
+    ("wsgiref", "wsgi", PROBE, None, "rfc9112.invalid-then-valid", "fail",
+     {("Content-Length: +5", "HTTP-18.b", "MUST"),
+      ("Transfer-Encoding: gzip (chunked not final)", "HTTP-03.h", "HARDENING")}),
+    ("wsgiref", "wsgi", PROBE, None, "rfc9112.host", "fail",
+     {("two Host fields, same value", "HTTP-16.a", "MUST"),
+      ("two Host fields, different values", "HTTP-16.a", "MUST")}),
     # send() of an unknown event type neither raises nor returns; the connection stays open.
     ("asgi-hang-unknown-event", "asgi", "lax_server:hang_unknown_events", None,
      "asgi.invalid-events", "warn", {("unknown-type", "ASGI-HTTP-08.a", "SHOULD")}),

@@ -11,6 +11,7 @@ from typing import Any
 
 from conformance.catalogue import check
 from conformance.checks.rfc9112.framing_requests import post
+from conformance.checks.support.http10_servers import answers_as_http10, for_http10_server
 from conformance.context import CheckContext
 from conformance.desync import SMUGGLED_PATH, Case, Parts, Rules, run_cases
 from conformance.probes.contract import Route
@@ -109,6 +110,9 @@ _HARDENING: Rules = {"reject": "HTTP-03.h", "close": "HTTP-03.h", "close_after_r
 # same as no body at all).
 CHUNKED_HELLO = chunked_body(b"hello")
 GZIP_HELLO = gzip.compress(b"hello", mtime=0)
+# The sentences above that bind an HTTP/1.1 recipient of Transfer-Encoding: set aside for a
+# server that answers as HTTP/1.0 (checks/support/http10_servers.py).
+HTTP11_TE_RULES = frozenset({"HTTP-03.a", "HTTP-03.b", "HTTP-01.b", "HTTP-03.f"})
 TE_CASES = [
     # VT is a CTL (9110 5.5): recovering "chunked" from it is a MAY (9110 2.4), so serving it
     # is only a missing defence; a server that took it for another coding must 400 and close,
@@ -191,5 +195,20 @@ def transfer_encoding(ctx: CheckContext) -> None:
     hardening). Where ``\\x0bchunked``, ``gzip, chunked`` or ``,chunked`` is served, the app
     must read the decoded chunk data ("hello"; for gzip the coded bytes or "hello"): any other
     body shows the server did not take chunked as the final coding it accepted (HTTP-03.a,
-    HTTP-01.b, HTTP-03.f respectively)."""
-    run_cases(ctx, TE_CASES)
+    HTTP-01.b, HTTP-03.f respectively). A server that answers as HTTP/1.0 processes the
+    requests as HTTP/1.0 (RFC 9110 6.2), and RFC 9112 6.1 says "It is generally assumed that
+    implementations advertising only HTTP/1.0 support will not understand how to process
+    transfer-encoded content": the HTTP/1.1 recipient sentences (HTTP-03.a, HTTP-03.b,
+    HTTP-01.b, HTTP-03.f) do not reach it. What it does with these requests is reported on
+    the missing defence (HTTP-03.h, hardening: a front end that applies the coding and it
+    frame the bytes differently), its refusals are its own choice, and the chunk data it
+    does not decode is pep3333.chunked-request-body's matter; the HTTP/1.0 request with
+    Transfer-Encoding is judged as for any server (HTTP-03.g)."""
+    cases = TE_CASES
+    if answers_as_http10(ctx):
+        ctx.details["not_judged"] = (
+            "the server answers as HTTP/1.0, so the HTTP/1.1 recipient sentences on "
+            "Transfer-Encoding (HTTP-03.a, HTTP-03.b, HTTP-01.b, HTTP-03.f) do not reach it: "
+            "what it did is reported on HTTP-03.h (hardening)")
+        cases = [for_http10_server(case, HTTP11_TE_RULES, "HTTP-03.h") for case in TE_CASES]
+    run_cases(ctx, cases)

@@ -11,6 +11,7 @@ from conformance.catalogue import check
 from conformance.checks.rfc9112.pipelined_exchanges import READ, pipeline
 from conformance.checks.support.field_line_requests import get
 from conformance.checks.support.final_responses import finals
+from conformance.checks.support.http10_servers import answers_as_http10, for_http10_server
 from conformance.context import CheckContext
 from conformance.desync import Case, Rules, announces_close, run_cases
 from conformance.probes.contract import Route
@@ -79,7 +80,8 @@ FRAMING_CASES = [
 
 
 @check(id="rfc9112.invalid-then-valid", title="after rejecting an invalid request the "
-       "pipelined valid one is not served", requirements=["HTTP-18"], level=Level.MUST,
+       "pipelined valid one is not served", requirements=["HTTP-18", "HTTP-03"],
+       level=Level.MUST,
        interfaces=("wsgi", "asgi"), via=("direct",), section="RFC 9112 9.6, 2.2")
 def invalid_then_valid(ctx: CheckContext) -> None:
     """RFC 9112 2.2: "When a server listening only for HTTP request messages, or processing
@@ -96,6 +98,21 @@ def invalid_then_valid(ctx: CheckContext) -> None:
     is present in a request and the chunked transfer coding is not the final encoding, the
     message body length cannot be determined reliably; the server MUST respond with the 400
     (Bad Request) status code and then close the connection." (HTTP-18.c:
-    ``Transfer-Encoding: gzip``).
+    ``Transfer-Encoding: gzip``). A server that answers as HTTP/1.0 processes the request as
+    HTTP/1.0 (RFC 9110 6.2), and RFC 9112 6.1 says "It is generally assumed that
+    implementations advertising only HTTP/1.0 support will not understand how to process
+    transfer-encoded content": HTTP-18.c, an HTTP/1.1 recipient's sentence, does not reach
+    it, so what it does with ``Transfer-Encoding: gzip`` is reported on the missing defence
+    against request smuggling (HTTP-03.h, hardening). ``Content-Length: +5`` stays on
+    HTTP-18.b: Content-Length frames an HTTP/1.0 message the same way, and "+5" is no
+    1*DIGIT in either version.
     """
-    run_cases(ctx, INVALID_CASES + FRAMING_CASES)
+    cases = INVALID_CASES + FRAMING_CASES
+    if answers_as_http10(ctx):
+        ctx.details["not_judged"] = (
+            "the server answers as HTTP/1.0, so HTTP-18.c (an HTTP/1.1 recipient's sentence on "
+            "Transfer-Encoding) does not reach it: what it did with Transfer-Encoding: gzip is "
+            "reported on HTTP-03.h (hardening)")
+        cases = [for_http10_server(case, frozenset({"HTTP-18.c"}), "HTTP-03.h")
+                 for case in cases]
+    run_cases(ctx, cases)
