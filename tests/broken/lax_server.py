@@ -91,6 +91,9 @@ Issue 13: switches that break one clause each (some only make one part right, to
 --head-silent          a header section over 32 KiB gets no answer; the connection is closed
                        (HTTP-19.b)
 --short-lines          a request-line over 4000 octets gets 414 (HTTP-19.d: 8000 should pass)
+--segment-403          an oversized request-line gets 414 and an oversized head 431 (right),
+                       and a path segment over 255 octets gets 403, as Apache answers a file
+                       name it cannot map (right too: no limit on the request-line's length)
 --continue-body        the 100 Continue carries two bytes of content (HTTP-10.e)
 --continue-late        the 100 Continue is sent only once the body has arrived (HTTP-12.b)
 --date                 the app's responses carry a valid Date; the server's own rejections
@@ -124,6 +127,7 @@ from urllib.parse import unquote_to_bytes, urlsplit
 HEAD_LIMIT = 64 * 1024
 LINE_LIMIT = 8 * 1024
 SHORT_LINE = 4000  # --short-lines: below the 8000 octets RFC 9112 3 recommends
+NAME_MAX = 255  # --segment-403: the longest path segment mapped (a file name, as on Linux)
 HOLD_ON_EOF = 10.0  # seconds a --hold-on-eof connection stays open after the client's EOF
 LINGER = 2.0  # seconds a deliberate close keeps reading what the client still sends
 WITHHOLD_DISCONNECT = 4.0  # seconds swallow_disconnect holds http.disconnect back
@@ -230,16 +234,21 @@ def _request_line(reader: Reader) -> tuple[bytes, bytes, bytes]:
         while not line:
             line = reader.line()
     except OverflowError:
-        if OPTIONS.oversize_answer or OPTIONS.short_lines or OPTIONS.head_silent:
+        if (OPTIONS.oversize_answer or OPTIONS.short_lines or OPTIONS.head_silent
+                or OPTIONS.segment_403):
             raise Reject("414 URI Too Long") from None
         raise
     limit = SHORT_LINE if OPTIONS.short_lines else LINE_LIMIT
-    answers = OPTIONS.oversize_answer or OPTIONS.short_lines or OPTIONS.head_silent
+    answers = (OPTIONS.oversize_answer or OPTIONS.short_lines or OPTIONS.head_silent
+               or OPTIONS.segment_403)
     if answers and len(line) > limit:
         raise Reject("414 URI Too Long")
     if (OPTIONS.strict_target or OPTIONS.reject_but_stay) and not REQUEST_LINE.match(line):
         raise Reject("400 Bad Request", stay=OPTIONS.reject_but_stay or OPTIONS.reject_open)
     method, target, version = (line.split(b" ", 2) + [b"HTTP/1.0"])[:3]
+    path = target.partition(b"?")[0]
+    if OPTIONS.segment_403 and any(len(segment) > NAME_MAX for segment in path.split(b"/")):
+        raise Reject("403 Forbidden")
     return method, target, version
 
 
@@ -270,7 +279,7 @@ def parse_head(reader: Reader) -> tuple[bytes, bytes, bytes, list[tuple[str, str
         size += len(field)
         if OPTIONS.head_silent and size > HEAD_LIMIT // 2:
             raise Closed  # no answer at all
-        if OPTIONS.oversize_answer and size > HEAD_LIMIT // 2:
+        if (OPTIONS.oversize_answer or OPTIONS.segment_403) and size > HEAD_LIMIT // 2:
             raise Reject("431 Request Header Fields Too Large")
         if not field:
             return method, target, version, headers
@@ -547,7 +556,8 @@ SWITCHES = ("wrap-chunk-size", "hold-on-eof", "strict-te", "te-501", "strict-cl"
             "announce-close",
             "close-hold", "close-late",
             "reject-chunk-ext", "cl-ows-ignored", "fold-drop", "reject-open", "head-silent",
-            "short-lines", "continue-body", "date", "continue-late", "both-rest-as-body")
+            "short-lines", "continue-body", "date", "continue-late", "both-rest-as-body",
+            "segment-403")
 
 # The event types an ASGI HTTP server knows (asgi-www.rst and its extensions).
 KNOWN_SEND_TYPES = frozenset({
