@@ -387,3 +387,14 @@ def test_body_judge_tells_a_body_cut_short_from_a_misparsed_one() -> None:
     assert [p.ref for p in judge(_served(bare_cr, terminated, b""))] == ["HTTP-01.d"]
     assert [p.ref for p in judge(_served(bare_cr, terminated, b"a bA"))] == ["HTTP-01.e"]
     assert judge(_served(bare_cr, terminated, b"A")) == []
+
+
+def test_the_recommended_request_line_is_8000_octets_its_bulk_in_the_query() -> None:
+    """rfc9112.oversized's HTTP-19.d line: exactly the 8000 octets RFC 9112 3 recommends, with
+    no path segment longer than a file name (the length is the line's, not a segment's)."""
+    from conformance.checks.rfc9112.s3_request_line import long_line_target
+
+    target = long_line_target()
+    assert len(f"GET {target} HTTP/1.1") == 8000
+    path, _, query = target.partition("?")
+    assert max(len(segment) for segment in path.split("/")) <= 255 and len(query) > 7900

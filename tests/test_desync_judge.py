@@ -522,3 +522,24 @@ def test_a_generated_cl_te_mutation_files_framing_and_close_apart() -> None:
         "HTTP-02.b"]
     duplicate = _case(FramingMutation((), b" {n}", (b"Content-Length: 0",)))
     assert refs(outcome(duplicate, OK, events=read_marker)) == ["HTTP-16.b"]
+
+
+def test_an_http10_server_is_judged_without_the_http11_recipient_sentences() -> None:
+    """checks/support/http10_servers.for_http10_server: what breaks an HTTP/1.1 recipient's
+    sentence moves to the hardening sentence, a refusal or no answer is the server's own
+    choice, and the decoded body is no longer expected; other sentences stay."""
+    from conformance.checks.support.http10_servers import for_http10_server
+
+    te = Case("te", build, reject="HTTP-03.a", respond="HTTP-03.a", close="HTTP-03.a",
+              close_after_reject="HTTP-03.a", framing="HTTP-03.a", refuse="HTTP-03.f",
+              announced_close="HTTP-18.d", body=b"hello")
+    moved = for_http10_server(te, frozenset({"HTTP-03.a", "HTTP-03.f"}), "HTTP-03.h")
+    assert (moved.reject, moved.close, moved.close_after_reject, moved.framing) == (
+        "HTTP-03.h",) * 4
+    assert (moved.respond, moved.refuse, moved.body) == (None, None, None)
+    assert moved.announced_close == "HTTP-18.d"
+    # A case none of whose sentences is an HTTP/1.1 recipient's is left as it is.
+    http10_te = Case("1.0", build, close="HTTP-03.g", body=b"x")
+    assert for_http10_server(http10_te, frozenset({"HTTP-03.a"}), "HTTP-03.h") is http10_te
+    # Served on an HTTP/1.0 server: hardening, not the MUST.
+    assert refs(outcome(moved, OK, events={"invalid": [REQUEST]})) == ["HTTP-03.h"]
