@@ -4,9 +4,12 @@ opening handshake waits for the app, and the app's accept or close is what the c
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from conformance.catalogue import check
 from conformance.checks.support.websocket import (
+    JOURNAL_BOUND,
+    Session,
     declared_version,
     open_websocket,
     open_websockets,
@@ -17,7 +20,7 @@ from conformance.checks.support.websocket import (
 )
 from conformance.context import CheckContext
 from conformance.probes.asgi_websocket import CLOSED_BEFORE_ACCEPT_WAIT
-from conformance.probes.contract import WsRoute
+from conformance.probes.contract import Event, WsRoute
 from conformance.verdicts import Level
 from conformance.websocket_wire import NORMAL_CLOSURE
 
@@ -167,9 +170,8 @@ def ws_close(ctx: CheckContext) -> None:
                        if last is not None and last.kind in ("eof", "error")
                        else f"within {ANSWER_BOUND:g}s")
             ctx.require(close is not None, "ASGI-WS-03.f",
-                        f"the app closed with code {code}; the server sent no Close frame "
-                        f"({[item.kind for item in got] or 'nothing'}, {stopped}): "
-                        f"{received_text(session.conn)}")
+                        _no_close_frame(ctx, session, code, [item.kind for item in got],
+                                        stopped))
             assert close is not None
             if close.code != code:
                 ctx.finding("ASGI-WS-03.c", f"the app closed with "
@@ -179,3 +181,44 @@ def ws_close(ctx: CheckContext) -> None:
                 ctx.finding("ASGI-WS-03.d", f"spec_version {version_text(scope)}: the app "
                             f"closed with reason {reason!r}; the Close frame carried "
                             f"{close.reason!r}")
+
+
+def _no_close_frame(ctx: CheckContext, session: Session, code: int, kinds: list[str],
+                    stopped: str) -> str:
+    """What the client saw where the app's close after its accept should have become a Close
+    frame. A handshake that never completed is named as such: the missing Close frame is not
+    the whole story when not even the 101 came."""
+    hs, conn = session.handshake, session.conn
+    if hs.accepted:
+        return (f"the app closed with code {code}; the server sent no Close frame "
+                f"({kinds or 'nothing'}, {stopped}): {received_text(conn) or 'nothing received'}")
+    said = f"the app sent {_app_sent(ctx, session.rid)}; the server sent no 101"
+    if not conn.received:
+        # Nothing to parse: the parser's "invalid handshake answer" would only mislead.
+        ended = "closed the connection" if conn.eof else f"kept the connection open ({stopped})"
+        return f"{said} and no Close frame: it {ended} without sending a byte"
+    return (f"{said} (it answered {hs.status or 'no status'}; {'; '.join(hs.problems)}) and no "
+            f"Close frame ({stopped}): {received_text(conn)}")
+
+
+def _app_sent(ctx: CheckContext, rid: str) -> str:
+    """The messages the app sent, as journalled, each with its code and whether send()
+    raised: what the server was given to act on. The journal is awaited until the app's last
+    send (its close, or a send that raised) is in it, so none is left out for being late."""
+
+    def sends(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [e for e in events if e["event"] == Event.WS_SEND]
+
+    def app_done(events: list[dict[str, Any]]) -> bool:
+        return any(e.get("raised") or e["message"].get("type") == "websocket.close"
+                   for e in sends(events))
+
+    events = (ctx.journal.wait_for(app_done, rid=rid, timeout=JOURNAL_BOUND)
+              or ctx.journal.for_rid(rid))
+    said = []
+    for entry in sends(events):
+        message = entry["message"]
+        code = f" (code {message['code']})" if "code" in message else ""
+        raised = f" (send() raised {entry['raised']})" if entry.get("raised") else ""
+        said.append(f"{message.get('type')}{code}{raised}")
+    return " then ".join(said) or "nothing"
