@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ssl
+from dataclasses import dataclass
 from functools import partial
 
 from conformance.catalogue import check
@@ -119,6 +121,7 @@ def _judge_invalid(ctx: CheckContext, kind: str, ref: str | None, rid: str, conn
     requirements=["ASGI-HTTP-09"],
     level=Level.MUST,
     interfaces=("asgi",),
+    own_server=True,
     section="asgi.rst 'Error Handling'",
 )
 def app_exception(ctx: CheckContext) -> None:
@@ -140,10 +143,16 @@ def app_exception(ctx: CheckContext) -> None:
     more leeway to replace the response with an error response in case internal errors
     occur while handling the request." (ASGI-HTTP-09.b), so a 5xx or a close passes and any
     other answer, like what follows an app that returns without responding, is reported
-    (INFO)."""
+    (INFO).
+
+    The check runs on a server of its own (behind an nginx of its own via nginx): what an
+    app's exception does to a server can outlast the request (daphne's periodic reaper dies
+    on a raise after the start, and answers no later exception in that process), so on the
+    shared server one cell's verdict would depend on the cells that ran before it."""
+    endpoint = _fresh_endpoint(ctx)
     # The three requests go out at once, each on its connection; each connection's waits
     # keep their bounds, counted from its own request (overlap.py).
-    before, after, returned = (_send_case(ctx, case, timeout) for case, timeout in (
+    before, after, returned = (_send_case(ctx, endpoint, case, timeout) for case, timeout in (
         ("raise-before-start", 5.0), ("raise-after-start", 5.0), ("no-response", 3.0)))
     waited = overlapped([partial(_await_before_start, before), partial(_await_close, after),
                          partial(_await_no_response, returned)])
@@ -155,10 +164,32 @@ def app_exception(ctx: CheckContext) -> None:
         _no_response(ctx, returned, waited[2])
 
 
-def _send_case(ctx: CheckContext, case: str, timeout: float) -> Connection:
-    conn = ctx.connect(timeout=timeout)
+@dataclass(frozen=True)
+class _Endpoint:
+    """Where the check's requests go, and the client TLS context there (None: plain)."""
+
+    host: str
+    port: int
+    tls: ssl.SSLContext | None
+
+
+def _fresh_endpoint(ctx: CheckContext) -> _Endpoint:
+    """A server started for this check alone, reached as the check's path reaches the shared
+    one: directly, or through an nginx of its own."""
+    server = ctx.start_server(label="app-exception")
+    if ctx.via == "direct":
+        return _Endpoint(server.host, server.port, server.client_tls())
+    nginx = ctx.nginx_in_front(server)
+    return _Endpoint(nginx.host, nginx.port, nginx.client_tls())
+
+
+def _send_case(ctx: CheckContext, endpoint: _Endpoint, case: str,
+               timeout: float) -> Connection:
+    conn = ctx.connect(host=endpoint.host, port=endpoint.port, timeout=timeout,
+                       tls=endpoint.tls)
     conn.send(request_bytes("GET", f"{Route.RESPOND}?case={case}",
-                            ctx.base_headers(ctx.new_rid())))
+                            [("Host", f"{endpoint.host}:{endpoint.port}"),
+                             ("X-Probe-Id", ctx.new_rid())]))
     return conn
 
 
