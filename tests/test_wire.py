@@ -959,3 +959,40 @@ def test_a_leaked_body_says_whose_it_was_and_what_the_connection_did(
     assert _leak_message("GET", 204, b"ok", closed=True, answered_after=False,
                          alone=False).startswith(
         "the 204 response carried body bytes: after the 204 head came 'ok'; then the server")
+
+
+# --- what an HTTP/2 server answered a generated request (checks/rfc9113/s8_generated_requests.py)
+
+
+class _QuietConnection:
+    """Just enough of a Connection for an H2Client that is only told what came."""
+
+    eof = False
+
+    def send(self, data: bytes) -> None:
+        pass
+
+
+@pytest.mark.parametrize("came,said", [
+    ({}, "server answered nothing within 3s"),
+    ({"goaway": 1}, "server answered GOAWAY PROTOCOL_ERROR and no response"),
+    ({"reset": 8}, "server answered RST_STREAM CANCEL and no response"),
+    ({"reset": 0}, "server sent no response: the stream was reset (NO_ERROR) after 0 bytes of "
+                   "DATA"),
+    ({"eof": True}, "server closed the connection without a response"),
+    ({"status": b"400"}, "server answered a 400 response with END_STREAM"),
+])
+def test_h2_answer_names_what_came(came: dict[str, Any], said: str) -> None:
+    """A missing status is no silence: a GOAWAY, a reset or a close is named with its code
+    (an immediate GOAWAY PROTOCOL_ERROR read as "nothing within 3s" was the audit's S3)."""
+    from conformance.checks.rfc9113.s8_generated_requests import answer_on_stream
+    from conformance.h2_wire import H2Client, H2Stream
+
+    conn = _QuietConnection()
+    client = H2Client(conn)  # type: ignore[arg-type]
+    stream = H2Stream(1, reset_code=came.get("reset"))
+    if "status" in came:
+        stream.headers, stream.ended = [(b":status", came["status"])], True
+    client.goaway = came.get("goaway")
+    conn.eof = came.get("eof", False)
+    assert answer_on_stream(client, stream) == said

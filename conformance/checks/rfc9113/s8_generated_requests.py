@@ -20,13 +20,14 @@ from typing import Any
 
 from conformance import oracle_h2
 from conformance.catalogue import check
+from conformance.checks.rfc9113.s8_1_1_malformed_requests import reaction
 from conformance.checks.rfc9113.s8_3_1_request_pseudo_headers import (
     Difference,
     pseudo_header_differences,
 )
 from conformance.checks.support.common import check_settings
 from conformance.context import JOURNAL_TIMEOUT, CheckContext
-from conformance.h2_wire import H2Client
+from conformance.h2_wire import H2Client, H2Stream
 from conformance.oracle_h2 import H2Request
 from conformance.probes.contract import Event
 from conformance.requirements import level_of
@@ -180,7 +181,8 @@ def _judged(ctx: CheckContext, endpoint: _Endpoint, req: H2Request, client: H2Cl
     body = ctx.journal.wait_event(rid, Event.BODY, timeout=wait)
     if body is None or stream.status != 200:
         # the request event is journalled before the body's: waited for above
-        return [_unseen(ctx, endpoint, req, stream.status, ctx.journal.saw(rid))], True
+        return [_unseen(ctx, endpoint, req, answer_on_stream(client, stream),
+                        ctx.journal.saw(rid))], True
     events = ctx.journal.for_rid(rid)
     entry = next(e for e in events if e["event"] == Event.REQUEST)
     return _compare(req, rid, endpoint, entry["scope"], events), False
@@ -203,11 +205,27 @@ def _reaches_app(ctx: CheckContext, endpoint: _Endpoint, req: H2Request) -> bool
         rid, Event.REQUEST, timeout=EXAMPLE_TIMEOUT) is not None
 
 
-def _unseen(ctx: CheckContext, endpoint: _Endpoint, req: H2Request, status: int,
+def answer_on_stream(client: H2Client, stream: H2Stream) -> str:
+    """What the server answered on the request's stream: a response, a stream or connection
+    error (RST_STREAM, GOAWAY with its code, the connection closed), or nothing in time. A
+    missing status alone is no silence: a GOAWAY at once is an answer."""
+    got = reaction(client, stream)
+    if got.status:
+        return f"server answered {got.describe()}"
+    if got.error == "connection closed":
+        return "server closed the connection without a response"
+    if got.error:
+        return f"server answered {got.error} and no response"
+    # Not an error to reaction() (a reset with NO_ERROR), but no silence either.
+    early = client.ended_early(stream)
+    return (f"server sent no response: {early}" if early else
+            f"server answered nothing within {EXAMPLE_TIMEOUT:g}s")
+
+
+def _unseen(ctx: CheckContext, endpoint: _Endpoint, req: H2Request, answered: str,
             head_seen: bool) -> Difference:
-    """A valid request whose http.request events the app never got in full."""
-    answered = (f"server answered {status}" if status else
-                f"server answered nothing within {EXAMPLE_TIMEOUT:g}s")
+    """A valid request whose http.request events the app never got in full; ``answered``
+    says what the server sent instead (answer_on_stream)."""
     if head_seen:
         return "H2-02.c", (f"the app saw this valid request, but its body never ended with "
                            f"more_body False within {JOURNAL_TIMEOUT:g}s after the answer "
