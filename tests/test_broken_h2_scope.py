@@ -41,7 +41,7 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
      {RESET: "info: H2-02.i"}),
     ("h2-hypercorn-host-over-authority-torn-down", "asgi",
      "broken_h2_scope:host_over_authority_torn_down_on_reset", HYPERCORN,
-     {PSEUDO: "fail: H2-01.m", RESET: "fail: H2-02.h"}),
+     {PSEUDO: "fail: H2-01.l", RESET: "fail: H2-02.h"}),
 ]
 
 

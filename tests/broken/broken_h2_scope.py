@@ -173,7 +173,7 @@ reset_as_end_headers_shared = _reset_as_end_headers_shared()
 
 def _host_over_authority() -> None:
     """Accept a Host field that differs from :authority (h2's inbound header validation off)
-    and hand the app the Host field, not :authority (H2-01.m)."""
+    and hand the app the Host field, not :authority (H2-01.l; RFC 9113's .m is its reason)."""
     import h2.config
     import hypercorn.protocol.h2 as hypercorn_h2
 

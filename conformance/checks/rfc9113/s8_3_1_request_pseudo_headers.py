@@ -22,7 +22,7 @@ Difference = tuple[str, str]
 # Percent-escapes (UTF-8, a space, an encoded "/") and a query with escapes of its own; and a
 # second method, so a server that does not take the method from :method shows.
 CASES = (("GET", "/h2/caf%C3%A9/a%20b/c%2Fd?x=%2F&y=1&k=%C3%A9"), ("DELETE", "/h2/plain"))
-# The Host field of the request whose :authority differs from it (H2-01.m).
+# The Host field of the request whose :authority differs from it (H2-01.l, with .m).
 OTHER_HOST = b"host-field.invalid:8081"
 REFUSED_WAIT = 2.0  # seconds a refused request's journal entry is waited for
 
@@ -107,7 +107,10 @@ def _bytes(value: Any) -> bytes:
 def _headers(scope: dict[str, Any], authority: bytes, host_field: bytes | None
              ) -> list[Difference]:
     """No pseudo-header among the headers (H2-01.k); the first host header is :authority
-    (.l), and not the Host field when both came (.m). A client's Host kept after the
+    (.l), also when a Host field came too: .l's "or replace any existing host header" is the
+    sentence a Host field handed over in :authority's place breaks word for word (RFC 9113's
+    "MUST NOT use the Host header field to determine the target URI", .m, is its reason: the
+    app determines the target URI from that header). A client's Host kept after the
     :authority's is the sentence's "added to the start of the iterable" and is not judged;
     neither is where the host header stands ("order of header names is not important")."""
     pairs = _pairs(scope)
@@ -122,11 +125,12 @@ def _headers(scope: dict[str, Any], authority: bytes, host_field: bytes | None
                                  f"header (headers: {pairs!r})"))
     elif hosts[0] != authority:
         came_from_host = host_field is not None and hosts[0] == host_field
-        diffs.append(("H2-01.m" if came_from_host else "H2-01.l",
-                      f":authority {authority!r}"
+        diffs.append(("H2-01.l", f":authority {authority!r}"
                       + (f" and Host {host_field!r}" if host_field is not None else "")
                       + f": the app's host header is {hosts[0]!r}"
-                      + (" (the Host field's)" if came_from_host else "")))
+                      + (" (the Host field's)" if came_from_host else "")
+                      + ("" if authority in hosts else
+                         "; no host header carries :authority's value")))
     return diffs
 
 
@@ -157,10 +161,12 @@ def request_pseudo_headers(ctx: CheckContext) -> None:
 
     Two requests on one connection (GET with UTF-8, space and %2F escapes and a query; a
     DELETE), one sub-case each. A third sub-case, on a connection of its own, sends a Host
-    field that differs from :authority: "The recipient of an HTTP/2 request MUST NOT use the
-    Host header field to determine the target URI if ":authority" is present." (.m). A
-    server "SHOULD treat a request as malformed" when they differ: refusing it is no
-    finding; a request that reaches the app must show :authority as its host."""
+    field that differs from :authority. A server "SHOULD treat a request as malformed" when
+    they differ: refusing it is no finding; a request that reaches the app must show
+    :authority as its host, which .l's "or replace any existing host header already present"
+    asks word for word (RFC 9113's reason, "The recipient of an HTTP/2 request MUST NOT use
+    the Host header field to determine the target URI if ":authority" is present.", .m, is
+    part of that clause)."""
     client = ctx.http2()
     for method, target in CASES:
         with ctx.case(f"{method} {target}"):
