@@ -124,10 +124,12 @@ def test_certificate_defects_are_named(tmp_path: Path) -> None:
 
 def test_a_server_that_ends_every_handshake_is_named(tmp_path: Path) -> None:
     """gevent's WSGIServer wraps each connection in TLS only once accepted: with a key that is
-    not the certificate's it runs on and resets every handshake. That ends the start-up
-    after the grace, not at the 20 s deadline."""
+    not the certificate's it runs on and ends every handshake (a reset, or a plain close when
+    the ClientHello was read before it closed: which one is a matter of timing). That ends
+    the start-up after the grace, not at the 20 s deadline."""
     message, took = start_error("gevent-pywsgi-tls", tmp_path, "mismatched-key")
-    assert "the TLS handshake" in message and "ConnectionResetError" in message
+    assert "the TLS handshake" in message
+    assert "ConnectionResetError" in message or "UNEXPECTED_EOF_WHILE_READING" in message
     assert "its TLS set-up failed (see the log)" in message
     assert "KEY_VALUES_MISMATCH" in message.split("log tail:")[1]
     assert TLS_FAILURE_GRACE <= took < QUICK
