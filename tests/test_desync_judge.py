@@ -147,6 +147,12 @@ def test_a_served_request_under_an_unparsed_status_line_says_it_was_served() -> 
         "line 'HTTP/1.1 extra 200 OK', which is not an HTTP/1.x status line, then closed the "
         "connection; sent '")
     assert served.firm == served.message
+    # Left open: no close is claimed; a long status line is quoted up to 120 characters.
+    long_line = b"HTTP/1.1 " + b"x" * 200 + b" 200 OK\r\n\r\n"
+    [open_] = judge(outcome(ALL, long_line, closed=False, events={"invalid": [REQUEST]}))
+    assert open_.message.startswith(
+        "not rejected: the app was called, and the server sent its answer under the status "
+        f"line 'HTTP/1.1 {'x' * 111}', which is not an HTTP/1.x status line; sent '")
     # A 1xx alone parses: that is no unparsed status line, whoever was called.
     [interim] = judge(outcome(ALL, b"HTTP/1.1 100 Continue\r\n\r\n", closed=True,
                               events={"invalid": [REQUEST]}))
