@@ -109,6 +109,11 @@ class WebSocketClient:
         self._handshake_done = False
         self._handshake_sent = 0.0
         self.write_failed = False
+        # A Close frame with no body goes out raw (wsproto always writes a code), so wsproto
+        # does not know it was sent: without this the server's answering Close would be
+        # answered with a second Close, which RFC 6455 5.5.1 asks only of an endpoint that
+        # "did not previously send a Close frame".
+        self._sent_raw_close = False
 
     # -- the opening handshake -------------------------------------------------------------
     def handshake(self, target: str, *, host: str, subprotocols: Sequence[str] = (),
@@ -172,6 +177,7 @@ class WebSocketClient:
             return
         if code is None:
             self.send_raw(frame(CLOSE, b""))
+            self._sent_raw_close = True
             return
         self._write(self.ws.send(CloseConnection(code=code, reason=reason)))
 
@@ -287,9 +293,11 @@ class WebSocketClient:
             self._deliver(Received("pong", data=bytes(event.payload), at=now))
         elif isinstance(event, CloseConnection):
             self._deliver(Received("close", code=event.code, reason=event.reason or "", at=now))
-            # Complete the closing handshake as RFC 6455 5.5.1 asks of the receiver.
-            with contextlib.suppress(LocalProtocolError):
-                self._write(self.ws.send(event.response()))
+            # Complete the closing handshake as RFC 6455 5.5.1 asks of the receiver (unless
+            # this client started it with a Close frame of its own).
+            if not self._sent_raw_close:
+                with contextlib.suppress(LocalProtocolError):
+                    self._write(self.ws.send(event.response()))
 
     def _head_fields(self) -> list[tuple[bytes, bytes]]:
         """Every field line of the handshake's answer as sent (wsproto keeps only some)."""
