@@ -115,6 +115,10 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
     ("ws-naive-pong-late", "asgi", PROBE, naive("pong-after-data"), {
         "rfc6455.ping-pong": "warn: ASGI-WS-06.b",
     }),
+    # An accept with headers answered "200 OK" with the upgrade fields (socketify).
+    ("ws-naive-accept-headers-200", "asgi", PROBE, naive("accept-headers-200"), {
+        "asgi-www.ws-accept": "fail: ASGI-WS-02.j",
+    }),
     # RSV ignored, invalid UTF-8 delivered, and the reserved-opcode error closed without a
     # Close frame: three sub-cases of one check, one switch each.
     ("ws-naive-c", "asgi", PROBE,

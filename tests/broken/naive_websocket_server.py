@@ -23,7 +23,9 @@ breaks one clause:
   ``--first-fragment-only``: a fragmented message reaches the app as its first frame
   (ASGI-WS-04.a);
 * ``--denial-keep-open``: after the denial response (websocket.http.response, which this
-  server advertises) the connection stays open (ASGI-EXT-01.d).
+  server advertises) the connection stays open (ASGI-EXT-01.d);
+* ``--accept-headers-200``: an accept with headers is answered "200 OK" with the upgrade
+  fields, not a 101 (socketify's answer; ASGI-WS-02.j).
 
 An HTTP request that is no upgrade gets "200 ready" (the harness's readiness poll) and never
 reaches the app. Usage: python naive_websocket_server.py --host H --port P [switches] mod:attr
@@ -46,7 +48,7 @@ SWITCHES = ("early_101", "no_pong", "pong_empty", "ping_to_app", "accept_unmaske
             "ignore_opcode", "ignore_rsv", "replace_utf8", "close_no_frame", "upgrade_http10",
             "no_disconnect_on_reset", "reset_code_1000", "app_close_no_frame", "no_close_echo",
             "reject_fragments", "first_fragment_only", "denial_keep_open",
-            "pong_after_data")
+            "pong_after_data", "accept_headers_200")
 OPTIONS = argparse.Namespace(**{name: False for name in SWITCHES})
 
 
@@ -81,7 +83,9 @@ class Connection:
 
     def _handshake(self, subprotocol: str | None, headers: list[Any]) -> None:
         accept = base64.b64encode(hashlib.sha1(self.key + GUID).digest())
-        lines = [b"HTTP/1.1 101 Switching Protocols", b"Upgrade: websocket",
+        status = (b"HTTP/1.1 200 OK" if headers and OPTIONS.accept_headers_200 else
+                  b"HTTP/1.1 101 Switching Protocols")
+        lines = [status, b"Upgrade: websocket",
                  b"Connection: Upgrade", b"Sec-WebSocket-Accept: " + accept]
         if subprotocol:
             lines.append(b"Sec-WebSocket-Protocol: " + subprotocol.encode())

@@ -55,7 +55,11 @@ def ws_accept(ctx: CheckContext) -> None:
     agree to one of the suggested subprotocols, it MUST NOT send back a
     |Sec-WebSocket-Protocol| header field in its response" (.e: an accept without one gives
     none). ``headers``: "Order must be preserved in the HTTP response." (.f), for servers
-    whose spec_version is 2.1 or later (the probe sends no headers to older ones, .g)."""
+    whose spec_version is 2.1 or later (the probe sends no headers to older ones, .g); the
+    accept is the server's choice to accept, and RFC 6455 4.2.2: "If the server chooses to
+    accept the incoming connection, it MUST reply with a valid HTTP response indicating the
+    following." whose first item is "A Status-Line with a 101 response code" (.j: an accept
+    with headers answered 200, as socketify does)."""
     with ctx.case("the handshake waits for the app's accept"):
         started = time.monotonic()
         session = open_websocket(ctx, f"{WsRoute.ECHO}?delay={ACCEPT_DELAY:g}",
@@ -94,6 +98,10 @@ def ws_accept(ctx: CheckContext) -> None:
         session.client.close()
         if declared_version(scope) < (2, 1):
             return  # "2.1: Added the headers key to the WebSocket Accept response" (.g)
+        ctx.require(session.handshake.status == 101, "ASGI-WS-02.j",
+                    f"the app accepted with headers {list(ACCEPT_HEADERS)!r}; the server "
+                    f"answered {session.handshake.status or 'nothing'}, not a 101: "
+                    f"{received_text(session.conn)}")
         carried = [(n.lower(), v) for n, v in session.handshake.headers
                    if n.lower() in {name for name, _ in ACCEPT_HEADERS}]
         ctx.require(carried == list(ACCEPT_HEADERS), "ASGI-WS-02.f",
