@@ -125,7 +125,14 @@ class Harness:
         self._servers[target.name] = server
         return server
 
+    def _restart_if_dead(self, target: Target) -> None:
+        """Restart the target's shared server if it died since it was started: release()
+        then stops the nginx in front of it, which would answer 502 to every request."""
+        if target.name in self._servers:
+            self.server_for(target)
+
     def nginx_for(self, target: Target) -> Nginx:
+        self._restart_if_dead(target)
         nginx = self._nginx.get(target.name)
         if nginx is not None and nginx.process.alive():
             return nginx
@@ -145,6 +152,7 @@ class Harness:
         started on first use and kept until the target is released."""
         if variant == "default":
             return self.nginx_for(target)
+        self._restart_if_dead(target)
         nginx = self._nginx_variants.get((target.name, variant))
         if nginx is not None and nginx.process.alive():
             return nginx

@@ -100,14 +100,16 @@ def _pooled_case(ctx: CheckContext, first: _FirstRequest) -> None:
     server = ctx.server
     nginx = ctx.nginx("pool")
     logged_from = _log_size(server)
-    rid = ctx.new_rid()
+    rid, second = ctx.new_rid(), ctx.new_rid()
+    # Both requests are made before the first is sent: asking the context for headers after
+    # a server died under the first would restart it, and so stop this pool nginx.
+    whoami = request_bytes("GET", Route.WHOAMI, ctx.base_headers(second))
     # Its own response is not judged; a server that leaves it unfinished (daphne after an
     # app error mid-response) costs a short bound, not the full one.
     send(ctx, nginx, request_bytes(first.method, first.target,
                                    ctx.base_headers(rid) + list(first.headers), first.body),
          method=first.method, timeout=FIRST_TIMEOUT)
-    second = ctx.new_rid()
-    response = send(ctx, nginx, request_bytes("GET", Route.WHOAMI, ctx.base_headers(second)))
+    response = send(ctx, nginx, whoami)
     own = f"rid={second}\n".encode()
     # The log of the server that handled the request: a dead one's, not its replacement's.
     if first.app_error and not poll_until(lambda: _logged_since(server, logged_from),
