@@ -55,7 +55,9 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
       "pep3333.content-length-too-many": "warn: WSGI-RESP-09.a",
       "pep3333.file-wrapper": "warn: WSGI-FILE-01.f",
       "pep3333.control-characters": "warn: WSGI-RESP-11.e",
-      "pep3333.underscore-header-spoofing": "hardening: WSGI-ENV-09.b"}),
+      "pep3333.underscore-header-spoofing": "hardening: WSGI-ENV-09.b",
+      # Content-Length: 0 added to a 204 whose app returned an empty list (RFC 9110 8.6).
+      "rfc9112.bodiless-responses": "fail: HTTP-10.a, HTTP-10.f"}),
     # An HTTP/1.1 server that never sends 100 Continue: the PEP's third way, "not recommended"
     # (WSGI-IN-07.g, SHOULD NOT), so a warn, no longer a fail. As an HTTP/1.1 recipient it
     # must decode chunked bodies (RFC 9112 7.1, WSGI-IN-06.c) and hands the app the framing
@@ -96,6 +98,9 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
      {"pep3333.control-characters": "fail: WSGI-RESP-11.f"}),
     ("empty-block-last-chunk", "wsgi", PROBE, variant("empty-chunk"),
      {"pep3333.empty-blocks": "fail: WSGI-RESP-08.e"}),
+    # An app's empty list answered with the server's 500 (hypercorn's WSGI wrapper).
+    ("empty-result-500", "wsgi", PROBE, variant("empty-result-500"),
+     {"pep3333.empty-blocks": "fail: WSGI-RESP-02.c"}),
     # Transfer-Encoding to an HTTP/1.0 client (RFC 9112 6.1): the server's own responses
     # (rfc9112.http10-no-chunked) and the framing it chose for the app's unsized response
     # (WSGI-RESP-10.e; its chunks are correct, so that is the only finding).

@@ -18,7 +18,8 @@ class Route(StrEnum):
     ECHO = "/probe/echo"  # any unrouted path behaves so: journal request + body, answer "echo"
     # both interfaces
     STREAM = "/probe/stream"  # ?blocks=N&wait=S: gated blocks (PRODUCE, GATE_OPEN/TIMEOUT)
-    FRAMING_STATUS = "/probe/framing-status"  # ?code=N: answer that status with a small body
+    # ?code=N: answer that status with a small body (none for 204/304); WSGI ?blocks=0: as []
+    FRAMING_STATUS = "/probe/framing-status"
     NO_READ = "/probe/no-read"  # answer without reading the request body
     RESPOND = "/probe/respond"  # ?mode= (WSGI), ?case= (ASGI): scripted responses
     # WSGI only

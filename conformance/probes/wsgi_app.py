@@ -207,10 +207,15 @@ def _status(
     code = int(_param(environ, "code", 200))
     headers = [("Set-Cookie", f"probe{n}=v{n}; Path=/") for n in range(int(
         _param(environ, "cookies", 0)))]
-    body = b"" if code in (204, 304) or code < 200 else b"ok\n"
+    # ?blocks=0: no block, as an empty list (len() 0), the way apps commonly answer a 204
+    # (PEP 3333: "The returned iterable may be empty"): any framing field is the server's.
+    empty_list = _param(environ, "blocks", 1) == 0
+    body = b"" if code in (204, 304) or code < 200 or empty_list else b"ok\n"
     if body:
         headers.append(("Content-Length", str(len(body))))
     start_response(f"{code} Probe", headers)
+    if empty_list:
+        return []
     # One (empty) block rather than none: servers must send the headers either way
     # (PEP 3333), but the framing checks test 204/304 framing, not that rule.
     return JournalledIterable(rid, [body])

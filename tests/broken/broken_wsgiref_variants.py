@@ -153,6 +153,16 @@ class Http11(ServerHandler):
     http_version = "1.1"
 
 
+class EmptyResult500(ServerHandler):
+    """An app's empty list ends in the server's 500 instead of the app's headers (as
+    hypercorn's WSGI wrapper, which sends a body with no response start)."""
+
+    def finish_response(self) -> None:
+        if isinstance(self.result, list) and not self.result:
+            raise RuntimeError("broken: no block to send the headers with")
+        super().finish_response()
+
+
 class ContinueOnRead(Http11):
     def get_stdin(self) -> Any:
         if self.base_env.get("HTTP_EXPECT", "").lower() == "100-continue":
@@ -166,7 +176,7 @@ HANDLERS: dict[str, type[ServerHandler]] = {
     "chunked-411": ServerHandler, "100-on-read": ContinueOnRead, "100-silent": Http11,
     "no-last-chunk": NoLastChunk, "double-chunked": DoubleChunked,
     "chunked-twice": ChunkedTwice,
-    "last-chunk-on-error": LastChunkOnError,
+    "last-chunk-on-error": LastChunkOnError, "empty-result-500": EmptyResult500,
 }
 HTTP11_VARIANTS = frozenset({"no-100", "expect-417", "100-on-read", "100-silent"})
 

@@ -71,6 +71,9 @@ def _leak_message(method: str, status: int, leaked: bytes, *, closed: bool,
 BODILESS = [("HEAD", "/desync/head", 200, "HTTP-10.a"),
             ("GET", f"{Route.FRAMING_STATUS}?code=204", 204, "HTTP-10.c"),
             ("GET", f"{Route.FRAMING_STATUS}?code=304", 304, "HTTP-10.d")]
+# WSGI: a 204 whose app returns an empty list (len() 0), as apps commonly do; a server that
+# frames it itself must not add a Content-Length (wsgiref's and hypercorn's "0").
+EMPTY_LIST_204 = ("GET", f"{Route.FRAMING_STATUS}?code=204&blocks=0", 204, "HTTP-10.c")
 
 
 def _bodiless_case(ctx: CheckContext, method: str, target: str, status: int, leak_ref: str,
@@ -101,6 +104,12 @@ def _bodiless_case(ctx: CheckContext, method: str, target: str, status: int, lea
         # All that came is in: bytes after the head are parsed as what follows it.
         responses = parse_responses(bytes(conn.received), [method], eof=True)
     got = responses[0].status if responses else 0
+    if got != status and target == EMPTY_LIST_204[1]:
+        # A server that cannot answer an empty iterable at all is pep3333.empty-blocks's.
+        ctx.details.setdefault("not_judged", []).append(
+            f"{label} was answered {got or 'with nothing'}, not the app's {status}: an empty "
+            "iterable is judged by pep3333.empty-blocks")
+        return
     if got != status:
         unjudged.add(f"{label} was answered {got or 'with nothing'}, not the app's {status}")
         return
@@ -145,7 +154,8 @@ def bodiless_responses(ctx: CheckContext) -> None:
     15.4.5: "A 204 response is terminated by the end of the header
     section; it cannot contain content or trailers." (HTTP-10.c) and the same of 304
     (HTTP-10.d). 8.6: "A server MUST NOT send a Content-Length header field in any response
-    with a status code of 1xx (Informational) or 204 (No Content)." (HTTP-10.f); RFC 9112 6.1:
+    with a status code of 1xx (Informational) or 204 (No Content)." (HTTP-10.f; for WSGI also
+    with an app that returns an empty list for its 204, the commonest way); RFC 9112 6.1:
     the same of Transfer-Encoding (HTTP-10.g). A 304 MAY carry either (HTTP-10.h, HTTP-10.i).
     A pipelined marker request catches leaked bytes; a response that kept the connection open
     but left the marker unanswered breaks RFC 9112 9.3: "A server that does not support
@@ -160,6 +170,9 @@ def bodiless_responses(ctx: CheckContext) -> None:
     for method, target, status, ref in BODILESS:
         with ctx.case(f"{method} {status}"):
             _bodiless_case(ctx, method, target, status, ref, unjudged)
+    if ctx.target.interface == "wsgi":
+        with ctx.case("GET 204, the app returns []"):
+            _bodiless_case(ctx, *EMPTY_LIST_204, unjudged)
     unjudged.raise_if_any()
 
 
