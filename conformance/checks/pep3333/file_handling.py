@@ -22,6 +22,10 @@ _DETAIL_CLOSE_WINDOW = 1.0
 # read until the server closes or this long passes with nothing more, within _SURPLUS_BOUND.
 _SURPLUS_QUIET = 0.5
 _SURPLUS_BOUND = 2.0
+# nginx's error-log words for an upstream body longer than its Content-Length (which nginx
+# cuts off, so the client cannot see it).
+_NGINX_MORE_DATA = 'upstream sent more data than specified in "Content-Length"'
+
 
 
 def _from_the_file(body: bytes) -> bool:
@@ -60,7 +64,7 @@ def file_wrapper(ctx: CheckContext) -> None:
     for kind in ("real", "plain"):
         what = "a real file" if kind == "real" else "a file-like object without fileno()"
         with ctx.case(what):
-            rid, response, surplus = _fetch(ctx, kind)
+            rid, response, surplus, overrun = _fetch(ctx, kind)
             if required_step(ctx, rid, "file-wrapper").get("absent"):
                 ctx.unsupported("the server offers no wsgi.file_wrapper")
             # The probe's last step is wsgi.file_wrapper(filelike, 4096): an exception the
@@ -78,7 +82,7 @@ def file_wrapper(ctx: CheckContext) -> None:
                 ctx.finding("WSGI-FILE-01.d", f"wsgi.file_wrapper(filelike, 4096) for {what} "
                                               f"returned a {result['type']}, which is not "
                                               "iterable")
-            _judge_body(ctx, response, surplus, kind, what)
+            _judge_body(ctx, response, surplus, kind, what, overrun)
             # The probe also closed a second wrapper itself (journalled before it returned to
             # the server): where that reached its file, the wrapper's close() does what .g
             # asks, and a file left open means the server never called close() on what the
@@ -103,9 +107,12 @@ def _direct_close_reached_file(ctx: CheckContext, rid: str) -> bool:
     return direct is not None and bool(direct["reached_file"])
 
 
-def _fetch(ctx: CheckContext, kind: str) -> tuple[str, Response, bytes]:
+def _fetch(ctx: CheckContext, kind: str) -> tuple[str, Response, bytes, str | None]:
     """GET the file-wrapper response for ``kind``: the request id, the response as its own
-    framing delimits it, and whatever the server sent after that."""
+    framing delimits it, whatever the server sent after that, and (through nginx, which cuts
+    a body at its Content-Length) nginx's error-log line saying the server sent more."""
+    front = ctx.front
+    logged = len(front.error_log().splitlines()) if front is not None else 0
     rid = ctx.new_rid()
     conn = ctx.connect(timeout=RESPONSE_BOUND)
     conn.send(request_bytes("GET", f"{Route.RESPOND}?mode=file-wrapper&kind={kind}",
@@ -113,7 +120,11 @@ def _fetch(ctx: CheckContext, kind: str) -> tuple[str, Response, bytes]:
     response = conn.read_response(timeout=RESPONSE_BOUND)
     surplus = _bytes_after(conn, response) if response.complete else b""
     conn.close()
-    return rid, response, surplus
+    overrun = None
+    if front is not None:
+        overrun = next((line for line in front.error_log().splitlines()[logged:]
+                        if _NGINX_MORE_DATA in line), None)
+    return rid, response, surplus, overrun
 
 
 def _bytes_after(conn: Connection, response: Response) -> bytes:
@@ -129,11 +140,16 @@ def _bytes_after(conn: Connection, response: Response) -> bytes:
 
 
 def _judge_body(ctx: CheckContext, response: Response, surplus: bytes, kind: str,
-                what: str) -> None:
+                what: str, overrun: str | None) -> None:
     """The body as it went on the wire: the response's declared Content-Length of bytes and
-    any that followed them (one request was sent, so nothing else may follow)."""
+    any that followed them (one request was sent, so nothing else may follow); through
+    nginx, which cuts the body at Content-Length, what its error log says the server sent."""
     sent = response.body + surplus
     if response.status == 200 and sent == _EXPECTED:
+        if overrun is not None:
+            ctx.finding("WSGI-FILE-01.f", f"{what} at position {_START} with Content-Length "
+                        f"{_LENGTH}: the client got {sent!r}, but nginx cut the server's body "
+                        f"at the declared length; its error log: {overrun.split('] ', 1)[-1]}")
         return
     past = (f"{len(sent)} body bytes {sent!r}, {len(surplus)} of them past the declared "
             f"Content-Length" if surplus else f"body {response.body!r}")
