@@ -49,19 +49,36 @@ def date_header(ctx: CheckContext) -> None:
         _judge_server_rejection(ctx)
 
 
+Fields = list[tuple[str | bytes, str | bytes]]
+# Invalid requests whose answer is the server's own, tried in turn until one gets a 4xx (a
+# server may answer one with a 5xx, which only the MAY covers: uWebSockets' 505 to the bad
+# version): (what, method, version, extra fields, body).
+_INVALID: list[tuple[str, str, str, Fields, bytes]] = [
+    ('the invalid request-line "GET /desync/date HTTP/1.1 extra"', "GET", "HTTP/1.1 extra",
+     [], b""),
+    ("a field name with a space before the colon (RFC 9112 5.1: 400)", "GET", "HTTP/1.1",
+     [("X-Probe-Bad ", "1")], b""),
+    ('"Content-Length: +5" (RFC 9112 6.3: 400)', "POST", "HTTP/1.1",
+     [("Content-Length", "+5")], b"hello"),
+]
+
+
 def _judge_server_rejection(ctx: CheckContext) -> None:
-    """A 4xx to a request-line with an extra word is the server's own (the probe app answers
-    /desync/date with 200): no app is there to omit the Date, the server is the origin
-    server. A server that serves the line instead is judged by rfc9112.invalid-then-valid."""
-    conn = ctx.connect(timeout=REJECT_WAIT + 1)
-    conn.send(request_bytes("GET", "/desync/date", ctx.base_headers(ctx.new_rid()),
-                            version="HTTP/1.1 extra"))
-    response = conn.read_response(method="GET", timeout=REJECT_WAIT)
-    conn.close()
-    if 400 <= response.status < 500 and not response.header_all("date"):
-        ctx.finding("HTTP-17.a", f"the server's own {response.status} response to the invalid "
-                                 "request-line \"GET /desync/date HTTP/1.1 extra\" has no Date "
-                                 "field")
+    """A 4xx to an invalid request is the server's own (the probe app answers /desync/date
+    with 200): no app is there to omit the Date, the server is the origin server. A server
+    that serves such a request instead is judged by rfc9112.invalid-then-valid,
+    rfc9112.field-syntax and rfc9112.content-length."""
+    for what, method, version, extra, body in _INVALID:
+        conn = ctx.connect(timeout=REJECT_WAIT + 1)
+        conn.send(request_bytes(method, "/desync/date", ctx.base_headers(ctx.new_rid()) + extra,
+                                body, version=version))
+        response = conn.read_response(method=method, timeout=REJECT_WAIT)
+        conn.close()
+        if 400 <= response.status < 500:
+            if not response.header_all("date"):
+                ctx.finding("HTTP-17.a", f"the server's own {response.status} response to "
+                                         f"{what} has no Date field")
+            return
 
 
 def _imf_fixdate(value: bytes) -> bool:
