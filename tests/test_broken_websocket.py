@@ -111,6 +111,11 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
          "asgi-ext.websocket-denial": "warn: ASGI-EXT-01.d",
          "deployment.websocket": "fail: PROXY-08.k",
      }),
+    # An HTTP/1.0 request with Upgrade refused with a 400 the app never sees, where the same
+    # request without Upgrade gets the server's 200 (hypercorn's answer).
+    ("ws-naive-refuse-http10", "asgi", PROBE, naive("refuse-http10-upgrade"), {
+        "rfc9110.upgrade-http10": "fail: PROXY-08.c",
+    }),
     # A pong held back until the app's next message has gone out (or 1 s).
     ("ws-naive-pong-late", "asgi", PROBE, naive("pong-after-data"), {
         "rfc6455.ping-pong": "warn: ASGI-WS-06.b",

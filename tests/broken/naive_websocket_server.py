@@ -15,6 +15,8 @@ breaks one clause:
   replacement characters (ASGI-WS-08.e, .g); ``--close-no-frame``: a protocol error closes the
   connection without a Close frame (ASGI-WS-08.f);
 * ``--upgrade-http10``: an HTTP/1.0 request with Upgrade is upgraded (PROXY-08.c);
+  ``--refuse-http10-upgrade``: it is answered 400 and never reaches the app, while the same
+  request without Upgrade gets "200 ready" (hypercorn's answer; PROXY-08.c);
 * ``--no-disconnect-on-reset``: a lost connection never reaches the app (ASGI-WS-05.a);
   ``--reset-code-1000``: it reaches the app as code 1000 (ASGI-WS-05.e);
 * ``--app-close-no-frame``: the app's websocket.close ends TCP with no Close frame
@@ -48,7 +50,7 @@ SWITCHES = ("early_101", "no_pong", "pong_empty", "ping_to_app", "accept_unmaske
             "ignore_opcode", "ignore_rsv", "replace_utf8", "close_no_frame", "upgrade_http10",
             "no_disconnect_on_reset", "reset_code_1000", "app_close_no_frame", "no_close_echo",
             "reject_fragments", "first_fragment_only", "denial_keep_open",
-            "pong_after_data", "accept_headers_200")
+            "pong_after_data", "accept_headers_200", "refuse_http10_upgrade")
 OPTIONS = argparse.Namespace(**{name: False for name in SWITCHES})
 
 
@@ -249,6 +251,12 @@ async def handle(app: Any, reader: asyncio.StreamReader, writer: asyncio.StreamW
                for n, _, v in (line.partition(":") for line in lines if line)]
     fields = dict(headers)
     upgrade = fields.get(b"upgrade", b"").lower() == b"websocket"
+    if upgrade and version == "HTTP/1.0" and OPTIONS.refuse_http10_upgrade:
+        writer.write(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+        with contextlib.suppress(OSError):
+            await writer.drain()
+        writer.close()
+        return
     if not upgrade or (version == "HTTP/1.0" and not OPTIONS.upgrade_http10):
         writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 6\r\nconnection: close\r\n\r\nready\n")
         with contextlib.suppress(OSError):
