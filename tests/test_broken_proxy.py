@@ -200,3 +200,26 @@ def test_server_death_is_not_a_desync(tmp_path: Path) -> None:
     assert not_judged.startswith("app error before the response: after GET /probe/error the "
                                  "server process exited (status -6), and GET /probe/whoami "
                                  "from another client got status 502"), not_judged
+
+
+@pytest.mark.skipif(nginx_binary() is None,
+                    reason="nginx is not installed; run: apt-get install -y nginx-light")
+def test_unended_app_error_is_not_judged_silently(tmp_path: Path) -> None:
+    """A server that, after an ASGI app error, neither ends the response nor closes the
+    connection (as daphne and socketify-asgi do): only the suite's client giving up ends it,
+    so the pooled next request on a fresh connection gets its answer. deployment.pooled-desync
+    does not judge that (asgi.app-exception does, with its own bound), but records it as not
+    judged, saying what the client got, instead of passing silently."""
+    target = broken_target(tmp_path, "holds-after-app-error", "asgi",
+                           "broken_proxy:holds_after_app_error")
+    run = run_suite(tmp_path, f"--target={target}", "--via=nginx",
+                    "--checks=deployment.pooled-desync")
+    (record,) = run.records
+    assert (record["verdict"], record["findings"]) == ("pass", []), record["message"]
+    before, mid = record["details"]["not_judged"]
+    assert before.startswith("app error before the response: through nginx, GET /probe/error "
+                             "got nothing, and within 2.5s neither"), before
+    assert mid.startswith("app error mid-response: through nginx, GET "
+                          "/probe/error?after_start=1 got status 200 and 8 body bytes of the 64 "
+                          "its Content-Length states"), mid
+    assert mid.endswith("judged by asgi.app-exception"), mid

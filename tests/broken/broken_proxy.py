@@ -272,6 +272,20 @@ async def late_disconnect(scope: dict[str, Any], receive: Any, send: Any) -> Non
     await asgi_probe(scope, late if scope["type"] == "http" else receive, send)
 
 
+async def holds_after_app_error(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """A server that, when the app raises, prints the traceback but neither ends the
+    response nor closes the connection: it waits for the client to go (as daphne does after
+    an error mid-response, and socketify's ASGI server before and mid-response)."""
+    try:
+        await asgi_probe(scope, receive, send)
+    except RuntimeError:
+        if scope["type"] != "http":
+            raise
+        traceback.print_exc()
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+
 def _is_chunked(scope: dict[str, Any]) -> bool:
     return any(bytes(n).lower() == b"transfer-encoding" and b"chunked" in bytes(v).lower()
                for n, v in scope.get("headers", []))

@@ -9,6 +9,7 @@ from conformance.checks.deployment.nginx_exchange import RESPONSE_TIMEOUT, nginx
 from conformance.context import CheckContext
 from conformance.polling import poll_until
 from conformance.probes.contract import Route
+from conformance.proxy import Nginx
 from conformance.servers import ServerUnderTest
 from conformance.verdicts import Level
 from conformance.wire import Response, request_bytes
@@ -33,6 +34,8 @@ class _FirstRequest:
     body: bytes
     sentence: str
     app_error: bool = False  # a WSGI app error the server should trap and log (PROXY-06.i)
+    # An ASGI app error: the server must end the instance and its connection (PROXY-06.g).
+    ends_connection: bool = False
 
 
 def _desync_cases(ctx: CheckContext) -> list[_FirstRequest]:
@@ -50,10 +53,12 @@ def _desync_cases(ctx: CheckContext) -> list[_FirstRequest]:
         # ASGI: the server must end the instance and its connection (asgi.rst). WSGI: no
         # sentence says how; its own error response must be framed to keep the connection.
         _FirstRequest("app error before the response", "GET", Route.ERROR, (), b"",
-                      "PROXY-06.g" if asgi else "PROXY-06.b", app_error=not asgi),
+                      "PROXY-06.g" if asgi else "PROXY-06.b", app_error=not asgi,
+                      ends_connection=asgi),
         # WSGI: closing after a response cut short is only a SHOULD (PEP 3333).
         _FirstRequest("app error mid-response", "GET", mid_error, (), b"",
-                      "PROXY-06.g" if asgi else "PROXY-06.h", app_error=not asgi),
+                      "PROXY-06.g" if asgi else "PROXY-06.h", app_error=not asgi,
+                      ends_connection=asgi),
     ]
 
 
@@ -94,6 +99,44 @@ def what_arrived(response: Response) -> str:
     return f"no response within {RESPONSE_TIMEOUT:g}s"
 
 
+def _send_first(ctx: CheckContext, nginx: Nginx, first: _FirstRequest,
+                rid: str) -> tuple[Response, bool]:
+    """Send the request that may leave bytes behind; what its client got, and whether the
+    response ended (complete, or its connection closed) within FIRST_TIMEOUT. A server that
+    leaves it unfinished (daphne after an app error mid-response) costs this short bound."""
+    conn = ctx.connect(host=nginx.host, port=nginx.port, timeout=FIRST_TIMEOUT)
+    conn.send(request_bytes(first.method, first.target,
+                            ctx.base_headers(rid) + list(first.headers), first.body))
+    response = conn.read_response(method=first.method, timeout=FIRST_TIMEOUT)
+    ended = response.complete or conn.eof
+    conn.close()
+    return response, ended
+
+
+def _partial(response: Response) -> str:
+    """What the client got of a response that never ended, for a message."""
+    if response.status:
+        length = response.header("content-length")
+        stated = f" of the {length.decode('latin-1')} its Content-Length states" if length else ""
+        return f"status {response.status} and {len(response.body)} body bytes{stated}"
+    return f"{len(response.raw)} bytes" if response.raw else "nothing"
+
+
+def _note_unended(ctx: CheckContext, first: _FirstRequest, response: Response) -> None:
+    """Record, as not judged here, an ASGI app error whose response neither completed nor
+    closed: unbuffered nginx would have passed on either, so the server had ended neither.
+    What ended it was the suite's client giving up (nginx then closes its upstream
+    connection), so the pooled next request cannot show it; asgi.app-exception judges the
+    server's end of the connection with its own bound."""
+    ctx.details.setdefault("not_judged", []).append(
+        f"{first.name}: through nginx, {first.method} {first.target} got {_partial(response)}, "
+        f"and within {FIRST_TIMEOUT:g}s neither the rest of it nor the connection's close "
+        "(unbuffered nginx passes on either, so the server had ended neither); the suite's "
+        "client gave up and closed, and nginx then closed its upstream connection: the "
+        "server's end of the connection after an app error is judged by "
+        f"{CRASH_CHECK['asgi']}")
+
+
 def _pooled_case(ctx: CheckContext, first: _FirstRequest) -> None:
     # The server first: one that died in an earlier sub-case is restarted here, which stops
     # the nginx in front of the dead one, so the pool nginx is asked for after it.
@@ -104,11 +147,10 @@ def _pooled_case(ctx: CheckContext, first: _FirstRequest) -> None:
     # Both requests are made before the first is sent: asking the context for headers after
     # a server died under the first would restart it, and so stop this pool nginx.
     whoami = request_bytes("GET", Route.WHOAMI, ctx.base_headers(second))
-    # Its own response is not judged; a server that leaves it unfinished (daphne after an
-    # app error mid-response) costs a short bound, not the full one.
-    send(ctx, nginx, request_bytes(first.method, first.target,
-                                   ctx.base_headers(rid) + list(first.headers), first.body),
-         method=first.method, timeout=FIRST_TIMEOUT)
+    # Its own response is not judged, but one that never ended must not pass unremarked.
+    first_response, ended = _send_first(ctx, nginx, first, rid)
+    if first.ends_connection and not ended:
+        _note_unended(ctx, first, first_response)
     response = send(ctx, nginx, whoami)
     own = f"rid={second}\n".encode()
     # The log of the server that handled the request: a dead one's, not its replacement's.
@@ -162,7 +204,9 @@ def pooled_desync(ctx: CheckContext) -> None:
     stderr, where the suite keeps its log) must name the exception's message. A server whose
     process died in a sub-case left no connection to carry bytes: that sub-case is recorded
     as not judged (the crash is pep3333.app-exception's or asgi.app-exception's), and the
-    next one runs on a restarted server behind a new pool nginx."""
+    next one runs on a restarted server behind a new pool nginx. So is an ASGI app error whose
+    own response neither completed nor closed within 2.5 s: only the suite's client giving up
+    ended it, so the next request cannot tell; asgi.app-exception judges that sentence."""
     for first in _desync_cases(ctx):
         with ctx.case(first.name):
             _pooled_case(ctx, first)
