@@ -218,7 +218,8 @@ def test_unended_app_error_is_not_judged_silently(tmp_path: Path) -> None:
     assert (record["verdict"], record["findings"]) == ("pass", []), record["message"]
     before, mid = record["details"]["not_judged"]
     assert before.startswith("app error before the response: through nginx, GET /probe/error "
-                             "got nothing, and within 2.5s neither"), before
+                             "got nothing, and within 2.5s neither a complete response nor "
+                             "the connection's close"), before
     assert mid.startswith("app error mid-response: through nginx, GET "
                           "/probe/error?after_start=1 got status 200 and 8 body bytes of the 64 "
                           "its Content-Length states"), mid

@@ -130,7 +130,7 @@ def _note_unended(ctx: CheckContext, first: _FirstRequest, response: Response) -
     server's end of the connection with its own bound."""
     ctx.details.setdefault("not_judged", []).append(
         f"{first.name}: through nginx, {first.method} {first.target} got {_partial(response)}, "
-        f"and within {FIRST_TIMEOUT:g}s neither the rest of it nor the connection's close "
+        f"and within {FIRST_TIMEOUT:g}s neither a complete response nor the connection's close "
         "(unbuffered nginx passes on either, so the server had ended neither); the suite's "
         "client gave up and closed, and nginx then closed its upstream connection: the "
         "server's end of the connection after an app error is judged by "
