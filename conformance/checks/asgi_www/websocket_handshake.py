@@ -7,9 +7,11 @@ import time
 from typing import Any
 
 from conformance.catalogue import check
+from conformance.checks.rfc9112.pipelined_exchanges import READ as CLOSE_BOUND
 from conformance.checks.support.websocket import (
     JOURNAL_BOUND,
     Session,
+    app_events,
     declared_version,
     open_websocket,
     open_websockets,
@@ -19,10 +21,12 @@ from conformance.checks.support.websocket import (
     websocket_scope,
 )
 from conformance.context import CheckContext
+from conformance.desync import announces_close
 from conformance.probes.asgi_websocket import CLOSED_BEFORE_ACCEPT_WAIT
 from conformance.probes.contract import Event, WsRoute
 from conformance.verdicts import Level
-from conformance.websocket_wire import NORMAL_CLOSURE
+from conformance.websocket_wire import NORMAL_CLOSURE, Handshake
+from conformance.wire import Response
 
 # The app sleeps this long before it accepts; a 101 that comes sooner was not the app's.
 ACCEPT_DELAY = 1.0
@@ -33,7 +37,9 @@ ANSWER_BOUND = 5.0
 # to get websocket.disconnect: the server has it at once; this only absorbs a loaded machine.
 # The app itself keeps awaiting receive() far longer (CLOSED_BEFORE_ACCEPT_WAIT).
 DISCONNECT_BOUND = 5.0
-assert CLOSED_BEFORE_ACCEPT_WAIT > 2 * ANSWER_BOUND + DISCONNECT_BOUND
+# Before that close, a 403 that announced "close" gets CLOSE_BOUND (the bound of the suite's
+# other HTTP-13.g findings) for the server to close: one that closes does so at once.
+assert CLOSED_BEFORE_ACCEPT_WAIT > 2 * ANSWER_BOUND + CLOSE_BOUND + DISCONNECT_BOUND
 ACCEPT_HEADERS = ((b"x-probe-a", b"1"), (b"x-probe-b", b"2"))
 
 
@@ -114,7 +120,7 @@ def ws_accept(ctx: CheckContext) -> None:
     id="asgi-www.ws-close",
     title="close before accept gives a 403 and no WebSocket; close after accept sends the app's "
           "code and reason",
-    requirements=["ASGI-WS-03", "ASGI-WS-05"],
+    requirements=["ASGI-WS-03", "ASGI-WS-05", "HTTP-13"],
     level=Level.MUST,
     interfaces=("asgi",),
     via=("direct",),
@@ -128,12 +134,17 @@ def ws_close(ctx: CheckContext) -> None:
     Disconnect is "Sent to the application when either connection to the client is lost, either
     from the client closing the connection, the server closing the connection, or loss of the
     socket." (ASGI-WS-05.a: websocket.disconnect within 5 s of the client's close; the app
-    awaits it far longer). "If this is sent after the socket is accepted, the server must close
-    the socket with the close code passed in the message (or 1000 if none is specified)."
-    (ASGI-WS-03.c), and ``reason`` is "A reason given for the closure" (.d, for servers whose
-    spec_version is 2.3 or later: "2.3: Added the reason key to the WebSocket close event.",
-    .e). RFC 6455 7.1.2: closing is done by sending "a Close control frame ... whose status code
-    is set to /code/" (.f: a connection that ends with no Close frame at all)."""
+    awaits it far longer). RFC 9112 9.6: "A server that sends a "close" connection option MUST
+    initiate closure of the connection (see below) after it sends the response containing the
+    "close" connection option." (HTTP-13.g: a 403 with "Connection: close" after which the
+    connection is still open 3 s later, before the client closes it; a 403 without "close"
+    may keep the connection alive). "If this is sent after the socket is accepted, the server
+    must close the socket with the close code passed in the message (or 1000 if none is
+    specified)." (ASGI-WS-03.c), and ``reason`` is "A reason given for the closure" (.d, for
+    servers whose spec_version is 2.3 or later: "2.3: Added the reason key to the WebSocket
+    close event.", .e). RFC 6455 7.1.2: closing is done by sending "a Close control frame ...
+    whose status code is set to /code/" (.f: a connection that ends with no Close frame at
+    all)."""
     before = (("before accept", "?then=receive"), ("before accept, with a code", "?code=4003"))
     # Both handshakes go out at once, each bounded as before (a server that never answers one
     # costs its bound once, not twice).
@@ -153,6 +164,8 @@ def ws_close(ctx: CheckContext) -> None:
                 # closed must reach it as websocket.disconnect.
                 # The wait is counted from the client's close, the last moment the server could
                 # learn of it; the app is still awaiting receive() well past this bound.
+                # Before it, a 403 that announced "close" must be followed by the server's close.
+                _announced_close_kept(ctx, session)
                 session.conn.close()
                 disconnect = wait_app_message(ctx, session.rid, "websocket.disconnect",
                                               timeout=DISCONNECT_BOUND)
@@ -189,6 +202,35 @@ def ws_close(ctx: CheckContext) -> None:
                 ctx.finding("ASGI-WS-03.d", f"spec_version {version_text(scope)}: the app "
                             f"closed with reason {reason!r}; the Close frame carried "
                             f"{close.reason!r}")
+
+
+def _announced_close_kept(ctx: CheckContext, session: Session) -> None:
+    """A 403 with "Connection: close" must be followed by the server's close (HTTP-13.g): read
+    until it, for CLOSE_BOUND, while the client still holds the connection (the client's own
+    close would hide a server that never closes). A 403 without "close" is not judged: it may
+    keep the connection alive for the next request."""
+    hs = session.handshake
+    if hs.status != 403 or not _announces_close(hs) or session.conn.eof:
+        return
+    conn = session.conn
+    if conn.read_until_close(timeout=CLOSE_BOUND):
+        return
+    # Counted from the 403's last byte, which came before the read began.
+    held = time.monotonic() - conn.arrivals[-1][0] if conn.arrivals else CLOSE_BOUND
+    told = any(e["message"].get("type") == "websocket.disconnect"
+               for e in app_events(ctx, session.rid))
+    app = ("the app had already been given websocket.disconnect" if told else
+           "the app was still running, awaiting receive(), with no websocket.disconnect")
+    ctx.finding("HTTP-13.g", "the app closed before accepting; the server's 403 announced "
+                             "\"Connection: close\", but the server had not closed the "
+                             f"connection {held:.1f} s after the 403's last byte arrived "
+                             f"(the client still held it open and {app}): "
+                             f"{received_text(conn)}")
+
+
+def _announces_close(hs: Handshake) -> bool:
+    """The handshake's answer carries the "close" connection option (RFC 9112 9.6)."""
+    return announces_close(Response(status=hs.status, headers=hs.headers))
 
 
 def _no_close_frame(ctx: CheckContext, session: Session, code: int, kinds: list[str],
