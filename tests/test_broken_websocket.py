@@ -120,6 +120,12 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
     ("ws-naive-pong-late", "asgi", PROBE, naive("pong-after-data"), {
         "rfc6455.ping-pong": "warn: ASGI-WS-06.b",
     }),
+    # A 403 with "Connection: close" to a close before accept, and the connection held open
+    # until the app returns (hypercorn's): the app still gets websocket.disconnect at the
+    # client's close.
+    ("ws-naive-403-keep-open", "asgi", PROBE, naive("close-403-keep-open"), {
+        "asgi-www.ws-close": "fail: HTTP-13.g",
+    }),
     # An accept with headers answered "200 OK" with the upgrade fields (socketify).
     ("ws-naive-accept-headers-200", "asgi", PROBE, naive("accept-headers-200"), {
         "asgi-www.ws-accept": "fail: ASGI-WS-02.j",

@@ -27,7 +27,9 @@ breaks one clause:
 * ``--denial-keep-open``: after the denial response (websocket.http.response, which this
   server advertises) the connection stays open (ASGI-EXT-01.d);
 * ``--accept-headers-200``: an accept with headers is answered "200 OK" with the upgrade
-  fields, not a 101 (socketify's answer; ASGI-WS-02.j).
+  fields, not a 101 (socketify's answer; ASGI-WS-02.j);
+* ``--close-403-keep-open``: the 403 to a close before accept announces "Connection: close",
+  yet the connection stays open until the app returns (hypercorn's; HTTP-13.g).
 
 An HTTP request that is no upgrade gets "200 ready" (the harness's readiness poll) and never
 reaches the app. Usage: python naive_websocket_server.py --host H --port P [switches] mod:attr
@@ -50,7 +52,8 @@ SWITCHES = ("early_101", "no_pong", "pong_empty", "ping_to_app", "accept_unmaske
             "ignore_opcode", "ignore_rsv", "replace_utf8", "close_no_frame", "upgrade_http10",
             "no_disconnect_on_reset", "reset_code_1000", "app_close_no_frame", "no_close_echo",
             "reject_fragments", "first_fragment_only", "denial_keep_open",
-            "pong_after_data", "accept_headers_200", "refuse_http10_upgrade")
+            "pong_after_data", "accept_headers_200", "refuse_http10_upgrade",
+            "close_403_keep_open")
 OPTIONS = argparse.Namespace(**{name: False for name in SWITCHES})
 
 
@@ -125,6 +128,12 @@ class Connection:
             if not self.handshake_sent:
                 self.writer.write(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n"
                                   b"connection: close\r\n\r\n")
+                if OPTIONS.close_403_keep_open:
+                    # The close waits for the app's return (run() closes the writer then).
+                    self.handshake_sent = self.closed = True
+                    with contextlib.suppress(OSError):
+                        await self.writer.drain()
+                    return
             else:
                 code = message.get("code") or 1000
                 reason = (message.get("reason") or "").encode()
@@ -146,6 +155,8 @@ class Connection:
         if OPTIONS.early_101:
             self._handshake(None, [])
         app = asyncio.create_task(self.app(self.scope, self.receive, self.send))
+        if OPTIONS.close_403_keep_open:
+            app.add_done_callback(lambda _: self.writer.close())
         try:
             await self._read_frames()
         finally:
