@@ -51,9 +51,10 @@ RECEIVE_AFTER_CLOSE_WAIT = 3.0
 # How long /ws/close-before-accept?then=receive keeps awaiting receive() after its close. The
 # clock starts before the server has even sent its 403, and the check closes the client only
 # after it has read that answer (up to its own answer bound, 5 s) and, when the answer announced
-# "close", the server's close (3 s), and then waits its own bound (5 s) from that close: this must outlast both on a loaded machine, so the server's time to
-# deliver websocket.disconnect is the check's bound, not what is left of the app's. The app
-# returns as soon as the disconnect comes.
+# "close", the server's close (3 s), and then waits its own bound (5 s) from that close: this
+# must outlast both on a loaded machine, so the server's time to deliver websocket.disconnect
+# is the check's bound, not what is left of the app's. The app returns as soon as the
+# disconnect comes.
 CLOSED_BEFORE_ACCEPT_WAIT = 30.0
 DENIAL_EXTENSION = "websocket.http.response"
 # /ws/send-sizes ends its messages with this text, so the client knows it has seen them all.
