@@ -40,9 +40,9 @@ def empty_blocks(ctx: CheckContext) -> None:
             got = (f"status {response.status}, body {response.body[:160]!r} (complete: "
                    f"{response.complete})" if response.status else
                    f"no response ({'; '.join(response.problems)})")
-            ctx.finding("WSGI-RESP-02.c", "the app called start_response('200 Probe', ...) and "
-                        f"returned an empty list; the client got {got}, not the app's 200 "
-                        "with no body, sent when the iterable was exhausted")
+            ctx.finding("WSGI-RESP-02.c", "the app called start_response('200 Probe', []) "
+                        f"(no header fields) and returned an empty list; the client got {got}, "
+                        "not the app's 200 with no body, sent when the iterable was exhausted")
     for version in ("HTTP/1.1", "HTTP/1.0"):
         with ctx.case(version):
             response = respond(ctx, "empty-blocks", version=version).response
