@@ -58,7 +58,10 @@ def write_target(tmp_path: Path, name: str, body: str) -> Path:
 
 def broken_target(tmp_path: Path, name: str, interface: str, app: str,
                   command: str | None = None) -> Path:
-    """A target TOML that runs a real server with a broken stack from tests/broken."""
+    """A target TOML that runs a real server with a broken stack from tests/broken. The
+    repository is on the server's path too, so the probe app it loads is this checkout's (the
+    editable install points at one checkout only; a worktree's probe changes would not reach
+    the server otherwise)."""
     if command is None:
         command = ('["{python}", "-m", "conformance.launchers.wsgiref_server", "--host", "{host}", '
                    '"--port", "{port}", "{app}"]' if interface == "wsgi" else
@@ -69,7 +72,7 @@ interface = "{interface}"
 description = "deliberately broken: {app}"
 command = {command}
 app = "{app}"
-env = {{ PYTHONPATH = "{BROKEN}" }}
+env = {{ PYTHONPATH = "{BROKEN}{os.pathsep}{REPO}" }}
 """)
 
 

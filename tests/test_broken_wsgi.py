@@ -240,6 +240,13 @@ BROKEN_STACKS: list[tuple[str, str, str, str | None, dict[str, str]]] = [
      {"pep3333.file-wrapper": "warn: WSGI-FILE-01.e"}),
     ("file-wrapper-not-iterable", "wsgi", "broken_wsgi_clauses:file_wrapper_not_iterable",
      None, {"pep3333.file-wrapper": "fail: WSGI-FILE-01.d"}),
+    # WSGI-RESP-09.a's two other clauses, one stack each, the wire cut right at Content-Length
+    # in both: asks for block 3 after block 1 filled it ("stop iterating"), and lets the
+    # app's write() past it return ("raise an error").
+    ("content-length-keeps-iterating", "wsgi", PROBE, variant("cl-keeps-iterating"),
+     {"pep3333.content-length-too-many": "warn: WSGI-RESP-09.a"}),
+    ("content-length-write-returns", "wsgi", PROBE, variant("cl-write-returns"),
+     {"pep3333.content-length-too-many": "warn: WSGI-RESP-09.a"}),
 ]
 # TOML added to a row's target: what the check compares the server with.
 WSGIREF_FLAGS = "[wsgi]\nmultithread = false\nmultiprocess = false\nrun_once = false"

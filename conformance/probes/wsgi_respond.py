@@ -10,6 +10,10 @@ start_response, accepted a second call, ...) is journalled as ``respond`` events
     second-start        start_response twice without exc_info: the second must raise
     empty-blocks        b"", b"a", b"", b"", b"b", b"" without Content-Length
     too-many            Content-Length: 5, yields 8 bytes
+    too-many-blocks     Content-Length: 5, yields b"12345", b"678", b"9ab", journalling each
+                        block the server asks for (``produce`` events, block 1-3)
+    too-many-write      Content-Length: 5, write(b"12345") then write(b"678"): each write()
+                        journalled as a ``respond`` step (write-within, write-past)
     too-few             Content-Length: 10, yields 5 bytes
     no-length           two blocks, no Content-Length
     crlf-header         a header value with CR LF and a fake header after it
@@ -63,6 +67,29 @@ def _try_start(rid: str | None, label: str, start_response: StartResponse, *args
         exc_info = args[2] if len(args) > 2 else None
         same = exc_info is not None and exc is exc_info[1]
         journal.record(Event.RESPOND, rid, step=label, raised=repr(exc), reraised_original=same)
+        return False
+    journal.record(Event.RESPOND, rid, step=label, raised=None)
+    return True
+
+
+# The too-many-blocks response: block 1 alone fills the declared Content-Length of 5.
+TOO_MANY_BLOCKS = (b"12345", b"678", b"9ab")
+
+
+def _journalled_blocks(rid: str | None, items: Iterable[bytes]) -> Iterator[bytes]:
+    """Yield ``items``, journalling each one the server asks for (PRODUCE, block 1, 2, ...)
+    before it is produced, as /probe/stream does."""
+    for number, block in enumerate(items, 1):
+        journal.record(Event.PRODUCE, rid, block=number)
+        yield block
+
+
+def _try_write(rid: str | None, label: str, write: Any, data: bytes) -> bool:
+    """Call the server's write(); journal whether it raised (and what). True if it did not."""
+    try:
+        write(data)
+    except Exception as exc:
+        journal.record(Event.RESPOND, rid, step=label, raised=repr(exc))
         return False
     journal.record(Event.RESPOND, rid, step=label, raised=None)
     return True
@@ -198,6 +225,14 @@ def respond_behaviour(environ: dict[str, Any], start_response: StartResponse,
     if mode == "too-many":
         start_response("200 OK", TEXT + [("Content-Length", "5")])
         return blocks([b"12345", b"678"])
+    if mode == "too-many-blocks":
+        start_response("200 OK", TEXT + [("Content-Length", "5")])
+        return blocks(_journalled_blocks(rid, TOO_MANY_BLOCKS))
+    if mode == "too-many-write":
+        write = start_response("200 OK", TEXT + [("Content-Length", "5")])
+        if _try_write(rid, "write-within", write, b"12345"):
+            _try_write(rid, "write-past", write, b"678")
+        return blocks([])
     if mode == "too-few":
         start_response("200 OK", TEXT + [("Content-Length", "10")])
         return blocks([b"12345"])

@@ -26,6 +26,12 @@ Started as ``python broken_wsgiref_variants.py --variant NAME --host H --port P 
     last-chunk-on-error
                     chunked responses that end with the last-chunk also when the app raised
                     mid-body (WSGI-RESP-13.b)
+    cl-keeps-iterating
+                    cuts the body at the app's Content-Length (the wire is right) and raises
+                    on the app's write() past it, but asks for every block (WSGI-RESP-09.a)
+    cl-write-returns
+                    cuts the body at the app's Content-Length and stops iterating once it is
+                    filled, but the app's write() past it returns normally (WSGI-RESP-09.a)
 """
 
 from __future__ import annotations
@@ -163,6 +169,56 @@ class EmptyResult500(ServerHandler):
         super().finish_response()
 
 
+class TruncatesAtLength(ServerHandler):
+    """Drops body bytes past the app's Content-Length, silently: the wire is right."""
+
+    def room(self) -> int | None:
+        """Bytes the app's Content-Length still allows; None without one."""
+        declared = self.headers.get("Content-Length") if self.headers is not None else None
+        if declared is None:
+            return None
+        return int(declared) - (self.bytes_sent if self.headers_sent else 0)
+
+    def write(self, data: bytes) -> None:
+        room = self.room()
+        super().write(data if room is None else data[:max(room, 0)])
+
+
+class KeepsIterating(TruncatesAtLength):
+    """The app's write() past Content-Length raises (right); the blocks of the iterable are
+    cut silently and asked for to the end (the defect)."""
+
+    def start_response(self, status: str, headers: Any, exc_info: Any = None) -> Any:
+        super().start_response(status, headers, exc_info)
+        return self.app_write
+
+    def app_write(self, data: bytes) -> None:
+        room = self.room()
+        if room is not None and len(data) > room:
+            raise ValueError("broken: write() past the declared Content-Length")
+        self.write(data)
+
+
+class WriteReturns(TruncatesAtLength):
+    """Stops iterating once the declared bytes are sent (right); the app's write() past
+    them returns normally (the defect)."""
+
+    def finish_response(self) -> None:
+        # BaseHandler.finish_response, with a break once Content-Length is filled.
+        try:
+            for data in self.result:
+                self.write(data)
+                if self.room() == 0:
+                    break
+            self.finish_content()
+        except BaseException:
+            if hasattr(self.result, "close"):
+                self.result.close()
+            raise
+        else:
+            self.close()
+
+
 class ContinueOnRead(Http11):
     def get_stdin(self) -> Any:
         if self.base_env.get("HTTP_EXPECT", "").lower() == "100-continue":
@@ -177,6 +233,7 @@ HANDLERS: dict[str, type[ServerHandler]] = {
     "no-last-chunk": NoLastChunk, "double-chunked": DoubleChunked,
     "chunked-twice": ChunkedTwice,
     "last-chunk-on-error": LastChunkOnError, "empty-result-500": EmptyResult500,
+    "cl-keeps-iterating": KeepsIterating, "cl-write-returns": WriteReturns,
 }
 HTTP11_VARIANTS = frozenset({"no-100", "expect-417", "100-on-read", "100-silent"})
 

@@ -7,12 +7,14 @@ re-frames and speaks HTTP/1.1 upstream) run direct only.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from conformance.catalogue import check
-from conformance.checks.pep3333.scripted_responses import RESPONSE_BOUND, respond
+from conformance.checks.pep3333.scripted_responses import RESPONSE_BOUND, respond, respond_step
 from conformance.checks.rfc9112.s6_1_transfer_encoding import judge_no_transfer_encoding_to_http10
 from conformance.context import CheckContext
-from conformance.probes.contract import Route
+from conformance.probes.contract import Event, Route
+from conformance.probes.wsgi_respond import TOO_MANY_BLOCKS
 from conformance.verdicts import Level
 from conformance.wire import Connection, Response, WireTimeout, parse_response, request_bytes
 
@@ -41,25 +43,40 @@ def _too_many_exchange(ctx: CheckContext, *, pipelined: bool) -> tuple[Connectio
 
 @check(
     id="pep3333.content-length-too-many",
-    title="never more body bytes than the app's Content-Length",
+    title="never more body bytes than the app's Content-Length; stop iterating, raise on write()",
     requirements=["WSGI-RESP-09"],
     level=Level.SHOULD,
     interfaces=("wsgi",),
     section="PEP 3333 'Handling the Content-Length Header'",
     # Through nginx the verdict would turn on nginx's relaying of the surplus (1.22 passes it
     # on when it arrives in the same read as the body): the server's own bytes are the point.
+    # nginx also closes its upstream connection once the declared bytes are in, so a server's
+    # later blocks or write() could fail on the closed socket rather than by design.
     via=("direct",),
 )
 def content_length_too_many(ctx: CheckContext) -> None:
     """PEP 3333, Handling the Content-Length Header: "If the application supplies a
     Content-Length header, the server should not transmit more bytes to the client than the
-    header allows" (WSGI-RESP-09.a, SHOULD). The app declares 5 and yields 8 bytes; a second
-    request is pipelined behind it: whatever follows the first response on the wire should be
-    the next response, never the three extra bytes (which the client would read as the start
-    of the next response). What status the first response has is the server's choice (it may
-    also refuse the app's output). A server that answers only the last request parsed from one
-    read (bjoern) answers the second request alone and the app never runs the first: then the
-    second request goes in its own write, after the first answer."""
+    header allows, and should stop iterating over the response when enough data has been
+    sent, or raise an error if the application tries to write() past that point."
+    (WSGI-RESP-09.a, SHOULD). One sub-case per clause: the bytes on the wire, the blocks the
+    server asks for, and the app's write() past the declared length."""
+    with ctx.case("bytes on the wire"):
+        _judge_bytes_sent(ctx)
+    with ctx.case("stop iterating"):
+        _judge_iteration(ctx)
+    with ctx.case("write() past Content-Length"):
+        _judge_write_past(ctx)
+
+
+def _judge_bytes_sent(ctx: CheckContext) -> None:
+    """The app declares 5 and yields 8 bytes; a second request is pipelined behind it:
+    whatever follows the first response on the wire should be the next response, never the
+    three extra bytes (which the client would read as the start of the next response). What
+    status the first response has is the server's choice (it may also refuse the app's
+    output). A server that answers only the last request parsed from one read (bjoern)
+    answers the second request alone and the app never runs the first: then the second
+    request goes in its own write, after the first answer."""
     conn, first, seen = _too_many_exchange(ctx, pipelined=True)
     if not seen:
         ctx.details["pipelined_first_response"] = f"{first.status} {first.body!r}"
@@ -70,6 +87,83 @@ def content_length_too_many(ctx: CheckContext) -> None:
         ctx.finding("WSGI-RESP-09.a", f"after the declared 5 bytes the server sent "
                                       f"{rest[:40]!r}: more body bytes than the app's "
                                       "Content-Length")
+
+
+# Seconds, after the response arrived, for the server to call close() on the iterable (or ask
+# for block 3): a server iterates on right after sending the declared bytes, so this only
+# bounds the wait on a server that never calls close().
+_ITERATION_GRACE = 1.0
+
+
+def _asked_for(event: dict[str, Any], block: int) -> bool:
+    return event["event"] == Event.PRODUCE and event.get("block") == block
+
+
+def _answer(conn: Connection, response: Response) -> str:
+    """What the client got: status and body, and any bytes that had arrived after the body
+    by the time the journal was read (the bytes sub-case judges those)."""
+    after = bytes(conn.received)[len(response.raw):]
+    return (f"status {response.status or 'none'}, body {response.body!r}"
+            + (f", then {after[:40]!r}" if after else ""))
+
+
+def _judge_iteration(ctx: CheckContext) -> None:
+    """The app declares 5 and yields b"12345", b"678", b"9ab", journalling each block the
+    server asks for. Block 1 supplies all the declared bytes. Asking for block 2 is allowed
+    (a server may pull one more block to learn that the app has more, as hypercorn does);
+    asking for block 3 after that is iterating on past "enough data". The client's
+    connection stays open until the journal decides, so no write error on a closed socket
+    stops the server early."""
+    rid = ctx.new_rid()
+    conn = ctx.connect()
+    conn.send(request_bytes("GET", f"{Route.RESPOND}?mode=too-many-blocks",
+                            ctx.base_headers(rid)))
+    response = conn.read_response(timeout=RESPONSE_BOUND)
+    ctx.journal.wait_for(
+        lambda evs: any(e["event"] == Event.CLOSE or _asked_for(e, 3) for e in evs),
+        rid=rid, timeout=_ITERATION_GRACE)
+    conn.close()
+    ctx.observed(rid)  # a harness error if the app never ran
+    requested = [e["block"] for e in ctx.journal.for_rid(rid) if e["event"] == Event.PRODUCE]
+    ctx.details["iteration_response"] = _answer(conn, response)
+    ctx.details["blocks_requested"] = requested
+    if 3 in requested:
+        blocks = ", ".join(f"{n} ({TOO_MANY_BLOCKS[n - 1]!r})" for n in requested)
+        ctx.finding("WSGI-RESP-09.a", f"with Content-Length 5, block 1 (b'12345') supplied all "
+                                      f"the declared bytes, yet the server asked for blocks "
+                                      f"{blocks}: it did not stop iterating when enough data "
+                                      f"had been sent (the client got "
+                                      f"{_answer(conn, response)})")
+
+
+def _judge_write_past(ctx: CheckContext) -> None:
+    """The app declares 5, calls write(b"12345"), then write(b"678") and journals whether
+    the second call raised. A server whose write() does not deliver the first 5 bytes is
+    not judged here: pep3333.write-before-iterable judges write() itself."""
+    rid = ctx.new_rid()
+    conn = ctx.connect()
+    conn.send(request_bytes("GET", f"{Route.RESPOND}?mode=too-many-write",
+                            ctx.base_headers(rid)))
+    response = conn.read_response(timeout=RESPONSE_BOUND)
+    within = respond_step(ctx, rid, "write-within")
+    works = within is not None and within["raised"] is None and response.body == b"12345"
+    past = respond_step(ctx, rid, "write-past") if works else None
+    conn.close()
+    ctx.details["write_response"] = _answer(conn, response)
+    if not works or past is None:
+        ctx.details["write_past_not_judged"] = (
+            f"write(b'12345') within the declared length: "
+            f"{'not journalled' if within is None else within['raised'] or 'returned'}, "
+            f"client got status {response.status or 'none'}, body {response.body!r}; "
+            + ("the second write() had not returned" if works else
+               "write() itself is left to pep3333.write-before-iterable"))
+        return
+    ctx.details["write_past"] = past["raised"] or "returned normally"
+    if past["raised"] is None:
+        ctx.finding("WSGI-RESP-09.a", "with Content-Length 5, the app's write(b'12345') sent "
+                                      "all the declared bytes, and its write(b'678') past "
+                                      "that point returned normally instead of raising an "
+                                      f"error (the client got {_answer(conn, response)})")
 
 
 @check(
