@@ -123,9 +123,7 @@ class CheckContext:
         for a crash under way to end; None while it runs. It neither starts nor restarts the
         server (the next use of ``server`` does), so a check can tell a crash from a refusal."""
         server = self.harness.shared_server(self.target)
-        if server is None or server.process is None:
-            return None
-        return server.process.wait_exit(wait)
+        return server.exit_status(wait) if server is not None else None
 
     def connect(self, *, host: str | None = None, port: int | None = None,
                 timeout: float = 5.0, tls: ssl.SSLContext | None | bool = True,

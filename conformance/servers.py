@@ -441,9 +441,12 @@ class ServerUnderTest:
         self.request_stop()
         return self.process.wait_exit(timeout)
 
-    def exit_status(self) -> int | None:
-        """The server's exit status once it has exited; None while it runs."""
-        return self.process.proc.poll() if self.process is not None else None
+    def exit_status(self, wait: float = 0.0) -> int | None:
+        """The server's exit status once it has exited; None while it runs (after waiting up
+        to ``wait`` seconds for a crash under way to end)."""
+        if self.process is None:
+            return None
+        return self.process.wait_exit(wait) if wait > 0 else self.process.proc.poll()
 
     def accepts_connections(self) -> bool:
         """Whether a new TCP connection to the server's address is accepted now."""

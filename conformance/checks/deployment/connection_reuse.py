@@ -80,14 +80,6 @@ def _logged_since(server: ServerUnderTest, offset: int) -> bool:
         return False
 
 
-def _exit_status(server: ServerUnderTest) -> int | None:
-    """The server's exit status if its process has exited (waiting a moment for a crash under
-    way to end); None while it runs."""
-    if server.process is None:
-        return None
-    return server.process.wait_exit(DEATH_WAIT)
-
-
 def what_arrived(response: Response) -> str:
     """What the client got instead of its own answer, for a message: bytes that are not an
     HTTP response (nginx relays an upstream's unparsable bytes as HTTP/0.9) are quoted."""
@@ -161,7 +153,7 @@ def _pooled_case(ctx: CheckContext, first: _FirstRequest) -> None:
                     "log (stdout and stderr) does not name it")
     if response.status == 200 and response.body == own:
         return
-    died = _exit_status(server)
+    died = server.exit_status(DEATH_WAIT)
     if died is not None:
         # No server was left to keep the pooled connection, let alone leave bytes on it: not
         # a desync. The crash is the app-exception checks' to judge (trap and log, SHOULD).
